@@ -1,11 +1,124 @@
-"""`micro-gastown analyze` (being written)."""
+"""``micro-gastown analyze``: run the Log Analyzer over a source and write a PatternReport."""
 
 from __future__ import annotations
 
 import argparse
+import os
+import sys
+from pathlib import Path
 from typing import Any
+
+from micro_gastown.analysis.runner import AnalysisSettings, run_analysis
+from micro_gastown.analysis.settings import Thresholds, load_thresholds
+from micro_gastown.atomicfile import write_atomic
+from micro_gastown.dsl import read_dsl
+from micro_gastown.errors import UsageError
+from micro_gastown.evidence.grafana import GrafanaExplore
+from micro_gastown.logql import DEFAULT_SELECTOR, LogQL
+from micro_gastown.report.markdown import render_markdown
+from micro_gastown.report.model import PatternReport, Severity
+from micro_gastown.sources import open_source
+from micro_gastown.timewindow import window_from_flags
+
+_FAIL_ON = ("critical", "warning", "info", "never")
+
+
+def _flag(name: str) -> str:
+    return "--" + name.replace("_", "-")
 
 
 def register(sub: Any) -> None:
-    parser: argparse.ArgumentParser = sub.add_parser("analyze", help="(not yet available)")
-    parser.set_defaults(func=lambda args: 0)
+    parser: argparse.ArgumentParser = sub.add_parser(
+        "analyze",
+        help="find failed transitions, slow LLM calls, repeated errors, dead paths, token bloat",
+        description=(
+            "Analyze ExoMonad events and write a PatternReport. For a file source, "
+            "--since/--until filter by event time and default to the whole file."
+        ),
+    )
+    parser.add_argument(
+        "--source", required=True, metavar="SPEC", help="file:PATH (logcli JSONL export, .gz ok)"
+    )
+    parser.add_argument("--since", help="duration back from now (24h, 7d) or RFC 3339 time")
+    parser.add_argument("--until", help="RFC 3339 time (or duration back from now)")
+    parser.add_argument("--repo", type=Path, help="DSL checkout: enables dead_path detection")
+    parser.add_argument("--output", "-o", type=Path, help="write here (atomically), not stdout")
+    parser.add_argument("--format", choices=("json", "markdown"), default="json")
+    parser.add_argument(
+        "--polecat",
+        type=Path,
+        help="log-analyzer polecat TOML to read [thresholds] from "
+        "(default: the bundled polecats/log-analyzer.toml)",
+    )
+    parser.add_argument(
+        "--selector",
+        default=os.environ.get("MICRO_GASTOWN_SELECTOR", DEFAULT_SELECTOR),
+        help=f"base LogQL stream selector (env MICRO_GASTOWN_SELECTOR; default {DEFAULT_SELECTOR})",
+    )
+    parser.add_argument(
+        "--grafana-url",
+        default=os.environ.get("GRAFANA_URL"),
+        help="Grafana base URL for Explore links (env GRAFANA_URL)",
+    )
+    parser.add_argument(
+        "--grafana-datasource",
+        default=os.environ.get("GRAFANA_LOKI_DATASOURCE_UID"),
+        help="uid of the Loki datasource in Grafana (env GRAFANA_LOKI_DATASOURCE_UID)",
+    )
+    parser.add_argument(
+        "--fail-on",
+        choices=_FAIL_ON,
+        default="never",
+        help="exit 1 when a pattern of this severity or worse is found (default: never)",
+    )
+    group = parser.add_argument_group("thresholds (override the polecat's [thresholds])")
+    for name, info in Thresholds.model_fields.items():
+        kind = int if info.annotation is int else float
+        group.add_argument(
+            _flag(name), dest=f"t_{name}", type=kind, metavar="N", help=info.description
+        )
+    parser.set_defaults(func=run)
+
+
+def _settings(args: argparse.Namespace) -> AnalysisSettings:
+    thresholds = load_thresholds(args.polecat).with_overrides(
+        {name: getattr(args, f"t_{name}") for name in Thresholds.model_fields}
+    )
+    grafana = None
+    if args.grafana_url or args.grafana_datasource:
+        if not (args.grafana_url and args.grafana_datasource):
+            raise UsageError("--grafana-url and --grafana-datasource go together")
+        grafana = GrafanaExplore(args.grafana_url, args.grafana_datasource)
+    return AnalysisSettings(thresholds=thresholds, logql=LogQL(args.selector), grafana=grafana)
+
+
+def render(report: PatternReport, fmt: str) -> bytes:
+    if fmt == "markdown":
+        return render_markdown(report).encode()
+    return report.to_json() + b"\n"
+
+
+def run(args: argparse.Namespace) -> int:
+    # Every setup error surfaces here, before the logs are touched.
+    settings = _settings(args)
+    window = window_from_flags(args.since, args.until)
+    source = open_source(args.source)
+    dsl = read_dsl(args.repo) if args.repo is not None else None
+    report = run_analysis(source, window, settings, dsl)
+    data = render(report, args.format)
+    if args.output is None:
+        sys.stdout.buffer.write(data)
+        sys.stdout.flush()
+    else:
+        write_atomic(args.output, data)
+        s = report.summary
+        print(
+            f"wrote {args.output}: {s.total_patterns} patterns "
+            f"({s.critical} critical, {s.warning} warning, {s.info} info)",
+            file=sys.stderr,
+        )
+    if args.fail_on != "never":
+        limit = Severity(args.fail_on).rank
+        if any(p.severity.rank <= limit for p in report.patterns):
+            return 1
+    return 0

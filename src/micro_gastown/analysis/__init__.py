@@ -1,0 +1,1 @@
+"""The Log Analyzer pipeline: source → events → attribution → detectors → PatternReport."""

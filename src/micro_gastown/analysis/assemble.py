@@ -1,0 +1,152 @@
+"""Turn detector findings into a PatternReport: ids, redacted evidence, links, order, summary.
+
+Everything that leaves the process passes through the redactor here — samples, but also
+keys, details, recommendations and LogQL, since error templates come from log text.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+from micro_gastown import __version__
+from micro_gastown.detectors import Finding
+from micro_gastown.dsl import DslModel
+from micro_gastown.events.model import Event
+from micro_gastown.evidence import Redactor, default_redactor
+from micro_gastown.report.fingerprint import fingerprint
+from micro_gastown.report.model import (
+    Metadata,
+    Pattern,
+    PatternReport,
+    PatternType,
+    QueryRange,
+    SampleEvent,
+    Severity,
+    Summary,
+)
+from micro_gastown.sources.base import LogSource
+from micro_gastown.timewindow import TimeWindow, format_ns
+
+if TYPE_CHECKING:
+    from micro_gastown.analysis.runner import AnalysisRun, AnalysisSettings
+
+_TYPE_ORDER = {kind: index for index, kind in enumerate(PatternType)}
+
+
+def _sample(event: Event, redactor: Redactor) -> SampleEvent:
+    labels = {k: str(redactor.redact_value(v)) for k, v in event.labels.items()}
+    fields = redactor.redact_value(event.fields)
+    return SampleEvent(
+        timestamp=format_ns(event.ts_ns),
+        timestamp_ns=str(event.ts_ns),
+        labels=labels,
+        node=event.node,
+        event=fields if isinstance(fields, dict) else {"value": fields},
+    )
+
+
+def _pattern(
+    finding: Finding,
+    redactor: Redactor,
+    settings: AnalysisSettings,
+    link_range: tuple[int, int] | None,
+) -> Pattern:
+    key: dict[str, str | None] = {
+        name: redactor.redact_text(value) if value is not None else None
+        for name, value in finding.key.items()
+    }
+    details: Any = redactor.redact_value(finding.details)
+    logql = redactor.redact_text(finding.logql) if finding.logql else None
+    url = None
+    if settings.grafana is not None and logql and link_range is not None:
+        url = settings.grafana.link(logql, *link_range)
+    return Pattern(
+        id=fingerprint(finding.kind, key),
+        type=finding.kind,
+        severity=finding.severity,
+        occurrences=max(finding.occurrences, 1),
+        details=details,
+        recommendation=redactor.redact_text(finding.recommendation),
+        key=key,
+        grafana_query=logql,
+        grafana_url=url,
+        sample_events=[_sample(event, redactor) for event in finding.samples[:5]],
+    )
+
+
+def _range(run: AnalysisRun, window: TimeWindow) -> tuple[int, int] | None:
+    start = window.start_ns if window.start_ns is not None else run.first_ns
+    end = window.end_ns if window.end_ns is not None else run.last_ns
+    if start is None or end is None:
+        return None
+    return start, max(end, start + 1)
+
+
+def assemble_report(
+    run: AnalysisRun,
+    source: LogSource,
+    window: TimeWindow,
+    settings: AnalysisSettings,
+    dsl: DslModel | None,
+    *,
+    duration_ms: int,
+    generated_at: datetime,
+) -> PatternReport:
+    redactor = default_redactor()
+    link_range = _range(run, window)
+    patterns = sorted(
+        (_pattern(f, redactor, settings, link_range) for f in run.findings),
+        key=lambda p: (p.severity.rank, _TYPE_ORDER[p.type], -p.occurrences, p.id),
+    )
+    by_severity = dict.fromkeys(Severity, 0)
+    for pattern in patterns:
+        by_severity[pattern.severity] += 1
+    query_range = (
+        QueryRange(start=format_ns(link_range[0]), end=format_ns(link_range[1]))
+        if link_range
+        else QueryRange(start=None, end=None)
+    )
+    events_analyzed = sum(run.events_by_type.values())
+    stats = source.stats
+    notes = list(stats.notes)
+    if run.attributor.out_of_order:
+        notes.append(
+            f"{run.attributor.out_of_order} events arrived earlier than the previous event of "
+            "their span; attribution assumes forward (oldest-first) order — export with "
+            "`logcli query --forward`"
+        )
+    if dsl is None:
+        notes.append("no --repo given: dead_path was not checked")
+    metadata = Metadata(
+        generated_at=generated_at.isoformat().replace("+00:00", "Z"),
+        generator_version=f"micro-gastown {__version__}",
+        query_duration_ms=duration_ms,
+        source=source.describe(),
+        window=QueryRange(
+            start=format_ns(window.start_ns) if window.start_ns is not None else None,
+            end=format_ns(window.end_ns) if window.end_ns is not None else None,
+        ),
+        lines_read=stats.lines_read,
+        bytes_read=stats.bytes_read,
+        events_analyzed=events_analyzed,
+        events_by_type=run.events_by_type,
+        skipped=run.skips.as_dict(),
+        unknown_types=dict(run.skips.unknown_types.most_common(20)),
+        unattributed_events=run.attributor.unattributed,
+        out_of_order_events=run.attributor.out_of_order,
+        outside_window=stats.outside_window,
+        thresholds={k: float(v) for k, v in settings.thresholds.model_dump().items()},
+        dsl_repo=str(dsl.root) if dsl is not None else None,
+        declared_edges=len(dsl.edges()) if dsl is not None else None,
+        notes=notes,
+    )
+    summary = Summary(
+        total_patterns=len(patterns),
+        critical=by_severity[Severity.CRITICAL],
+        warning=by_severity[Severity.WARNING],
+        info=by_severity[Severity.INFO],
+        query_range=query_range,
+        events_analyzed=events_analyzed,
+    )
+    return PatternReport(patterns=patterns, summary=summary, metadata=metadata)

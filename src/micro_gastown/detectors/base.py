@@ -1,0 +1,112 @@
+"""What every detector shares: its inputs (context) and its output (findings).
+
+A detector subscribes to event classes with ``handlers()``; the analysis loop calls those
+handlers once per event, after attribution, so a detector only sees what it needs. At the
+end ``finish()`` turns the accumulated state into findings. Findings are plain data; the
+report layer adds ids, redaction, LogQL links and ordering.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections import Counter
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from micro_gastown.analysis.settings import Thresholds
+from micro_gastown.clustering import TemplateMiner
+from micro_gastown.dsl import DslModel
+from micro_gastown.events.attribution import Attributor
+from micro_gastown.events.model import ErrorEvent, Event
+from micro_gastown.logql import LogQL
+from micro_gastown.report.model import PatternType, Severity
+
+Handler = Callable[[Any], None]
+
+
+@dataclass(slots=True)
+class Finding:
+    kind: PatternType
+    key: dict[str, str | None]
+    severity: Severity
+    occurrences: int
+    details: dict[str, Any]
+    recommendation: str
+    logql: str | None = None
+    samples: list[Event] = field(default_factory=list)
+
+
+class Traffic:
+    """Transition counts shared by the detectors that reason about edges."""
+
+    __slots__ = ("edges", "entries", "exits")
+
+    def __init__(self) -> None:
+        self.edges: Counter[tuple[str, str]] = Counter()
+        self.entries: Counter[str] = Counter()
+        self.exits: Counter[str] = Counter()
+
+    def record(self, source: str, target: str) -> None:
+        self.edges[(source, target)] += 1
+        self.entries[target] += 1
+        self.exits[source] += 1
+
+    def visits(self, node: str) -> int:
+        """How often a node ran: its entries, or its exits for a node never entered (Entry)."""
+        return self.entries[node] or self.exits[node]
+
+
+class ErrorTemplates:
+    """Error message → Drain template id, computed once per error event for all detectors."""
+
+    __slots__ = ("_last_event", "_last_id", "miner")
+
+    def __init__(self, miner: TemplateMiner | None = None) -> None:
+        self.miner = miner or TemplateMiner()
+        self._last_event: ErrorEvent | None = None
+        self._last_id = 0
+
+    def id_for(self, event: ErrorEvent) -> int:
+        if event is not self._last_event:
+            self._last_id = self.miner.add(event.message)
+            self._last_event = event
+        return self._last_id
+
+    def text(self, template_id: int) -> str:
+        return self.miner.template(template_id)
+
+
+@dataclass(slots=True)
+class DetectorContext:
+    thresholds: Thresholds
+    logql: LogQL
+    attributor: Attributor
+    traffic: Traffic
+    error_templates: ErrorTemplates
+    dsl: DslModel | None = None
+
+
+class Detector(ABC):
+    kind: PatternType
+
+    def __init__(self, context: DetectorContext) -> None:
+        self.context = context
+        self.thresholds = context.thresholds
+
+    @abstractmethod
+    def handlers(self) -> Mapping[type[Event], Handler]:
+        """The event classes this detector consumes, each with its handler."""
+
+    @abstractmethod
+    def finish(self) -> list[Finding]:
+        """Turn the accumulated state into findings."""
+
+
+def rate_severity(rate: float, thresholds: Thresholds) -> Severity | None:
+    """Error-rate thresholds shared by failed transitions and failing effects."""
+    if rate >= thresholds.error_rate_critical:
+        return Severity.CRITICAL
+    if rate >= thresholds.error_rate_warning:
+        return Severity.WARNING
+    return None

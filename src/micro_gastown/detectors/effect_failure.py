@@ -1,0 +1,87 @@
+"""effect_failure (our extension): effect types that fail too often."""
+
+from __future__ import annotations
+
+from array import array
+from collections import Counter
+from collections.abc import Mapping
+
+from micro_gastown.detectors.base import (
+    Detector,
+    DetectorContext,
+    Finding,
+    Handler,
+    rate_severity,
+)
+from micro_gastown.detectors.stats import FirstSamples, percentile
+from micro_gastown.events.model import EffectExecution, Event
+from micro_gastown.report.model import PatternType
+
+
+class EffectFailureDetector(Detector):
+    kind = PatternType.EFFECT_FAILURE
+
+    def __init__(self, context: DetectorContext) -> None:
+        super().__init__(context)
+        self._latencies: dict[str, array[int]] = {}
+        self._failures: Counter[str] = Counter()
+        self._nodes: dict[str, Counter[str]] = {}
+        self._samples: dict[str, FirstSamples] = {}
+
+    def handlers(self) -> Mapping[type[Event], Handler]:
+        return {EffectExecution: self._on_effect}
+
+    def _on_effect(self, event: EffectExecution) -> None:
+        effect = event.effect_type
+        latencies = self._latencies.get(effect)
+        if latencies is None:
+            latencies = self._latencies[effect] = array("q")
+            self._nodes[effect] = Counter()
+            self._samples[effect] = FirstSamples()
+        latencies.append(event.latency_ms)
+        if not event.success:
+            self._failures[effect] += 1
+            if event.node is not None:
+                self._nodes[effect][event.node] += 1
+            self._samples[effect].offer(event)
+
+    def finish(self) -> list[Finding]:
+        t = self.thresholds
+        findings = []
+        for effect, latencies in self._latencies.items():
+            failures = self._failures[effect]
+            if failures < t.min_occurrences:
+                continue
+            executions = len(latencies)
+            rate = failures / executions
+            severity = rate_severity(rate, t)
+            if severity is None:
+                continue
+            p95 = percentile(sorted(latencies), 0.95)
+            nodes = self._nodes[effect]
+            where = ", ".join(f"`{n}`" for n, _ in nodes.most_common(3)) or "no known node"
+            findings.append(
+                Finding(
+                    kind=self.kind,
+                    key={"effect_type": effect},
+                    severity=severity,
+                    occurrences=failures,
+                    details={
+                        "effect_type": effect,
+                        "executions": executions,
+                        "failures": failures,
+                        "failure_rate": round(rate, 4),
+                        "p95_ms": p95,
+                        "nodes": dict(nodes.most_common()),
+                    },
+                    recommendation=(
+                        f"The {effect} effect failed {failures:,} of {executions:,} times "
+                        f"({rate:.1%}; p95 {p95:,.0f} ms), in {where}. Give its handler a "
+                        "timeout and retry policy that fit its p95, and a graph edge for the "
+                        "failure so the run degrades instead of erroring."
+                    ),
+                    logql=self.context.logql.effect_outcomes(effect),
+                    samples=self._samples[effect].events(),
+                )
+            )
+        return findings

@@ -1,0 +1,97 @@
+"""failed_transition: edges whose traversals are followed by an error too often.
+
+A traversal of ``from → to`` fails when an ``error`` event follows it in the same scope
+before the next transition; one traversal fails at most once however many errors follow.
+Failed effects alone do not fail a transition (they are ``effect_failure``).
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Mapping
+
+from micro_gastown.detectors.base import (
+    Detector,
+    DetectorContext,
+    Finding,
+    Handler,
+    rate_severity,
+)
+from micro_gastown.detectors.stats import FirstSamples
+from micro_gastown.events.model import ErrorEvent, Event
+from micro_gastown.report.model import PatternType
+
+Edge = tuple[str, str]
+
+
+class FailedTransitionDetector(Detector):
+    kind = PatternType.FAILED_TRANSITION
+
+    def __init__(self, context: DetectorContext) -> None:
+        super().__init__(context)
+        self._failures: Counter[Edge] = Counter()
+        self._templates: dict[Edge, Counter[int]] = {}
+        self._samples: dict[Edge, FirstSamples] = {}
+
+    def handlers(self) -> Mapping[type[Event], Handler]:
+        return {ErrorEvent: self._on_error}
+
+    def _on_error(self, event: ErrorEvent) -> None:
+        if event.scope is None:
+            return
+        state = self.context.attributor.scopes.get(event.scope)
+        if state is None or state.edge is None or state.edge_failed:
+            return
+        state.edge_failed = True
+        edge = state.edge
+        self._failures[edge] += 1
+        template_id = self.context.error_templates.id_for(event)
+        templates = self._templates.get(edge)
+        if templates is None:
+            templates = self._templates[edge] = Counter()
+            self._samples[edge] = FirstSamples()
+        templates[template_id] += 1
+        self._samples[edge].offer(event)
+
+    def finish(self) -> list[Finding]:
+        t = self.thresholds
+        traffic = self.context.traffic
+        findings = []
+        for edge, failures in self._failures.items():
+            if failures < t.min_occurrences:
+                continue
+            transitions = max(traffic.edges[edge], failures)
+            rate = failures / transitions
+            severity = rate_severity(rate, t)
+            if severity is None:
+                continue
+            source, target = edge
+            top_id, top_count = self._templates[edge].most_common(1)[0]
+            top = self.context.error_templates.text(top_id)
+            findings.append(
+                Finding(
+                    kind=self.kind,
+                    key={"from": source, "to": target},
+                    severity=severity,
+                    occurrences=failures,
+                    details={
+                        "from": source,
+                        "to": target,
+                        "transitions": transitions,
+                        "failures": failures,
+                        "failure_rate": round(rate, 4),
+                        "top_error_template": top,
+                        "top_error_count": top_count,
+                    },
+                    recommendation=(
+                        f"{failures:,} of {transitions:,} traversals of `{source}` → `{target}` "
+                        f"({rate:.1%}) ended in an error before the next transition; the most "
+                        f'common is "{top}" ({top_count:,}×). Handle that failure in '
+                        f"`{target}` (retry with backoff, or add an explicit fallback edge) "
+                        "and make the payload it receives carry what it needs."
+                    ),
+                    logql=self.context.logql.transition_with_errors(source, target),
+                    samples=self._samples[edge].events(),
+                )
+            )
+        return findings

@@ -1,0 +1,102 @@
+"""repeated_error: error messages that cluster into one Drain template many times."""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Mapping
+
+from micro_gastown.detectors.base import Detector, DetectorContext, Finding, Handler
+from micro_gastown.detectors.stats import FirstSamples
+from micro_gastown.events.model import ErrorEvent, Event
+from micro_gastown.report.model import PatternType, Severity
+from micro_gastown.timewindow import format_ns
+
+
+class _TemplateStats:
+    __slots__ = ("count", "first_ns", "last_ns", "nodes", "samples")
+
+    def __init__(self, ts_ns: int) -> None:
+        self.count = 0
+        self.first_ns = ts_ns
+        self.last_ns = ts_ns
+        self.nodes: Counter[str] = Counter()
+        self.samples = FirstSamples()
+
+
+class RepeatedErrorDetector(Detector):
+    kind = PatternType.REPEATED_ERROR
+
+    def __init__(self, context: DetectorContext) -> None:
+        super().__init__(context)
+        self._stats: dict[int, _TemplateStats] = {}
+
+    def handlers(self) -> Mapping[type[Event], Handler]:
+        return {ErrorEvent: self._on_error}
+
+    def _on_error(self, event: ErrorEvent) -> None:
+        template_id = self.context.error_templates.id_for(event)
+        stats = self._stats.get(template_id)
+        if stats is None:
+            stats = self._stats[template_id] = _TemplateStats(event.ts_ns)
+        stats.count += 1
+        ts = event.ts_ns
+        if ts < stats.first_ns:
+            stats.first_ns = ts
+        if ts > stats.last_ns:
+            stats.last_ns = ts
+        if event.node is not None:
+            stats.nodes[event.node] += 1
+        stats.samples.offer(event)
+
+    def _severity(self, count: int) -> Severity:
+        t = self.thresholds
+        if count >= t.repeated_error_critical:
+            return Severity.CRITICAL
+        if count >= t.repeated_error_warning:
+            return Severity.WARNING
+        return Severity.INFO
+
+    def finish(self) -> list[Finding]:
+        t = self.thresholds
+        # Drain may generalise two clusters to the same text; report each text once.
+        merged: dict[str, list[_TemplateStats]] = {}
+        for template_id, stats in self._stats.items():
+            merged.setdefault(self.context.error_templates.text(template_id), []).append(stats)
+        findings = []
+        for template, group in merged.items():
+            count = sum(s.count for s in group)
+            if count < t.min_occurrences:
+                continue
+            nodes: Counter[str] = Counter()
+            for s in group:
+                nodes.update(s.nodes)
+            first = min(s.first_ns for s in group)
+            last = max(s.last_ns for s in group)
+            samples = [e for s in group for e in s.samples.events()][:5]
+            severity = self._severity(count)
+            where = ", ".join(f"`{n}` ({c:,})" for n, c in nodes.most_common(3)) or "no known node"
+            findings.append(
+                Finding(
+                    kind=self.kind,
+                    key={"template": template},
+                    severity=severity,
+                    occurrences=count,
+                    details={
+                        "template": template,
+                        "count": count,
+                        "first_seen": format_ns(first),
+                        "last_seen": format_ns(last),
+                        "nodes": dict(nodes.most_common()),
+                    },
+                    recommendation=(
+                        f'The error "{template}" occurred {count:,} times between '
+                        f"{format_ns(first)[:19]}Z and {format_ns(last)[:19]}Z, mostly in "
+                        f"{where}. Fix the cause in that node's handler or template, or "
+                        "handle it explicitly (validate the input, retry, or route to a "
+                        "fallback edge) instead of letting it recur."
+                    ),
+                    logql=self.context.logql.errors_matching(template),
+                    samples=samples,
+                )
+            )
+        return findings

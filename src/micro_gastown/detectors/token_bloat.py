@@ -1,0 +1,104 @@
+"""token_bloat: nodes whose prompts are huge, or huge relative to what comes back."""
+
+from __future__ import annotations
+
+import statistics
+from array import array
+from collections.abc import Mapping
+
+from micro_gastown.detectors.base import Detector, DetectorContext, Finding, Handler
+from micro_gastown.detectors.prose import node_hint
+from micro_gastown.detectors.stats import TopSamples, percentile
+from micro_gastown.events.model import Event, LlmCall
+from micro_gastown.report.model import PatternType, Severity
+
+
+class TokenBloatDetector(Detector):
+    kind = PatternType.TOKEN_BLOAT
+
+    def __init__(self, context: DetectorContext) -> None:
+        super().__init__(context)
+        self._prompt: dict[str | None, array[int]] = {}
+        self._completion: dict[str | None, array[int]] = {}
+        self._models: dict[str | None, set[str]] = {}
+        self._samples: dict[str | None, TopSamples] = {}
+
+    def handlers(self) -> Mapping[type[Event], Handler]:
+        return {LlmCall: self._on_call}
+
+    def _on_call(self, event: LlmCall) -> None:
+        node = event.node
+        prompt = self._prompt.get(node)
+        if prompt is None:
+            prompt = self._prompt[node] = array("q")
+            self._completion[node] = array("q")
+            self._models[node] = set()
+            self._samples[node] = TopSamples()
+        prompt.append(event.prompt_tokens)
+        self._completion[node].append(event.completion_tokens)
+        models = self._models[node]
+        if len(models) < 8:
+            models.add(event.model)
+        self._samples[node].offer(event.prompt_tokens, event)
+
+    def finish(self) -> list[Finding]:
+        t = self.thresholds
+        findings = []
+        for node, prompt in self._prompt.items():
+            calls = len(prompt)
+            if calls < t.min_occurrences:
+                continue
+            completion = self._completion[node]
+            prompt_p95 = percentile(sorted(prompt), 0.95)
+            completion_p50 = statistics.median(completion)
+            ratio_p50 = statistics.median(
+                p / max(c, 1) for p, c in zip(prompt, completion, strict=True)
+            )
+            too_big = prompt_p95 >= t.prompt_tokens_p95_warning
+            too_lopsided = ratio_p50 >= t.prompt_completion_ratio_warning
+            if not (too_big or too_lopsided):
+                continue
+            severity = (
+                Severity.CRITICAL
+                if prompt_p95 >= t.prompt_tokens_p95_critical
+                else Severity.WARNING
+            )
+            reasons = []
+            if too_big:
+                reasons.append(
+                    f"p95 prompt is {prompt_p95:,.0f} tokens (≥ {t.prompt_tokens_p95_warning:,})"
+                )
+            if too_lopsided:
+                reasons.append(
+                    f"the median call sends {ratio_p50:,.0f}× more tokens than it gets back "
+                    f"(≥ {t.prompt_completion_ratio_warning:g}×)"
+                )
+            where = f"Node `{node}`" if node else "Calls with no known node"
+            models = sorted(self._models[node])
+            findings.append(
+                Finding(
+                    kind=self.kind,
+                    key={"node": node},
+                    severity=severity,
+                    occurrences=calls,
+                    details={
+                        "node": node,
+                        "models": models,
+                        "calls": calls,
+                        "prompt_tokens_p95": prompt_p95,
+                        "completion_tokens_p50": float(completion_p50),
+                        "ratio_p50": round(float(ratio_p50), 2),
+                    },
+                    recommendation=(
+                        f"{where}: {' and '.join(reasons)} over {calls:,} calls. Trim the "
+                        f"context it renders{node_hint(self.context.dsl, node)}: send only "
+                        "the fields the node needs, summarise or retrieve instead of inlining "
+                        "whole documents, and cache the stable prefix."
+                    ),
+                    logql=self.context.logql.prompt_tokens_p95(
+                        models[0] if len(models) == 1 else None
+                    ),
+                    samples=self._samples[node].events(),
+                )
+            )
+        return findings

@@ -1,0 +1,29 @@
+"""ExoMonad events: typed models, tolerant parsing, and attribution to graph nodes."""
+
+from micro_gastown.events.attribution import Attributor, ScopeState
+from micro_gastown.events.model import (
+    EffectExecution,
+    ErrorEvent,
+    Event,
+    EventType,
+    GraphTransition,
+    LlmCall,
+    UserAction,
+)
+from micro_gastown.events.parse import SkipCounter, SkipReason, parse_line, scope_of
+
+__all__ = [
+    "Attributor",
+    "EffectExecution",
+    "ErrorEvent",
+    "Event",
+    "EventType",
+    "GraphTransition",
+    "LlmCall",
+    "ScopeState",
+    "SkipCounter",
+    "SkipReason",
+    "UserAction",
+    "parse_line",
+    "scope_of",
+]

@@ -1,0 +1,204 @@
+"""Tolerant, fast parsing of one Loki log line into a typed event (SPEC §1).
+
+Real deployments mix emitter versions and junk: lines that are not JSON, unknown ``type``s,
+missing or mistyped fields. Each such line is skipped and counted under a
+:class:`SkipReason`; nothing here raises on bad input. Validation is hand-written (not
+pydantic) because it runs once per log line on millions of lines.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import Counter
+from collections.abc import Callable
+from enum import StrEnum
+from typing import Any
+
+import orjson
+
+from micro_gastown.events.model import (
+    EffectExecution,
+    ErrorEvent,
+    Event,
+    EventType,
+    GraphTransition,
+    LlmCall,
+    UserAction,
+)
+
+
+class SkipReason(StrEnum):
+    """Why a line did not become an event; the report counts each."""
+
+    BAD_EXPORT_LINE = "bad_export_line"  # the export file's own line is not logcli JSONL
+    BAD_TIMESTAMP = "bad_timestamp"
+    NOT_JSON = "not_json"  # the Loki log line is not JSON
+    NOT_OBJECT = "not_object"  # JSON, but not an object
+    MISSING_TYPE = "missing_type"
+    UNKNOWN_TYPE = "unknown_type"
+    MISSING_FIELD = "missing_field"
+    MISTYPED_FIELD = "mistyped_field"
+
+
+class SkipCounter:
+    """Counts skipped lines by reason (and the unknown ``type`` values seen, for the report)."""
+
+    __slots__ = ("reasons", "unknown_types")
+
+    def __init__(self) -> None:
+        self.reasons: Counter[SkipReason] = Counter()
+        self.unknown_types: Counter[str] = Counter()
+
+    def add(self, reason: SkipReason) -> None:
+        self.reasons[reason] += 1
+
+    @property
+    def total(self) -> int:
+        return sum(self.reasons.values())
+
+    def as_dict(self) -> dict[str, int]:
+        return {reason.value: self.reasons[reason] for reason in SkipReason if self.reasons[reason]}
+
+
+class _Invalid(Exception):
+    """Raised inside a builder; carries the reason. Never escapes this module."""
+
+    def __init__(self, reason: SkipReason) -> None:
+        self.reason = reason
+
+
+_MISSING = _Invalid(SkipReason.MISSING_FIELD)
+_MISTYPED = _Invalid(SkipReason.MISTYPED_FIELD)
+
+
+def _str(fields: dict[str, Any], name: str) -> str:
+    value = fields.get(name)
+    if type(value) is str:
+        return value
+    raise _MISSING if value is None else _MISTYPED
+
+
+def _count(fields: dict[str, Any], name: str) -> int:
+    """A non-negative integer; integral floats (some emitters write 12.0) are accepted."""
+    value = fields.get(name)
+    if type(value) is int:
+        if value >= 0:
+            return value
+        raise _MISTYPED
+    if value is None:
+        raise _MISSING
+    if type(value) is float and math.isfinite(value) and value >= 0:
+        return int(value)
+    raise _MISTYPED
+
+
+def _bool(fields: dict[str, Any], name: str) -> bool:
+    value = fields.get(name)
+    if type(value) is bool:
+        return value
+    raise _MISSING if value is None else _MISTYPED
+
+
+def _node_field(fields: dict[str, Any]) -> str | None:
+    node = fields.get("node")
+    return node if type(node) is str and node else None
+
+
+_Builder = Callable[[int, dict[str, str], dict[str, Any], "str | None"], Event]
+
+
+def _transition(ts: int, labels: dict[str, str], f: dict[str, Any], scope: str | None) -> Event:
+    source = _str(f, "from")
+    target = _str(f, "to")
+    trigger = f.get("trigger")
+    if trigger is None:
+        trigger = ""  # older emitters omit it; it is descriptive only
+    elif type(trigger) is not str:
+        raise _MISTYPED
+    return GraphTransition(ts, labels, f, scope, target, source, target, trigger)
+
+
+def _llm_call(ts: int, labels: dict[str, str], f: dict[str, Any], scope: str | None) -> Event:
+    return LlmCall(
+        ts,
+        labels,
+        f,
+        scope,
+        _node_field(f),
+        _str(f, "model"),
+        _count(f, "prompt_tokens"),
+        _count(f, "completion_tokens"),
+        _count(f, "latency_ms"),
+    )
+
+
+def _effect(ts: int, labels: dict[str, str], f: dict[str, Any], scope: str | None) -> Event:
+    return EffectExecution(
+        ts,
+        labels,
+        f,
+        scope,
+        _node_field(f),
+        _str(f, "effect_type"),
+        _bool(f, "success"),
+        _count(f, "latency_ms"),
+    )
+
+
+def _error(ts: int, labels: dict[str, str], f: dict[str, Any], scope: str | None) -> Event:
+    return ErrorEvent(ts, labels, f, scope, _node_field(f), _str(f, "message"), f.get("context"))
+
+
+def _user_action(ts: int, labels: dict[str, str], f: dict[str, Any], scope: str | None) -> Event:
+    return UserAction(
+        ts, labels, f, scope, _node_field(f), _str(f, "action_type"), _str(f, "node_context")
+    )
+
+
+_BUILDERS: dict[str, _Builder] = {
+    EventType.GRAPH_TRANSITION.value: _transition,
+    EventType.LLM_CALL.value: _llm_call,
+    EventType.EFFECT_EXECUTION.value: _effect,
+    EventType.ERROR.value: _error,
+    EventType.USER_ACTION.value: _user_action,
+}
+
+
+def scope_of(labels: dict[str, str], fields: dict[str, Any]) -> str | None:
+    """The attribution scope: the ``span`` stream label, else the ``session_id`` field."""
+    span = labels.get("span")
+    if span:
+        return span
+    session = fields.get("session_id")
+    if type(session) is str and session:
+        return session
+    return None
+
+
+def parse_line(
+    ts_ns: int, line: str | bytes, labels: dict[str, str], skips: SkipCounter
+) -> Event | None:
+    """One Loki log line → an event, or ``None`` after counting why it was skipped."""
+    try:
+        fields = orjson.loads(line)
+    except orjson.JSONDecodeError:
+        skips.add(SkipReason.NOT_JSON)
+        return None
+    if type(fields) is not dict:
+        skips.add(SkipReason.NOT_OBJECT)
+        return None
+    kind = fields.get("type")
+    builder = _BUILDERS.get(kind) if type(kind) is str else None
+    if builder is None:
+        if kind is None:
+            skips.add(SkipReason.MISSING_TYPE)
+        else:
+            skips.add(SkipReason.UNKNOWN_TYPE)
+            if len(skips.unknown_types) < 50 or str(kind) in skips.unknown_types:
+                skips.unknown_types[str(kind)[:80]] += 1
+        return None
+    try:
+        return builder(ts_ns, labels, fields, scope_of(labels, fields))
+    except _Invalid as invalid:
+        skips.add(invalid.reason)
+        return None

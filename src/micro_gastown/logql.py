@@ -1,0 +1,100 @@
+"""LogQL for findings: queries that reproduce each finding in Grafana (SPEC §5).
+
+Every query starts from the configured base selector (default ``{job="exomonad-native"}``)
+and narrows by the ``event_type`` label the emitter writes. Strings are quoted per the
+LogQL grammar (double-quoted, backslash escapes); regexes use backticks (RE2, no escapes)
+when they contain no backtick.
+Reference: https://grafana.com/docs/loki/latest/query/
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from micro_gastown.errors import ConfigError
+
+DEFAULT_SELECTOR = '{job="exomonad-native"}'
+_RE2_SPECIAL = re.compile(r"[\\.+*?()|\[\]{}^$]")
+_SELECTOR_RE = re.compile(r"^\{\s*(.*?)\s*\}$", re.DOTALL)
+
+
+def quote(value: str) -> str:
+    """A LogQL double-quoted string literal."""
+    escaped = value.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
+    return f'"{escaped}"'
+
+
+def quote_regex(pattern: str) -> str:
+    return f"`{pattern}`" if "`" not in pattern else quote(pattern)
+
+
+def template_regex(template: str) -> str:
+    """A Drain template (``<*>`` wildcards) → an anchored RE2 matching its messages."""
+    parts = [_RE2_SPECIAL.sub(r"\\\g<0>", part) for part in template.split("<*>")]
+    return ".*?".join(parts)
+
+
+@dataclass(frozen=True, slots=True)
+class LogQL:
+    """Builds queries from one base stream selector."""
+
+    selector: str = DEFAULT_SELECTOR
+
+    def __post_init__(self) -> None:
+        match = _SELECTOR_RE.match(self.selector.strip())
+        if match is None or not match.group(1):
+            raise ConfigError(
+                f"--selector {self.selector!r}: expected a LogQL stream selector such as "
+                f"{DEFAULT_SELECTOR}"
+            )
+
+    def stream(self, event_type: str, *more: str) -> str:
+        """The base selector narrowed to one or more ``event_type`` label values."""
+        inner = _SELECTOR_RE.match(self.selector.strip())
+        assert inner is not None  # checked in __post_init__
+        if more:
+            matcher = f"event_type=~{quote('|'.join((event_type, *more)))}"
+        else:
+            matcher = f"event_type={quote(event_type)}"
+        return "{" + inner.group(1) + ", " + matcher + "}"
+
+    def llm_latency_p95(self, model: str) -> str:
+        return (
+            f"quantile_over_time(0.95, {self.stream('llm_call')} | json "
+            f"| model={quote(model)} | unwrap latency_ms [1h]) by (model)"
+        )
+
+    def prompt_tokens_p95(self, model: str | None) -> str:
+        model_filter = f" | model={quote(model)}" if model else ""
+        return (
+            f"quantile_over_time(0.95, {self.stream('llm_call')} | json{model_filter} "
+            f"| unwrap prompt_tokens [1h]) by (model)"
+        )
+
+    def transition(self, source: str, target: str) -> str:
+        return (
+            f"{self.stream('graph_transition')} | json | from={quote(source)} | to={quote(target)}"
+        )
+
+    def transition_with_errors(self, source: str, target: str) -> str:
+        """The edge's traversals interleaved with the errors that may follow them."""
+        return (
+            f"{self.stream('graph_transition', 'error')} | json "
+            f'| type="error" or (from={quote(source)} and to={quote(target)})'
+        )
+
+    def exits(self, source: str) -> str:
+        return (
+            f"sum by (to) (count_over_time({self.stream('graph_transition')} | json "
+            f"| from={quote(source)} [1h]))"
+        )
+
+    def errors_matching(self, template: str) -> str:
+        return f"{self.stream('error')} | json | message=~{quote_regex(template_regex(template))}"
+
+    def effect_outcomes(self, effect_type: str) -> str:
+        return (
+            f"sum by (success) (count_over_time({self.stream('effect_execution')} | json "
+            f"| effect_type={quote(effect_type)} [1h]))"
+        )

@@ -1,0 +1,125 @@
+"""A PatternReport as Markdown for humans: a summary table, then one section per finding.
+
+Log-derived text is untrusted: it is stripped of invisible characters and kept inside
+code spans or fenced blocks so it can neither render as markup nor smuggle instructions.
+"""
+
+from __future__ import annotations
+
+import orjson
+
+from micro_gastown.evidence import neutralize_text
+from micro_gastown.report.model import Pattern, PatternReport
+
+_ICONS = {"critical": "🔴", "warning": "🟠", "info": "🔵"}
+
+
+def _cell(text: str) -> str:
+    return neutralize_text(text).replace("|", "\\|").replace("\n", " ")
+
+
+def _code(text: str) -> str:
+    clean = neutralize_text(text).replace("\n", " ")
+    fence = "``" if "`" in clean else "`"
+    return f"{fence}{clean}{fence}"
+
+
+def _block(text: str, lang: str = "") -> list[str]:
+    clean = neutralize_text(text)
+    fence = "````" if "```" in clean else "```"
+    return [f"{fence}{lang}", clean, fence]
+
+
+def _key_text(pattern: Pattern) -> str:
+    parts = [f"{name}={value}" for name, value in pattern.key.items()]
+    return ", ".join(parts) if parts else pattern.id
+
+
+def _summary_line(report: PatternReport) -> str:
+    s = report.summary
+    text = (
+        f"**{s.total_patterns} patterns** — {s.critical} critical, {s.warning} warning, "
+        f"{s.info} info"
+    )
+    if s.events_analyzed is not None:
+        text += f" — {s.events_analyzed:,} events analyzed"
+    if s.query_range and s.query_range.start:
+        text += f" ({s.query_range.start} → {s.query_range.end})"
+    return text
+
+
+def render_markdown(report: PatternReport) -> str:
+    lines = ["# micro-gastown: log analysis", "", _summary_line(report), ""]
+    if report.patterns:
+        lines += ["| | Pattern | Key | Occurrences | Finding |", "|---|---|---|---:|---|"]
+        for p in report.patterns:
+            lines.append(
+                f"| {_ICONS[p.severity.value]} {p.severity.value} | {p.type.value} "
+                f"| {_cell(_key_text(p))} | {p.occurrences:,} | [{p.id}](#{p.id}) |"
+            )
+        lines.append("")
+    else:
+        lines += ["No patterns crossed the thresholds.", ""]
+    for p in report.patterns:
+        lines += _pattern_section(p)
+    lines += _metadata_section(report)
+    return "\n".join(lines).rstrip() + "\n"
+
+
+def _pattern_section(p: Pattern) -> list[str]:
+    lines = [
+        f'<a id="{p.id}"></a>',
+        f"## {_ICONS[p.severity.value]} {p.type.value}: {_cell(_key_text(p))}",
+        "",
+        f"`{p.id}` — {p.severity.value}, {p.occurrences:,} occurrences",
+        "",
+        neutralize_text(p.recommendation),
+        "",
+        "| detail | value |",
+        "|---|---|",
+    ]
+    for name, value in p.details.items():
+        shown = value if isinstance(value, str) else orjson.dumps(value).decode()
+        lines.append(f"| {name} | {_code(str(shown))} |")
+    lines.append("")
+    if p.grafana_query:
+        lines += ["LogQL:", "", *_block(p.grafana_query, "logql"), ""]
+    if p.grafana_url:
+        lines += [f"[Open in Grafana Explore]({p.grafana_url})", ""]
+    if p.sample_events:
+        lines += [f"Sample events ({len(p.sample_events)}, redacted):", ""]
+        samples = [
+            orjson.dumps(
+                {"ts": s.timestamp, "node": s.node, "labels": s.labels, "event": s.event}
+            ).decode()
+            for s in p.sample_events
+        ]
+        lines += [*_block("\n".join(samples), "json"), ""]
+    return lines
+
+
+def _metadata_section(report: PatternReport) -> list[str]:
+    m = report.metadata
+    if m is None:
+        return []
+    lines = ["## Run", ""]
+    rows = [
+        ("source", m.source),
+        ("lines read", f"{m.lines_read:,}" if m.lines_read is not None else None),
+        ("events analyzed", f"{m.events_analyzed:,}" if m.events_analyzed is not None else None),
+        (
+            "events by type",
+            ", ".join(f"{k} {v:,}" for k, v in m.events_by_type.items()) or None,
+        ),
+        ("skipped lines", ", ".join(f"{k} {v:,}" for k, v in m.skipped.items()) or "none"),
+        ("unattributed events", f"{m.unattributed_events:,}" if m.unattributed_events else "0"),
+        ("DSL checkout", m.dsl_repo),
+        ("duration", f"{m.query_duration_ms:,} ms"),
+        ("generator", m.generator_version),
+    ]
+    for name, value in rows:
+        if value is not None:
+            lines.append(f"- {name}: {_cell(str(value))}")
+    for note in m.notes:
+        lines.append(f"- note: {_cell(note)}")
+    return [*lines, ""]

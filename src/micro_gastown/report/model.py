@@ -1,0 +1,115 @@
+"""The PatternReport: what the Log Analyzer produces (SPEC §3).
+
+``schemas/PatternReport.json`` is generated from these models (``make schemas`` /
+:func:`micro_gastown.report.schema.pattern_report_schema`) and a test pins the committed
+file to the generated one. The upstream shape is kept; our additions are additive only:
+the ``effect_failure`` pattern type, ``key`` on a pattern, and richer ``metadata``.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from typing import Any
+
+import orjson
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class PatternType(StrEnum):
+    SLOW_LLM = "slow_llm"
+    FAILED_TRANSITION = "failed_transition"
+    REPEATED_ERROR = "repeated_error"
+    DEAD_PATH = "dead_path"
+    TOKEN_BLOAT = "token_bloat"
+    EFFECT_FAILURE = "effect_failure"  # our extension of the upstream enum
+
+
+class Severity(StrEnum):
+    CRITICAL = "critical"
+    WARNING = "warning"
+    INFO = "info"
+
+    @property
+    def rank(self) -> int:
+        return {"critical": 0, "warning": 1, "info": 2}[self.value]
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class SampleEvent(_Model):
+    """One log line backing a finding, redacted before it is stored."""
+
+    timestamp: str = Field(description="RFC 3339 UTC with nanoseconds")
+    timestamp_ns: str = Field(pattern=r"^\d+$", description="Loki's nanosecond timestamp")
+    labels: dict[str, str]
+    node: str | None = Field(default=None, description="The node the event was attributed to")
+    event: dict[str, Any] = Field(description="The decoded event, secrets redacted")
+
+
+class Pattern(_Model):
+    id: str = Field(
+        pattern=r"^[a-z0-9-]+$",
+        description="Stable fingerprint of type + key: the same problem keeps its id across runs",
+    )
+    type: PatternType
+    severity: Severity
+    occurrences: int = Field(ge=1)
+    details: dict[str, Any]
+    recommendation: str
+    key: dict[str, str | None] = Field(
+        default_factory=dict, description="What identifies the problem (node, edge, template, ...)"
+    )
+    grafana_query: str | None = Field(default=None, description="LogQL that reproduces it")
+    grafana_url: str | None = Field(default=None, description="Grafana Explore link, if configured")
+    sample_events: list[SampleEvent] = Field(default_factory=list, max_length=5)
+
+
+class QueryRange(_Model):
+    start: str | None = None
+    end: str | None = None
+
+
+class Summary(_Model):
+    total_patterns: int = Field(ge=0)
+    critical: int = Field(ge=0)
+    warning: int = Field(ge=0)
+    info: int = Field(ge=0)
+    query_range: QueryRange | None = None
+    events_analyzed: int | None = Field(default=None, ge=0)
+
+
+class Metadata(_Model):
+    generated_at: str
+    generator_version: str
+    query_duration_ms: int = Field(ge=0)
+    source: str | None = None
+    window: QueryRange | None = None
+    lines_read: int | None = None
+    bytes_read: int | None = None
+    events_analyzed: int | None = None
+    events_by_type: dict[str, int] = Field(default_factory=dict)
+    skipped: dict[str, int] = Field(
+        default_factory=dict, description="Lines skipped, by reason (not_json, unknown_type, ...)"
+    )
+    unknown_types: dict[str, int] = Field(default_factory=dict)
+    unattributed_events: int | None = None
+    out_of_order_events: int | None = None
+    outside_window: int | None = None
+    thresholds: dict[str, float] = Field(default_factory=dict)
+    dsl_repo: str | None = None
+    declared_edges: int | None = None
+    notes: list[str] = Field(default_factory=list)
+
+
+class PatternReport(_Model):
+    patterns: list[Pattern]
+    summary: Summary
+    metadata: Metadata | None = None
+
+    def to_json(self) -> bytes:
+        """The report as the schema describes it: absent optionals are omitted, never null."""
+        return orjson.dumps(
+            self.model_dump(mode="json", exclude_none=True), option=orjson.OPT_INDENT_2
+        )

@@ -1,0 +1,140 @@
+"""Time: durations (``24h``), RFC 3339 instants, nanosecond epochs, and the analysis window.
+
+Loki and ExoMonad both speak nanoseconds since the epoch; logcli exports speak RFC 3339
+with up to nine fractional digits and any UTC offset. Everything inside micro-gastown is an
+``int`` of nanoseconds; conversion happens here, once.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+from micro_gastown.errors import UsageError
+
+NS_PER_SECOND = 1_000_000_000
+_DURATION_RE = re.compile(r"^(?:(\d+)d)?(?:(\d+)h)?(?:(\d+)m)?(?:(\d+)s)?$")
+# RFC 3339 with optional fraction (any number of digits) and Z or +hh:mm / -hh:mm.
+_RFC3339_RE = re.compile(
+    r"^(\d{4})-(\d{2})-(\d{2})[Tt ](\d{2}):(\d{2}):(\d{2})(?:\.(\d+))?([Zz]|[+-]\d{2}:?\d{2})$"
+)
+
+
+def parse_duration(text: str) -> timedelta:
+    """Parse ``Nd``, ``Nh``, ``Nm``, ``Ns`` or combinations such as ``1h30m`` (sleeptime-logs)."""
+    match = _DURATION_RE.match(text.strip())
+    if not text.strip() or match is None or not any(match.groups()):
+        raise ValueError(f"not a duration: {text!r} (expected e.g. 24h, 7d, 90m, 1h30m)")
+    days, hours, minutes, seconds = (int(g) if g else 0 for g in match.groups())
+    return timedelta(days=days, hours=hours, minutes=minutes, seconds=seconds)
+
+
+def parse_rfc3339_ns(text: str) -> int:
+    """Parse an RFC 3339 timestamp (nanosecond precision kept) into epoch nanoseconds."""
+    match = _RFC3339_RE.match(text)
+    if match is None:
+        raise ValueError(f"not an RFC 3339 timestamp: {text!r}")
+    year, month, day, hour, minute, second, fraction, offset = match.groups()
+    base = datetime(
+        int(year), int(month), int(day), int(hour), int(minute), int(second), tzinfo=UTC
+    )
+    seconds = int(base.timestamp())
+    if offset not in ("Z", "z"):
+        sign = -1 if offset[0] == "-" else 1
+        digits = offset[1:].replace(":", "")
+        seconds -= sign * (int(digits[:2]) * 3600 + int(digits[2:]) * 60)
+    nanos = int((fraction or "0")[:9].ljust(9, "0"))
+    return seconds * NS_PER_SECOND + nanos
+
+
+class TimestampParser:
+    """Fast RFC 3339 → ns for export files, where consecutive lines share their second.
+
+    Caches the epoch of the last ``YYYY-MM-DDTHH:MM:SS`` prefix plus offset it saw, so the
+    common case costs one slice, one comparison and one ``int()`` of the fraction.
+    """
+
+    __slots__ = ("_epoch", "_key")
+
+    def __init__(self) -> None:
+        self._key = ""
+        self._epoch = 0
+
+    def __call__(self, text: str) -> int:
+        if len(text) >= 20 and text[-1] == "Z" and text[19] == ".":
+            key = text[:19]
+            if key != self._key:
+                self._epoch = parse_rfc3339_ns(key + "Z")
+                self._key = key
+            fraction = text[20:-1]
+            if fraction.isdigit():
+                return self._epoch + int(fraction[:9].ljust(9, "0"))
+        return parse_rfc3339_ns(text)
+
+
+def format_ns(ns: int) -> str:
+    """Epoch nanoseconds → RFC 3339 UTC with all nine fractional digits."""
+    seconds, nanos = divmod(ns, NS_PER_SECOND)
+    base = datetime.fromtimestamp(seconds, tz=UTC).strftime("%Y-%m-%dT%H:%M:%S")
+    return f"{base}.{nanos:09d}Z"
+
+
+def datetime_to_ns(moment: datetime) -> int:
+    if moment.tzinfo is None:
+        raise ValueError("naive datetime: give a timezone")
+    delta = moment - datetime(1970, 1, 1, tzinfo=UTC)
+    return (delta.days * 86_400 + delta.seconds) * NS_PER_SECOND + delta.microseconds * 1000
+
+
+@dataclass(frozen=True, slots=True)
+class TimeWindow:
+    """A half-open window ``[start_ns, end_ns)``; ``None`` means unbounded on that side."""
+
+    start_ns: int | None = None
+    end_ns: int | None = None
+
+    def __post_init__(self) -> None:
+        if self.start_ns is not None and self.end_ns is not None and self.start_ns >= self.end_ns:
+            raise UsageError(
+                f"the time window is empty: --since {format_ns(self.start_ns)} is not before "
+                f"--until {format_ns(self.end_ns)}"
+            )
+
+    def contains(self, ts_ns: int) -> bool:
+        if self.start_ns is not None and ts_ns < self.start_ns:
+            return False
+        return self.end_ns is None or ts_ns < self.end_ns
+
+    @property
+    def bounded(self) -> bool:
+        return self.start_ns is not None or self.end_ns is not None
+
+    def describe(self) -> str:
+        start = format_ns(self.start_ns) if self.start_ns is not None else "beginning"
+        end = format_ns(self.end_ns) if self.end_ns is not None else "end"
+        return f"{start} .. {end}"
+
+
+def parse_instant(text: str, *, flag: str, now: datetime) -> int:
+    """A ``--since``/``--until`` value: a duration back from ``now`` or an RFC 3339 instant."""
+    try:
+        return datetime_to_ns(now - parse_duration(text))
+    except ValueError:
+        pass
+    try:
+        return parse_rfc3339_ns(text)
+    except ValueError:
+        raise UsageError(
+            f"{flag} {text!r}: expected a duration such as 24h, 7d, 30m "
+            "or an RFC 3339 time such as 2026-11-21T00:00:00Z"
+        ) from None
+
+
+def window_from_flags(
+    since: str | None, until: str | None, *, now: datetime | None = None
+) -> TimeWindow:
+    moment = now or datetime.now(UTC)
+    start = parse_instant(since, flag="--since", now=moment) if since else None
+    end = parse_instant(until, flag="--until", now=moment) if until else None
+    return TimeWindow(start, end)

@@ -1,0 +1,136 @@
+"""Factories for log exports: build logcli JSONL lines event by event, in tests.
+
+Tests describe the events they need (``exp.transition("s1", "route", "refund")``) and get a
+real export file, read back through the same FileSource users run.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import orjson
+
+from micro_gastown.timewindow import format_ns
+
+BASE_NS = 1_763_683_200_000_000_000  # 2025-11-21T00:00:00Z
+
+
+class Export:
+    """An in-memory list of export lines with a clock that ticks 1 ms per event."""
+
+    def __init__(self, start_ns: int = BASE_NS, job: str = "exomonad-native") -> None:
+        self.lines: list[bytes] = []
+        self.now = start_ns
+        self.job = job
+
+    def tick(self, ms: int = 1) -> int:
+        self.now += ms * 1_000_000
+        return self.now
+
+    def raw(
+        self,
+        line: str,
+        *,
+        span: str | None = None,
+        event_type: str = "x",
+        ts: int | None = None,
+        extra_labels: dict[str, str] | None = None,
+    ) -> Export:
+        labels = {"job": self.job, "event_type": event_type}
+        if span is not None:
+            labels["span"] = span
+        labels.update(extra_labels or {})
+        stamp = ts if ts is not None else self.tick()
+        record = {"labels": labels, "line": line, "timestamp": format_ns(stamp)}
+        self.lines.append(orjson.dumps(record))
+        return self
+
+    def event(
+        self,
+        fields: dict[str, Any],
+        *,
+        span: str | None = None,
+        ts: int | None = None,
+        extra_labels: dict[str, str] | None = None,
+    ) -> Export:
+        return self.raw(
+            orjson.dumps(fields).decode(),
+            span=span,
+            event_type=str(fields.get("type", "unknown")),
+            ts=ts,
+            extra_labels=extra_labels,
+        )
+
+    def transition(self, span: str | None, source: str, target: str, **kw: Any) -> Export:
+        fields = {"type": "graph_transition", "from": source, "to": target, "trigger": "next"}
+        fields.update(kw.pop("fields", {}))
+        return self.event(fields, span=span, **kw)
+
+    def llm(
+        self,
+        span: str | None,
+        *,
+        latency: int = 500,
+        prompt: int = 1000,
+        completion: int = 100,
+        model: str = "claude-haiku-4-5",
+        **kw: Any,
+    ) -> Export:
+        fields = {
+            "type": "llm_call",
+            "model": model,
+            "prompt_tokens": prompt,
+            "completion_tokens": completion,
+            "latency_ms": latency,
+        }
+        fields.update(kw.pop("fields", {}))
+        return self.event(fields, span=span, **kw)
+
+    def effect(
+        self,
+        span: str | None,
+        effect_type: str,
+        *,
+        success: bool = True,
+        latency: int = 50,
+        **kw: Any,
+    ) -> Export:
+        fields = {
+            "type": "effect_execution",
+            "effect_type": effect_type,
+            "success": success,
+            "latency_ms": latency,
+        }
+        return self.event(fields, span=span, **kw)
+
+    def error(self, span: str | None, message: str, context: Any = None, **kw: Any) -> Export:
+        fields = {"type": "error", "message": message, "context": context}
+        fields.update(kw.pop("fields", {}))
+        return self.event(fields, span=span, **kw)
+
+    def write(self, path: Path) -> Path:
+        path.write_bytes(b"\n".join(self.lines) + b"\n")
+        return path
+
+
+def analyze(
+    export: Export,
+    tmp_path: Path,
+    *,
+    dsl: Any = None,
+    **thresholds: Any,
+) -> Any:
+    """Write ``export`` to a file and run the real analysis over it (returns PatternReport)."""
+    from micro_gastown.analysis.runner import AnalysisSettings, run_analysis
+    from micro_gastown.analysis.settings import Thresholds
+    from micro_gastown.sources import FileSource
+    from micro_gastown.timewindow import TimeWindow
+
+    path = export.write(tmp_path / "export.jsonl")
+    settings = AnalysisSettings(thresholds=Thresholds().with_overrides(thresholds))
+    return run_analysis(FileSource(path), TimeWindow(), settings, dsl)
+
+
+def patterns_of(report: Any, kind: str) -> list[Any]:
+    return [p for p in report.patterns if p.type.value == kind]

@@ -1,0 +1,175 @@
+"""`micro-gastown analyze`: flags, outputs, and one-line errors with the right exit codes."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from micro_gastown.cli import main
+from micro_gastown.timewindow import format_ns
+
+from factories import BASE_NS, Export
+
+
+def _export(tmp_path: Path) -> Path:
+    exp = Export()
+    for i in range(20):
+        exp.transition(f"s{i}", "route", "refund")
+        exp.llm(f"s{i}", latency=6000)
+        if i % 2:
+            exp.error(f"s{i}", f"payment gateway timeout after {i} ms")
+    return exp.write(tmp_path / "export.jsonl")
+
+
+def _error_line(capsys: pytest.CaptureFixture[str]) -> str:
+    err = capsys.readouterr().err.strip()
+    assert "\n" not in err, err
+    assert err.startswith("micro-gastown: error: ")
+    return err
+
+
+def test_json_report_to_stdout(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["analyze", "--source", f"file:{_export(tmp_path)}"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert report["summary"]["critical"] >= 2
+    assert report["metadata"]["events_analyzed"] == 50
+
+
+def test_output_file_and_markdown(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    out = tmp_path / "report.md"
+    args = ["analyze", "--source", f"file:{_export(tmp_path)}", "--format", "markdown"]
+    assert main([*args, "--output", str(out)]) == 0
+    text = out.read_text()
+    assert text.startswith("# micro-gastown: log analysis")
+    assert "| 🔴 critical | slow_llm |" in text
+    assert "wrote" in capsys.readouterr().err
+    assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".")] == []
+
+
+def test_fail_on_sets_the_exit_code(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    source = f"file:{_export(tmp_path)}"
+    assert main(["analyze", "--source", source, "--fail-on", "critical"]) == 1
+    assert (
+        main(
+            [
+                "analyze",
+                "--source",
+                source,
+                "--fail-on",
+                "critical",
+                "--latency-critical-ms",
+                "9000",
+                "--error-rate-critical",
+                "0.9",
+            ]
+        )
+        == 0
+    )
+
+
+def test_since_until_filter_by_event_time(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    source = f"file:{_export(tmp_path)}"
+    since = format_ns(BASE_NS + 10 * 1_000_000)  # after the first ten events
+    until = format_ns(BASE_NS + 20 * 1_000_000)
+    assert main(["analyze", "--source", source, "--since", since, "--until", until]) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert report["metadata"]["events_analyzed"] == 10
+    assert report["metadata"]["outside_window"] == 40
+
+
+@pytest.mark.parametrize(
+    ("args", "code", "needle"),
+    [
+        (["--source", "bogus"], 2, "--source 'bogus'"),
+        (["--source", "file:{missing}"], 3, "no such log export file"),
+        (["--source", "file:{export}", "--since", "yesterday"], 2, "--since 'yesterday'"),
+        (["--source", "file:{export}", "--latency-warning-ms", "abc"], 2, "--latency-warning-ms"),
+        (
+            ["--source", "file:{export}", "--latency-warning-ms", "9000"],
+            2,
+            "latency_warning_ms must not exceed latency_critical_ms",
+        ),
+        (["--source", "file:{export}", "--repo", "{missing}"], 4, "missing"),
+        (["--source", "file:{export}", "--output", "{missing}/r.json"], 5, "does not exist"),
+        (["--source", "file:{export}", "--grafana-url", "http://g"], 2, "go together"),
+        (["--source", "file:{export}", "--selector", "job=x"], 2, "--selector"),
+        (["--bogus-flag"], 2, "unrecognized arguments"),
+    ],
+)
+def test_bad_input_is_one_clear_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], args: list[str], code: int, needle: str
+) -> None:
+    export = _export(tmp_path)
+    missing = tmp_path / "missing"
+    filled = [a.format(export=export, missing=missing) for a in args]
+    assert main(["analyze", *filled]) == code
+    assert needle in _error_line(capsys)
+
+
+def test_polecat_errors_name_file_and_key(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    polecat = tmp_path / "la.toml"
+    polecat.write_text("[thresholds]\nlatency_warning_ms = 'slow'\n")
+    assert (
+        main(["analyze", "--source", f"file:{_export(tmp_path)}", "--polecat", str(polecat)]) == 2
+    )
+    line = _error_line(capsys)
+    assert str(polecat) in line
+    assert "latency_warning_ms" in line
+    polecat.write_text("[thresholds]\nlatency_warnin_ms = 1\n")
+    assert (
+        main(["analyze", "--source", f"file:{_export(tmp_path)}", "--polecat", str(polecat)]) == 2
+    )
+    assert "latency_warnin_ms" in _error_line(capsys)
+    polecat.write_text("[thresholds\n")
+    assert (
+        main(["analyze", "--source", f"file:{_export(tmp_path)}", "--polecat", str(polecat)]) == 2
+    )
+    assert "invalid TOML" in _error_line(capsys)
+
+
+def test_grafana_links_use_the_configured_host(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    args = [
+        "analyze",
+        "--source",
+        f"file:{_export(tmp_path)}",
+        "--grafana-url",
+        "https://grafana.example.org/",
+        "--grafana-datasource",
+        "loki-uid",
+    ]
+    assert main(args) == 0
+    report = json.loads(capsys.readouterr().out)
+    urls = [p["grafana_url"] for p in report["patterns"]]
+    assert urls
+    assert all(u.startswith("https://grafana.example.org/explore?") for u in urls)
+    assert all("loki-uid" in u for u in urls)
+
+
+def test_python_dash_m_entry_point(tmp_path: Path) -> None:
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "micro_gastown",
+            "analyze",
+            "--source",
+            f"file:{_export(tmp_path)}",
+            "--format",
+            "markdown",
+        ],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    assert "slow_llm" in result.stdout
