@@ -12,8 +12,8 @@ def node_hint(dsl: DslModel | None, node: str | None) -> str:
     for decl in dsl.nodes():
         if decl.name != node or decl.template is None:
             continue
-        for binding in dsl.templates:
-            if binding.type_name == decl.template and binding.file:
-                return f" (template `{binding.file}`, bound as {decl.template})"
+        binding = dsl.template_binding(decl.template)
+        if binding is not None and binding.file:
+            return f" (template `{binding.file}`, bound as {decl.template})"
         return f" (template type {decl.template}, see {decl.declared_in})"
     return ""

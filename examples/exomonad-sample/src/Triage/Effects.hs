@@ -1,0 +1,28 @@
+{-# LANGUAGE DataKinds #-}
+{-# LANGUAGE GADTs #-}
+{-# LANGUAGE TypeFamilies #-}
+
+-- | The payment provider, as an effect so the refund node can be tested
+-- without touching real money.
+module Triage.Effects
+  ( PaymentApi(..)
+  , RefundOutcome(..)
+  , issueRefund
+  ) where
+
+import Data.Text (Text)
+import Effectful (Dispatch(..), DispatchOf, Eff, Effect, (:>))
+import Effectful.Dispatch.Dynamic (send)
+
+data RefundOutcome
+  = Refunded Text       -- ^ provider reference
+  | NeedsApproval Text  -- ^ why a human must sign off
+  deriving stock (Show, Eq)
+
+data PaymentApi :: Effect where
+  IssueRefund :: Text -> Int -> PaymentApi m RefundOutcome
+
+type instance DispatchOf PaymentApi = 'Dynamic
+
+issueRefund :: PaymentApi :> es => Text -> Int -> Eff es RefundOutcome
+issueRefund orderId amountCents = send (IssueRefund orderId amountCents)
