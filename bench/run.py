@@ -1,0 +1,210 @@
+"""Benchmark `micro-gastown analyze` against a bare-parse baseline on big synthetic exports.
+
+Why: the analyzer must stay close to the cost of merely parsing the export (target: at
+most 2.5x the bare-parse wall time) and keep its memory flat (target: peak RSS at most
+300 MB, even at 5M lines). Each measured command runs as its own child process; wall time
+comes from a monotonic clock and peak RSS from that child's own ``wait4`` rusage (not
+RUSAGE_CHILDREN, which accumulates over every child).
+
+Exports are generated with :mod:`micro_gastown.testing.synthetic` into ``bench/out/``
+(gitignored). They are big (about 300 MB per million lines), so they are deleted after
+the run unless ``--keep`` is given; kept exports are reused by the next run.
+
+Run by ``make bench`` as ``.venv/bin/python bench/run.py``. Prints figures and ``MISSED``
+next to a missed target, and exits 0 either way: timings are for people, not for CI.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from micro_gastown.testing.synthetic import GENERATOR_VERSION, generate_export
+
+ROOT = Path(__file__).resolve().parent.parent
+OUT = ROOT / "bench" / "out"
+BIN = Path(sys.executable).parent
+RATIO_TARGET = 2.5
+RSS_TARGET_MB = 300.0
+SEED = 7
+
+
+@dataclass(frozen=True)
+class Measurement:
+    """One child process: how long it took, how much memory it peaked at, how it ended."""
+
+    wall_s: float
+    peak_rss_mb: float
+    exit_code: int
+    log: Path
+    error: str = ""  # set when the measured command did not do its job
+
+    def lines_per_s(self, lines: int) -> float:
+        return lines / self.wall_s if self.wall_s > 0 else 0.0
+
+
+def label(lines: int) -> str:
+    """1000000 -> "1m", 250000 -> "250k": names reports the way the Makefile docs do."""
+    if lines % 1_000_000 == 0:
+        return f"{lines // 1_000_000}m"
+    if lines % 1_000 == 0:
+        return f"{lines // 1_000}k"
+    return str(lines)
+
+
+def ensure_export(lines: int) -> Path:
+    """The export for ``lines``, generated unless a kept one exists."""
+    path = OUT / f"synthetic-{label(lines)}-seed{SEED}-v{GENERATOR_VERSION}.jsonl"
+    if path.exists():
+        print(f"reusing {path.relative_to(ROOT)}")
+        return path
+    partial = path.with_suffix(".partial")
+    print(f"generating {lines:,} lines -> {path.relative_to(ROOT)} ...", flush=True)
+    stats = generate_export(partial, lines=lines, seed=SEED)
+    partial.rename(path)  # never leave a half-written export where the cache looks
+    rate = stats.lines / stats.seconds if stats.seconds else 0.0
+    print(f"  generated in {stats.seconds:.1f} s ({rate:,.0f} lines/s)")
+    return path
+
+
+def warm_page_cache(path: Path) -> None:
+    """Read the file once so neither measured command pays for the first disk read."""
+    with path.open("rb") as export:
+        while export.read(16 << 20):
+            pass
+
+
+def measure(command: list[str], log: Path) -> Measurement:
+    """Run ``command`` with output to ``log``; time it and read its own peak RSS."""
+    with log.open("wb") as sink:
+        started = time.perf_counter()
+        try:
+            child = subprocess.Popen(command, stdout=sink, stderr=subprocess.STDOUT)
+        except OSError as exc:
+            return Measurement(0.0, 0.0, -1, log, f"cannot start {command[0]}: {exc}")
+        _, status, usage = os.wait4(child.pid, 0)
+        wall = time.perf_counter() - started
+    child.returncode = os.waitstatus_to_exitcode(status)  # reaped here, not by Popen
+    # Linux reports ru_maxrss in KiB.
+    return Measurement(wall, usage.ru_maxrss / 1024, child.returncode, log)
+
+
+def run_bare(path: Path, lines: int) -> Measurement:
+    command = [sys.executable, str(ROOT / "bench" / "bare_parse.py"), str(path)]
+    result = measure(command, OUT / f"bare-{label(lines)}.log")
+    if result.exit_code != 0 and not result.error:
+        return _failed(result, f"exit {result.exit_code}")
+    return result
+
+
+def run_analyze(path: Path, lines: int) -> Measurement:
+    report = OUT / f"report-{label(lines)}.json"
+    report.unlink(missing_ok=True)
+    command = [
+        str(BIN / "micro-gastown"),
+        "analyze",
+        "--source",
+        f"file:{path}",
+        "--output",
+        str(report),
+        "--format",
+        "json",
+    ]
+    result = measure(command, OUT / f"analyze-{label(lines)}.log")
+    if result.error:
+        return result
+    if not report.exists() or report.stat().st_size == 0:
+        return _failed(result, f"exit {result.exit_code}, no report written to {report.name}")
+    if result.exit_code not in (0, 1):  # 1 may mean "findings at the fail level"
+        return _failed(result, f"exit {result.exit_code}")
+    return result
+
+
+def _failed(result: Measurement, why: str) -> Measurement:
+    """Say why a run failed, with its last line of output and where the rest is."""
+    lines = result.log.read_text(errors="replace").strip().splitlines()
+    where = f"full output in {result.log.relative_to(ROOT)}"
+    detail = f"{why}: {lines[-1].strip()} ({where})" if lines else f"{why} ({where})"
+    return Measurement(result.wall_s, result.peak_rss_mb, result.exit_code, result.log, detail)
+
+
+def verdict(ok: bool) -> str:
+    return "ok" if ok else "MISSED"
+
+
+def report_size(lines: int, bare: Measurement, analyze: Measurement) -> list[str]:
+    rows = []
+    for name, result in (("bare parse", bare), ("analyze", analyze)):
+        if result.error:
+            rows.append(f"{lines:>11,}  {name:<10}  FAILED: {result.error}")
+            continue
+        rss_note = f"RSS {verdict(result.peak_rss_mb <= RSS_TARGET_MB)}"
+        rows.append(
+            f"{lines:>11,}  {name:<10}  {result.wall_s:>8.2f}  "
+            f"{result.lines_per_s(lines):>12,.0f}  {result.peak_rss_mb:>8.1f}  "
+            f"{rss_note if name == 'analyze' else ''}"
+        )
+    if not (bare.error or analyze.error) and bare.wall_s > 0:
+        ratio = analyze.wall_s / bare.wall_s
+        rows.append(
+            f"{'':>11}  {'ratio':<10}  {ratio:>8.2f}  (analyze / bare; target <= "
+            f"{RATIO_TARGET}) {verdict(ratio <= RATIO_TARGET)}"
+        )
+    return rows
+
+
+def parse_sizes(text: str) -> list[int]:
+    try:
+        sizes = [int(part.replace("_", "")) for part in text.split(",") if part.strip()]
+    except ValueError:
+        message = f"not a comma-separated list of integers: {text}"
+        raise argparse.ArgumentTypeError(message) from None
+    if not sizes or min(sizes) <= 0:
+        raise argparse.ArgumentTypeError("sizes must be positive")
+    return sizes
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sizes", type=parse_sizes, default=[1_000_000, 5_000_000])
+    parser.add_argument("--skip-5m", action="store_true", help="leave out the 5M-line size")
+    parser.add_argument(
+        "--keep", action="store_true", help="keep generated exports in bench/out for reuse"
+    )
+    args = parser.parse_args(argv)
+    sizes = [n for n in args.sizes if not (args.skip_5m and n == 5_000_000)]
+    OUT.mkdir(parents=True, exist_ok=True)
+
+    rows: list[str] = []
+    try:
+        for lines in sizes:
+            path = ensure_export(lines)
+            warm_page_cache(path)
+            print(f"measuring {lines:,} lines: bare parse ...", flush=True)
+            bare = run_bare(path, lines)
+            print(f"measuring {lines:,} lines: analyze ...", flush=True)
+            analyze = run_analyze(path, lines)
+            rows.extend(report_size(lines, bare, analyze))
+    finally:
+        if not args.keep:
+            for path in OUT.glob("synthetic-*.jsonl*"):
+                path.unlink()
+
+    print()
+    print(f"{'lines':>11}  {'run':<10}  {'wall s':>8}  {'lines/s':>12}  {'RSS MB':>8}")
+    print("\n".join(rows))
+    print(
+        f"\ntargets: analyze <= {RATIO_TARGET}x bare-parse time; peak RSS <= {RSS_TARGET_MB:.0f} MB"
+    )
+    if not args.keep:
+        print("exports deleted (use --keep to reuse them next time)")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
