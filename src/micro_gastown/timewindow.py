@@ -27,12 +27,15 @@ def parse_duration(text: str) -> timedelta:
     if not text.strip() or match is None or not any(match.groups()):
         raise ValueError(f"not a duration: {text!r} (expected e.g. 24h, 7d, 90m, 1h30m)")
     days, hours, minutes, seconds = (int(g) if g else 0 for g in match.groups())
-    return timedelta(days=days, hours=hours, minutes=minutes, seconds=seconds)
+    try:
+        return timedelta(days=days, hours=hours, minutes=minutes, seconds=seconds)
+    except OverflowError:
+        raise ValueError(f"duration too large: {text!r}") from None
 
 
 def parse_rfc3339_ns(text: str) -> int:
     """Parse an RFC 3339 timestamp (nanosecond precision kept) into epoch nanoseconds."""
-    match = _RFC3339_RE.match(text)
+    match = _RFC3339_RE.fullmatch(text)
     if match is None:
         raise ValueError(f"not an RFC 3339 timestamp: {text!r}")
     year, month, day, hour, minute, second, fraction, offset = match.groups()
@@ -43,6 +46,8 @@ def parse_rfc3339_ns(text: str) -> int:
     if offset not in ("Z", "z"):
         sign = -1 if offset[0] == "-" else 1
         digits = offset[1:].replace(":", "")
+        if int(digits[:2]) > 23 or int(digits[2:]) > 59:
+            raise ValueError(f"not an RFC 3339 timestamp: {text!r} (offset out of range)")
         seconds -= sign * (int(digits[:2]) * 3600 + int(digits[2:]) * 60)
     nanos = int((fraction or "0")[:9].ljust(9, "0"))
     return seconds * NS_PER_SECOND + nanos
@@ -120,6 +125,8 @@ def parse_instant(text: str, *, flag: str, now: datetime) -> int:
     """A ``--since``/``--until`` value: a duration back from ``now`` or an RFC 3339 instant."""
     try:
         return datetime_to_ns(now - parse_duration(text))
+    except OverflowError:
+        raise UsageError(f"{flag} {text!r}: reaches before year 1") from None
     except ValueError:
         pass
     try:
@@ -135,6 +142,8 @@ def window_from_flags(
     since: str | None, until: str | None, *, now: datetime | None = None
 ) -> TimeWindow:
     moment = now or datetime.now(UTC)
-    start = parse_instant(since, flag="--since", now=moment) if since else None
-    end = parse_instant(until, flag="--until", now=moment) if until else None
+    if moment.tzinfo is None:
+        raise ValueError("window_from_flags: `now` must be timezone-aware")
+    start = parse_instant(since, flag="--since", now=moment) if since is not None else None
+    end = parse_instant(until, flag="--until", now=moment) if until is not None else None
     return TimeWindow(start, end)

@@ -99,7 +99,7 @@ def test_since_until_filter_by_event_time(
         (["--source", "file:{export}", "--output", "{missing}/r.json"], 5, "does not exist"),
         (["--source", "file:{export}", "--grafana-url", "http://g"], 2, "go together"),
         (["--source", "file:{export}", "--selector", "job=x"], 2, "--selector"),
-        (["--bogus-flag"], 2, "unrecognized arguments"),
+        (["--source", "file:{export}", "--bogus-flag"], 2, "unrecognized arguments"),
     ],
 )
 def test_bad_input_is_one_clear_line(

@@ -67,15 +67,17 @@ class Attributor:
                 state = self.scopes[scope] = ScopeState(ts)
             elif ts < state.last_ts:
                 self.out_of_order += 1
+            else:
+                state.last_ts = ts
             state.node = event.target
             state.edge = (event.source, event.target)
             state.edge_failed = False
-            state.last_ts = ts
             return state
         if state is not None:
             if ts < state.last_ts:
-                self.out_of_order += 1
-            state.last_ts = ts
+                self.out_of_order += 1  # a late event never makes its scope look idle
+            else:
+                state.last_ts = ts
             if event.node is None:
                 event.node = state.node
         if event.node is None:

@@ -78,6 +78,14 @@ def _str(fields: dict[str, Any], name: str) -> str:
     raise _MISSING if value is None else _MISTYPED
 
 
+def _name(fields: dict[str, Any], name: str) -> str:
+    """A node name: a non-empty string (an empty one would become a phantom node)."""
+    value = _str(fields, name)
+    if value:
+        return value
+    raise _MISSING
+
+
 def _count(fields: dict[str, Any], name: str) -> int:
     """A non-negative integer; integral floats (some emitters write 12.0) are accepted."""
     value = fields.get(name)
@@ -87,7 +95,7 @@ def _count(fields: dict[str, Any], name: str) -> int:
         raise _MISTYPED
     if value is None:
         raise _MISSING
-    if type(value) is float and math.isfinite(value) and value >= 0:
+    if type(value) is float and math.isfinite(value) and value >= 0 and value.is_integer():
         return int(value)
     raise _MISTYPED
 
@@ -108,8 +116,8 @@ _Builder = Callable[[int, dict[str, str], dict[str, Any], "str | None"], Event]
 
 
 def _transition(ts: int, labels: dict[str, str], f: dict[str, Any], scope: str | None) -> Event:
-    source = _str(f, "from")
-    target = _str(f, "to")
+    source = _name(f, "from")
+    target = _name(f, "to")
     trigger = f.get("trigger")
     if trigger is None:
         trigger = ""  # older emitters omit it; it is descriptive only
@@ -167,7 +175,7 @@ _BUILDERS: dict[str, _Builder] = {
 def scope_of(labels: dict[str, str], fields: dict[str, Any]) -> str | None:
     """The attribution scope: the ``span`` stream label, else the ``session_id`` field."""
     span = labels.get("span")
-    if span:
+    if type(span) is str and span:
         return span
     session = fields.get("session_id")
     if type(session) is str and session:
@@ -194,8 +202,9 @@ def parse_line(
             skips.add(SkipReason.MISSING_TYPE)
         else:
             skips.add(SkipReason.UNKNOWN_TYPE)
-            if len(skips.unknown_types) < 50 or str(kind) in skips.unknown_types:
-                skips.unknown_types[str(kind)[:80]] += 1
+            name = str(kind)[:80]
+            if len(skips.unknown_types) < 50 or name in skips.unknown_types:
+                skips.unknown_types[name] += 1
         return None
     try:
         return builder(ts_ns, labels, fields, scope_of(labels, fields))

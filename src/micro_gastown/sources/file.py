@@ -23,6 +23,21 @@ from micro_gastown.timewindow import TimestampParser, TimeWindow
 
 _GZIP_MAGIC = b"\x1f\x8b"
 _EMPTY_LABELS: dict[str, str] = {}
+_MAX_NS = 253_402_300_799_999_999_999  # 9999-12-31T23:59:59.999999999Z, the RFC 3339 limit
+
+
+class _OwningGzipFile(gzip.GzipFile):
+    """A GzipFile that closes the file it decompresses (the stdlib one leaves it open)."""
+
+    def __init__(self, raw: io.BufferedReader) -> None:
+        super().__init__(fileobj=raw, mode="rb")
+        self._raw = raw
+
+    def close(self) -> None:
+        try:
+            super().close()
+        finally:
+            self._raw.close()
 
 
 class FileSource:
@@ -44,10 +59,9 @@ class FileSource:
             raise SourceError(f"{self.path}: is a directory, expected a JSONL export") from None
         except OSError as exc:
             raise SourceError(f"{self.path}: cannot open ({exc.strerror})") from None
-        if raw.read(2) == _GZIP_MAGIC:
-            raw.seek(0)
-            return gzip.GzipFile(fileobj=raw, mode="rb")
-        raw.seek(0)
+        # Peek rather than read, so pipes and FIFOs (file:/dev/stdin) lose no bytes.
+        if raw.peek(2)[:2] == _GZIP_MAGIC:
+            return _OwningGzipFile(raw)
         return raw
 
     def entries(self, window: TimeWindow, skips: SkipCounter) -> Iterator[LogEntry]:
@@ -76,6 +90,8 @@ class FileSource:
                     try:
                         ts = int(stamp) if stamp.isdigit() else parse_ts(stamp)
                     except ValueError:
+                        ts = -1
+                    if ts < 0 or ts > _MAX_NS:
                         skips.add(SkipReason.BAD_TIMESTAMP)
                         continue
                     if (start is not None and ts < start) or (end is not None and ts >= end):
