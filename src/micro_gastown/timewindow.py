@@ -53,29 +53,55 @@ def parse_rfc3339_ns(text: str) -> int:
     return seconds * NS_PER_SECOND + nanos
 
 
-class TimestampParser:
-    """Fast RFC 3339 → ns for export files, where consecutive lines share their second.
+FRACTION_SCALE: tuple[int, ...] = tuple(10 ** (9 - n) for n in range(10))
 
-    Caches the epoch of the last ``YYYY-MM-DDTHH:MM:SS`` prefix plus offset it saw, so the
-    common case costs one slice, one comparison and one ``int()`` of the fraction.
+
+class TimestampParser:
+    """Fast RFC 3339 → ns for export files, whose consecutive lines share their hour.
+
+    UTC (``Z``) stamps take a fast path: the epoch of the current ``YYYY-MM-DDTHH`` is
+    cached, minutes and seconds are added, and the fraction (0–9 digits; logcli trims
+    trailing zeros) is scaled by a table. Anything else goes through the full parser.
     """
 
-    __slots__ = ("_epoch", "_key")
+    __slots__ = ("_epoch", "_hour", "_hour_epoch", "_key")
 
     def __init__(self) -> None:
         self._key = ""
         self._epoch = 0
+        self._hour = ""
+        self._hour_epoch = 0
 
     def __call__(self, text: str) -> int:
-        if len(text) >= 20 and text[-1] == "Z" and text[19] == ".":
+        size = len(text)
+        if size >= 20 and text[-1] == "Z":
             key = text[:19]
-            if key != self._key:
-                self._epoch = parse_rfc3339_ns(key + "Z")
-                self._key = key
+            if key != self._key and not self._advance(key):
+                return parse_rfc3339_ns(text)
+            if size == 20:
+                return self._epoch
             fraction = text[20:-1]
-            if fraction.isdigit():
-                return self._epoch + int(fraction[:9].ljust(9, "0"))
+            if text[19] == "." and 0 < len(fraction) <= 9 and fraction.isdigit():
+                return self._epoch + int(fraction) * FRACTION_SCALE[len(fraction)]
         return parse_rfc3339_ns(text)
+
+    def _advance(self, key: str) -> bool:
+        """Move the cache to a new second; False when ``key`` is not plain ``...THH:MM:SS``."""
+        minute, second = key[14:16], key[17:19]
+        if not (key[13] == ":" and key[16] == ":" and minute.isdigit() and second.isdigit()):
+            return False
+        if int(minute) > 59 or int(second) > 60:
+            return False
+        hour = key[:13]
+        if hour != self._hour:
+            try:
+                self._hour_epoch = parse_rfc3339_ns(hour + ":00:00Z")
+            except ValueError:
+                return False
+            self._hour = hour
+        self._epoch = self._hour_epoch + (int(minute) * 60 + int(second)) * NS_PER_SECOND
+        self._key = key
+        return True
 
 
 def format_ns(ns: int) -> str:

@@ -26,8 +26,7 @@ def _found(path: Path) -> tuple[set[tuple[str, str, str]], Any]:
     settings = AnalysisSettings(thresholds=load_thresholds())
     report = run_analysis(FileSource(path), TimeWindow(), settings, read_dsl(SAMPLE_REPO))
     found = {
-        (p.type.value, json.dumps(p.key, sort_keys=True), p.severity.value)
-        for p in report.patterns
+        (p.type.value, json.dumps(p.key, sort_keys=True), p.severity.value) for p in report.patterns
     }
     return found, report
 

@@ -12,22 +12,22 @@ from micro_gastown.events.model import Event
 MAX_SAMPLES = 5
 
 
-def percentile(sorted_values: Sequence[int | float], q: float) -> float:
-    """Nearest-rank percentile (the value at rank ceil(q·n)); ``q`` in (0, 1]."""
+def percentile(sorted_values: Sequence[int], q: float) -> int:
+    """Nearest-rank percentile: the observed value at rank ceil(q·n); ``q`` in (0, 1]."""
     if not sorted_values:
         raise ValueError("percentile of no values")
     rank = max(1, math.ceil(q * len(sorted_values)))
-    return float(sorted_values[rank - 1])
+    return sorted_values[rank - 1]
 
 
-def summarize(values: Iterable[int]) -> dict[str, float]:
+def summarize(values: Iterable[int]) -> dict[str, int]:
     """p50/p95/p99/max of integer measurements."""
     ordered = sorted(values)
     return {
         "p50": percentile(ordered, 0.50),
         "p95": percentile(ordered, 0.95),
         "p99": percentile(ordered, 0.99),
-        "max": float(ordered[-1]),
+        "max": ordered[-1],
     }
 
 

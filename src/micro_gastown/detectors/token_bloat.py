@@ -50,7 +50,7 @@ class TokenBloatDetector(Detector):
                 continue
             completion = self._completion[node]
             prompt_p95 = percentile(sorted(prompt), 0.95)
-            completion_p50 = statistics.median(completion)
+            completion_p50 = percentile(sorted(completion), 0.50)
             ratio_p50 = statistics.median(
                 p / max(c, 1) for p, c in zip(prompt, completion, strict=True)
             )
@@ -86,7 +86,7 @@ class TokenBloatDetector(Detector):
                         "models": models,
                         "calls": calls,
                         "prompt_tokens_p95": prompt_p95,
-                        "completion_tokens_p50": float(completion_p50),
+                        "completion_tokens_p50": completion_p50,
                         "ratio_p50": round(float(ratio_p50), 2),
                     },
                     recommendation=(

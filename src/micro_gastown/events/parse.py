@@ -115,7 +115,17 @@ def _node_field(fields: dict[str, Any]) -> str | None:
 _Builder = Callable[[int, dict[str, str], dict[str, Any], "str | None"], Event]
 
 
+# Each builder tries a fast path first — every field present with the right type, checked
+# inline — and falls back to the helpers, which also say what was wrong. Both paths accept
+# exactly the same inputs.
+
+
 def _transition(ts: int, labels: dict[str, str], f: dict[str, Any], scope: str | None) -> Event:
+    source = f.get("from")
+    target = f.get("to")
+    trigger = f.get("trigger")
+    if type(source) is str and type(target) is str and type(trigger) is str and source and target:
+        return GraphTransition(ts, labels, f, scope, target, source, target, trigger)
     source = _name(f, "from")
     target = _name(f, "to")
     trigger = f.get("trigger")
@@ -127,6 +137,22 @@ def _transition(ts: int, labels: dict[str, str], f: dict[str, Any], scope: str |
 
 
 def _llm_call(ts: int, labels: dict[str, str], f: dict[str, Any], scope: str | None) -> Event:
+    model = f.get("model")
+    prompt = f.get("prompt_tokens")
+    completion = f.get("completion_tokens")
+    latency = f.get("latency_ms")
+    if (
+        type(model) is str
+        and type(prompt) is int
+        and type(completion) is int
+        and type(latency) is int
+        and prompt >= 0
+        and completion >= 0
+        and latency >= 0
+    ):
+        node = f.get("node")
+        node = node if type(node) is str and node else None
+        return LlmCall(ts, labels, f, scope, node, model, prompt, completion, latency)
     return LlmCall(
         ts,
         labels,
@@ -141,6 +167,13 @@ def _llm_call(ts: int, labels: dict[str, str], f: dict[str, Any], scope: str | N
 
 
 def _effect(ts: int, labels: dict[str, str], f: dict[str, Any], scope: str | None) -> Event:
+    effect = f.get("effect_type")
+    success = f.get("success")
+    latency = f.get("latency_ms")
+    if type(effect) is str and type(success) is bool and type(latency) is int and latency >= 0:
+        node = f.get("node")
+        node = node if type(node) is str and node else None
+        return EffectExecution(ts, labels, f, scope, node, effect, success, latency)
     return EffectExecution(
         ts,
         labels,
@@ -206,8 +239,12 @@ def parse_line(
             if len(skips.unknown_types) < 50 or name in skips.unknown_types:
                 skips.unknown_types[name] += 1
         return None
+    scope = labels.get("span")
+    if type(scope) is not str or not scope:  # inlined scope_of(): this runs once per line
+        session = fields.get("session_id")
+        scope = session if type(session) is str and session else None
     try:
-        return builder(ts_ns, labels, fields, scope_of(labels, fields))
+        return builder(ts_ns, labels, fields, scope)
     except _Invalid as invalid:
         skips.add(invalid.reason)
         return None

@@ -15,6 +15,9 @@ from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from typing import Any, Final
 
+from micro_gastown.analysis.settings import Thresholds
+from micro_gastown.report.model import PatternType, Severity
+
 GENERATOR_VERSION: Final = 1  # bump when the bytes for a given seed change
 JOB: Final = "exomonad-native"
 SERVICE_NAME: Final = "exomonad"
@@ -27,19 +30,7 @@ DEFAULT_DURATION: Final = timedelta(hours=24)
 _Z95: Final = 1.6448536269514722  # standard normal 95th percentile
 
 
-class Severity(StrEnum):
-    CRITICAL = "critical"
-    WARNING = "warning"
-    INFO = "info"
-
-
-class FindingType(StrEnum):
-    SLOW_LLM = "slow_llm"
-    TOKEN_BLOAT = "token_bloat"
-    FAILED_TRANSITION = "failed_transition"
-    REPEATED_ERROR = "repeated_error"
-    DEAD_PATH = "dead_path"
-    EFFECT_FAILURE = "effect_failure"
+FindingType = PatternType  # the manifest speaks the report's own vocabulary
 
 
 class Tag(StrEnum):
@@ -155,21 +146,6 @@ SCENARIOS: Final[Mapping[str, Scenario]] = {s.name: s for s in (DEMO, HEALTHY)}
 
 
 @dataclass(frozen=True)
-class Thresholds:
-    """The analyzer defaults the manifest assumes (log-analyzer polecat, SPEC §3)."""
-
-    latency_warning_ms: float = 2000
-    latency_critical_ms: float = 5000
-    error_rate_warning: float = 0.05
-    error_rate_critical: float = 0.15
-    repeated_error_warning: int = 10
-    repeated_error_critical: int = 100
-    token_bloat_prompt_tokens: float = 8000
-    dead_path_min_visits: int = 100
-    underused_share: float = 0.01
-
-
-@dataclass(frozen=True)
 class ExpectedFinding:
     type: FindingType
     key: Mapping[str, str]
@@ -210,7 +186,7 @@ def expected_findings(
         lat = _grade(llm.latency_p95_ms, th.latency_warning_ms, th.latency_critical_ms)
         add(FindingType.SLOW_LLM, {"node": node, "model": llm.model}, lat)
     for node, llm in scenario.llm_nodes.items():
-        bloated = llm.prompt_p95 >= th.token_bloat_prompt_tokens
+        bloated = llm.prompt_p95 >= th.prompt_tokens_p95_warning
         add(FindingType.TOKEN_BLOAT, {"node": node}, Severity.WARNING if bloated else None)
 
     fail = _grade(scenario.refund_failure_rate, th.error_rate_warning, th.error_rate_critical)

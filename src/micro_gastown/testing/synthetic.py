@@ -54,12 +54,11 @@ from micro_gastown.testing.scenario import (
     GenerationStats,
     LlmProfile,
     Scenario,
-    Severity,
     Tag,
-    Thresholds,
     expected_findings,
     manifest,
 )
+from micro_gastown.timewindow import parse_duration
 
 __all__ = [
     "DEFAULT_DURATION",
@@ -75,10 +74,8 @@ __all__ = [
     "GenerationStats",
     "LlmProfile",
     "Scenario",
-    "Severity",
     "SyntheticExport",
     "Tag",
-    "Thresholds",
     "expected_findings",
     "generate_export",
     "main",
@@ -637,11 +634,10 @@ def generate_export(
 
 
 def _parse_duration(text: str) -> timedelta:
-    units = {"s": 1, "m": 60, "h": 3600, "d": 86_400}
     try:
-        return timedelta(seconds=float(text[:-1]) * units[text[-1]])
-    except (KeyError, ValueError, IndexError):
-        raise argparse.ArgumentTypeError(f"not a duration like 90m, 24h or 7d: {text!r}") from None
+        return parse_duration(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
 
 
 def _parse_start(text: str) -> datetime:

@@ -19,6 +19,7 @@ from typing import Any
 import orjson
 import pytest
 
+from micro_gastown.report.model import Severity
 from micro_gastown.testing.synthetic import (
     DEMO,
     HEALTHY,
@@ -27,7 +28,6 @@ from micro_gastown.testing.synthetic import (
     ExpectedFinding,
     FindingType,
     GenerationStats,
-    Severity,
     SyntheticExport,
     Tag,
     expected_findings,

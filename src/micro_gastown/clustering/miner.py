@@ -1,0 +1,118 @@
+"""Cluster error messages into templates with Drain (drain3), behind a small typed API.
+
+Masking (`micro_gastown.clustering.masking`) runs first and Drain clusters the masked text,
+the split Drain3 itself uses. drain3 is configured here in code with no persistence, no
+profiling and no drain3.ini: its constructor would otherwise look for that file and log a
+warning when it is missing.
+
+Logs repeat themselves, so two caches sit in front of Drain: the exact message, then the
+masked message, each mapped to the cluster it went to the first time. A repeated message
+costs a dict lookup; only a message whose masked form is new reaches the masker and Drain.
+Skipping Drain for a repeat changes nothing: a message already added matches its cluster's
+template on every non-wildcard token, so adding it again would not generalise the template.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Final
+
+from drain3 import TemplateMiner as Drain3Miner
+from drain3.template_miner_config import TemplateMinerConfig
+
+from micro_gastown.clustering.masking import Masker
+
+__all__ = ["Template", "TemplateMiner"]
+
+# Drain parameters (the Drain paper's and drain3's defaults, which suit short error lines):
+# messages join a cluster when >= 40% of their tokens match its template; the prefix tree
+# routes on token count plus the first token (depth 4) with at most 100 children per node.
+SIMILARITY_THRESHOLD: Final = 0.4
+TREE_DEPTH: Final = 4
+MAX_CHILDREN: Final = 100
+
+# Caches stop growing past this many entries (memory stays bounded on endless unique
+# messages; later messages just take the slower path). Longer messages are not cached.
+_MAX_CACHED: Final = 1_000_000
+_MAX_CACHED_LENGTH: Final = 4096
+
+
+@dataclass(frozen=True, slots=True)
+class Template:
+    """One cluster: its id, its current template text (variables as ``<*>``), its size."""
+
+    template_id: int
+    text: str
+    count: int
+
+
+def _drain_config() -> TemplateMinerConfig:
+    config = TemplateMinerConfig()
+    config.drain_sim_th = SIMILARITY_THRESHOLD
+    config.drain_depth = TREE_DEPTH
+    config.drain_max_children = MAX_CHILDREN
+    config.drain_max_clusters = None  # never evict: ids must stay valid for the whole run
+    config.drain_extra_delimiters = []
+    config.parametrize_numeric_tokens = True
+    config.masking_instructions = []  # masking is ours, done before Drain sees the text
+    config.profiling_enabled = False
+    return config
+
+
+class TemplateMiner:
+    """Assigns each message a cluster id; the cluster's template generalises as it grows.
+
+    Ids are 1-based in order of first appearance and stable for the life of the miner. Same
+    input in the same order gives the same ids and templates (Drain is deterministic).
+    """
+
+    def __init__(self, masker: Masker | None = None) -> None:
+        self._masker = masker or Masker()
+        self._drain = Drain3Miner(persistence_handler=None, config=_drain_config())
+        self._by_message: dict[str, int] = {}
+        self._by_masked: dict[str, int] = {}
+        self._counts: list[int] = [0]  # indexed by cluster id; drain3 ids start at 1
+
+    def add(self, message: str) -> int:
+        """Cluster ``message`` and return its cluster id."""
+        cluster_id = self._by_message.get(message)
+        if cluster_id is None:
+            masked = self._masker.mask(message)
+            cluster_id = self._by_masked.get(masked)
+            if cluster_id is None:
+                cluster_id = int(self._drain.add_log_message(masked)["cluster_id"])
+                _remember(self._by_masked, masked, cluster_id)
+            _remember(self._by_message, message, cluster_id)
+        if cluster_id == len(self._counts):
+            self._counts.append(1)
+        else:
+            self._counts[cluster_id] += 1
+        return cluster_id
+
+    def template(self, template_id: int) -> str:
+        """The current template of cluster ``template_id``, variables written ``<*>``.
+
+        Raises KeyError for an id this miner never returned.
+        """
+        cluster = self._drain.drain.id_to_cluster.get(template_id)
+        if cluster is None:
+            raise KeyError(template_id)
+        return self._masker.to_wildcards(cluster.get_template())
+
+    def templates(self) -> list[Template]:
+        """Every cluster, most frequent first, ties by id."""
+        found = [
+            Template(cluster_id, self.template(cluster_id), count)
+            for cluster_id, count in enumerate(self._counts)
+            if count
+        ]
+        return sorted(found, key=lambda t: (-t.count, t.template_id))
+
+    def __len__(self) -> int:
+        """Number of clusters so far."""
+        return len(self._counts) - 1
+
+
+def _remember(cache: dict[str, int], key: str, cluster_id: int) -> None:
+    if len(cache) < _MAX_CACHED and len(key) <= _MAX_CACHED_LENGTH:
+        cache[key] = cluster_id
