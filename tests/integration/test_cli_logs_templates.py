@@ -153,3 +153,13 @@ def test_directory_is_a_source_error(tmp_path: Path, capsys: pytest.CaptureFixtu
 def test_logs_without_subcommand_is_a_usage_error(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["logs"]) == 2
     assert "SUBCOMMAND" in capsys.readouterr().err
+
+
+def test_templates_are_redacted(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """A secret in a message never reaches the output, even in a one-off template."""
+    path = tmp_path / "messages.txt"
+    path.write_text("login rejected password=hunter2pass\n")
+    assert main(["logs", "templates", str(path)]) == 0
+    out = capsys.readouterr().out
+    assert "hunter2pass" not in out
+    assert "REDACTED" in out

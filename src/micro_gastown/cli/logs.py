@@ -27,6 +27,7 @@ import orjson
 
 from micro_gastown.clustering import TemplateMiner
 from micro_gastown.errors import SourceError
+from micro_gastown.evidence import default_redactor
 
 _GZIP_MAGIC = b"\x1f\x8b"
 
@@ -71,6 +72,7 @@ def _add_templates(commands: Any) -> None:
 
 
 def _run_templates(args: argparse.Namespace) -> int:
+    redactor = default_redactor()
     # Pass 1 clusters every message and keeps only its cluster id (4 bytes a line); pass 2
     # prints from the ids, once every cluster has reached its final template.
     miner = TemplateMiner()
@@ -79,7 +81,10 @@ def _run_templates(args: argparse.Namespace) -> int:
         ids.append(miner.add(message))
 
     rendered = {
-        template.template_id: _render(template.template_id, template.text, args.format)
+        # Templates are log text: a secret that never repeated survives masking verbatim.
+        template.template_id: _render(
+            template.template_id, redactor.redact_text(template.text), args.format
+        )
         for template in miner.templates()
     }
     out = sys.stdout
