@@ -173,3 +173,33 @@ def test_python_dash_m_entry_point(tmp_path: Path) -> None:
     )
     assert result.returncode == 0, result.stderr
     assert "slow_llm" in result.stdout
+
+
+def test_empty_window_gives_an_empty_valid_report(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A window with no events is not an error: zero patterns, counts say why."""
+    source = f"file:{_export(tmp_path)}"
+    assert main(["analyze", "--source", source, "--since", "2099-01-01T00:00:00Z"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert report["patterns"] == []
+    assert report["summary"] == {
+        "total_patterns": 0,
+        "critical": 0,
+        "warning": 0,
+        "info": 0,
+        "query_range": {"start": "2099-01-01T00:00:00.000000000Z"},
+        "events_analyzed": 0,
+    }
+    assert report["metadata"]["outside_window"] == 50
+
+
+def test_empty_file_gives_an_empty_markdown_report(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    empty = tmp_path / "empty.jsonl"
+    empty.write_bytes(b"")
+    assert main(["analyze", "--source", f"file:{empty}", "--format", "markdown"]) == 0
+    out = capsys.readouterr().out
+    assert "**0 patterns**" in out
+    assert "No patterns crossed the thresholds." in out

@@ -75,9 +75,15 @@ def _pattern(
     )
 
 
-def _range(run: AnalysisRun, window: TimeWindow) -> tuple[int, int] | None:
+def _bounds(run: AnalysisRun, window: TimeWindow) -> tuple[int | None, int | None]:
+    """The window's own bounds where it has them, else the first/last event analyzed."""
     start = window.start_ns if window.start_ns is not None else run.first_ns
     end = window.end_ns if window.end_ns is not None else run.last_ns
+    return start, end
+
+
+def _range(run: AnalysisRun, window: TimeWindow) -> tuple[int, int] | None:
+    start, end = _bounds(run, window)
     if start is None or end is None:
         return None
     return start, max(end, start + 1)
@@ -102,10 +108,10 @@ def assemble_report(
     by_severity = dict.fromkeys(Severity, 0)
     for pattern in patterns:
         by_severity[pattern.severity] += 1
-    query_range = (
-        QueryRange(start=format_ns(link_range[0]), end=format_ns(link_range[1]))
-        if link_range
-        else QueryRange(start=None, end=None)
+    start, end = _bounds(run, window)
+    query_range = QueryRange(
+        start=format_ns(start) if start is not None else None,
+        end=format_ns(end) if end is not None else None,
     )
     events_analyzed = sum(run.events_by_type.values())
     stats = source.stats

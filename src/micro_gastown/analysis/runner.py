@@ -33,6 +33,7 @@ from micro_gastown.report.model import PatternReport
 from micro_gastown.sources.base import LogSource
 from micro_gastown.timewindow import TimeWindow
 
+_NO_TIME = 1 << 80  # later than any timestamp
 _EVENT_CLASSES: tuple[type[Event], ...] = (
     GraphTransition,
     LlmCall,
@@ -88,31 +89,32 @@ def scan(
     dispatch = _dispatch_table(detectors)
     counts = dict.fromkeys(_EVENT_CLASSES, 0)
     observe = attributor.observe
-    record = traffic.record
+    edges = traffic.edges
     parse = parse_line
-    first_ns: int | None = None
-    last_ns = 0
+    first_ns = _NO_TIME
+    last_ns = -1
     for ts_ns, line, labels in source.entries(window, skips):
         event = parse(ts_ns, line, labels, skips)
         if event is None:
             continue
         cls = type(event)
         counts[cls] += 1
-        if first_ns is None or ts_ns < first_ns:
+        if ts_ns < first_ns:
             first_ns = ts_ns
         if ts_ns > last_ns:
             last_ns = ts_ns
         observe(event)
-        if type(event) is GraphTransition:
-            record(event.source, event.target)
+        if cls is GraphTransition:
+            edge = (event.source, event.target)  # type: ignore[attr-defined]
+            edges[edge] = edges.get(edge, 0) + 1
         for handler in dispatch[cls]:
             handler(event)
     findings = [finding for detector in detectors for finding in detector.finish()]
     return AnalysisRun(
         findings=findings,
         events_by_type={cls.kind.value: n for cls, n in counts.items()},
-        first_ns=first_ns,
-        last_ns=last_ns if first_ns is not None else None,
+        first_ns=first_ns if last_ns >= 0 else None,
+        last_ns=last_ns if last_ns >= 0 else None,
         skips=skips,
         attributor=attributor,
     )

@@ -38,23 +38,43 @@ class Finding:
 
 
 class Traffic:
-    """Transition counts shared by the detectors that reason about edges."""
+    """Transition counts per edge, shared by the detectors that reason about edges.
 
-    __slots__ = ("edges", "entries", "exits")
+    The analysis loop fills ``edges`` directly (it runs per transition); per-node entries
+    and exits are derived from it when first asked for, after the scan.
+    """
+
+    __slots__ = ("_entries", "_exits", "edges")
 
     def __init__(self) -> None:
-        self.edges: Counter[tuple[str, str]] = Counter()
-        self.entries: Counter[str] = Counter()
-        self.exits: Counter[str] = Counter()
+        self.edges: dict[tuple[str, str], int] = {}
+        self._entries: Counter[str] | None = None
+        self._exits: Counter[str] | None = None
 
     def record(self, source: str, target: str) -> None:
-        self.edges[(source, target)] += 1
-        self.entries[target] += 1
-        self.exits[source] += 1
+        self.edges[(source, target)] = self.edges.get((source, target), 0) + 1
+        self._entries = self._exits = None
+
+    def taken(self, source: str, target: str) -> int:
+        return self.edges.get((source, target), 0)
+
+    def entries(self, node: str) -> int:
+        if self._entries is None:
+            self._entries = Counter()
+            for (_, target), n in self.edges.items():
+                self._entries[target] += n
+        return self._entries[node]
+
+    def exits(self, node: str) -> int:
+        if self._exits is None:
+            self._exits = Counter()
+            for (source, _), n in self.edges.items():
+                self._exits[source] += n
+        return self._exits[node]
 
     def visits(self, node: str) -> int:
         """How often a node ran: its entries, or its exits for a node never entered (Entry)."""
-        return self.entries[node] or self.exits[node]
+        return self.entries(node) or self.exits(node)
 
 
 class ErrorTemplates:

@@ -34,9 +34,9 @@ class DeadPathDetector(Detector):
             if pair in seen:
                 continue
             seen.add(pair)
-            taken = traffic.edges[pair]
+            taken = traffic.taken(*pair)
             visits = traffic.visits(edge.source)
-            exits = traffic.exits[edge.source]
+            exits = traffic.exits(edge.source)
             details = {
                 "from": edge.source,
                 "to": edge.target,

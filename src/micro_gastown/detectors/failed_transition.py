@@ -60,7 +60,7 @@ class FailedTransitionDetector(Detector):
         for edge, failures in self._failures.items():
             if failures < t.min_occurrences:
                 continue
-            transitions = max(traffic.edges[edge], failures)
+            transitions = max(traffic.taken(*edge), failures)
             rate = failures / transitions
             severity = rate_severity(rate, t)
             if severity is None:

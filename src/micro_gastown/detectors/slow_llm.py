@@ -19,18 +19,23 @@ class SlowLlmDetector(Detector):
         super().__init__(context)
         self._latencies: dict[tuple[str | None, str], array[int]] = {}
         self._samples: dict[tuple[str | None, str], TopSamples] = {}
+        # Both of the above in one lookup, for the per-call handler.
+        self._by_key: dict[tuple[str | None, str], tuple[array[int], TopSamples]] = {}
 
     def handlers(self) -> Mapping[type[Event], Handler]:
         return {LlmCall: self._on_call}
 
     def _on_call(self, event: LlmCall) -> None:
         key = (event.node, event.model)
-        values = self._latencies.get(key)
-        if values is None:
-            values = self._latencies[key] = array("q")
-            self._samples[key] = TopSamples()
-        values.append(event.latency_ms)
-        self._samples[key].offer(event.latency_ms, event)
+        slot = self._by_key.get(key)
+        if slot is None:
+            slot = self._by_key[key] = (array("q"), TopSamples())
+            self._latencies[key], self._samples[key] = slot
+        values, samples = slot
+        latency = event.latency_ms
+        values.append(latency)
+        if latency > samples.floor:
+            samples.offer(latency, event)
 
     def finish(self) -> list[Finding]:
         t = self.thresholds

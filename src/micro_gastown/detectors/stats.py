@@ -32,13 +32,18 @@ def summarize(values: Iterable[int]) -> dict[str, int]:
 
 
 class TopSamples:
-    """Keeps the ``MAX_SAMPLES`` events with the highest score (ties: earliest first)."""
+    """Keeps the ``MAX_SAMPLES`` events with the highest score (ties: earliest first).
 
-    __slots__ = ("_heap", "_order")
+    ``floor`` is the score an event must beat to get in; hot handlers compare against it
+    before calling :meth:`offer`, which keeps the common case to one comparison.
+    """
+
+    __slots__ = ("_heap", "_order", "floor")
 
     def __init__(self) -> None:
         self._heap: list[tuple[float, int, Event]] = []
         self._order = count()
+        self.floor = -math.inf
 
     def offer(self, score: float, event: Event) -> None:
         heap = self._heap
@@ -46,6 +51,10 @@ class TopSamples:
             heapq.heappush(heap, (score, -next(self._order), event))
         elif score > heap[0][0]:
             heapq.heapreplace(heap, (score, -next(self._order), event))
+        else:
+            return
+        if len(heap) == MAX_SAMPLES:
+            self.floor = heap[0][0]
 
     def events(self) -> list[Event]:
         return [event for _, _, event in sorted(self._heap, key=lambda item: (-item[0], -item[1]))]

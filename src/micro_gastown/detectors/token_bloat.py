@@ -13,42 +13,50 @@ from micro_gastown.events.model import Event, LlmCall
 from micro_gastown.report.model import PatternType, Severity
 
 
+class _NodeCalls:
+    """Token counts of one node's calls (compact integer arrays, not lists of ints)."""
+
+    __slots__ = ("completion", "models", "prompt", "samples")
+
+    def __init__(self) -> None:
+        self.prompt: array[int] = array("q")
+        self.completion: array[int] = array("q")
+        self.models: set[str] = set()
+        self.samples = TopSamples()
+
+
 class TokenBloatDetector(Detector):
     kind = PatternType.TOKEN_BLOAT
 
     def __init__(self, context: DetectorContext) -> None:
         super().__init__(context)
-        self._prompt: dict[str | None, array[int]] = {}
-        self._completion: dict[str | None, array[int]] = {}
-        self._models: dict[str | None, set[str]] = {}
-        self._samples: dict[str | None, TopSamples] = {}
+        self._nodes: dict[str | None, _NodeCalls] = {}
 
     def handlers(self) -> Mapping[type[Event], Handler]:
         return {LlmCall: self._on_call}
 
     def _on_call(self, event: LlmCall) -> None:
-        node = event.node
-        prompt = self._prompt.get(node)
-        if prompt is None:
-            prompt = self._prompt[node] = array("q")
-            self._completion[node] = array("q")
-            self._models[node] = set()
-            self._samples[node] = TopSamples()
-        prompt.append(event.prompt_tokens)
-        self._completion[node].append(event.completion_tokens)
-        models = self._models[node]
+        calls = self._nodes.get(event.node)
+        if calls is None:
+            calls = self._nodes[event.node] = _NodeCalls()
+        prompt = event.prompt_tokens
+        calls.prompt.append(prompt)
+        calls.completion.append(event.completion_tokens)
+        models = calls.models
         if len(models) < 8:
             models.add(event.model)
-        self._samples[node].offer(event.prompt_tokens, event)
+        if prompt > calls.samples.floor:
+            calls.samples.offer(prompt, event)
 
     def finish(self) -> list[Finding]:
         t = self.thresholds
         findings = []
-        for node, prompt in self._prompt.items():
+        for node, node_calls in self._nodes.items():
+            prompt = node_calls.prompt
             calls = len(prompt)
             if calls < t.min_occurrences:
                 continue
-            completion = self._completion[node]
+            completion = node_calls.completion
             prompt_p95 = percentile(sorted(prompt), 0.95)
             completion_p50 = percentile(sorted(completion), 0.50)
             ratio_p50 = statistics.median(
@@ -74,7 +82,7 @@ class TokenBloatDetector(Detector):
                     f"(≥ {t.prompt_completion_ratio_warning:g}×)"
                 )
             where = f"Node `{node}`" if node else "Calls with no known node"
-            models = sorted(self._models[node])
+            models = sorted(node_calls.models)
             findings.append(
                 Finding(
                     kind=self.kind,
@@ -98,7 +106,7 @@ class TokenBloatDetector(Detector):
                     logql=self.context.logql.prompt_tokens_p95(
                         models[0] if len(models) == 1 else None
                     ),
-                    samples=self._samples[node].events(),
+                    samples=node_calls.samples.events(),
                 )
             )
         return findings

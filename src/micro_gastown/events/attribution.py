@@ -32,7 +32,6 @@ class ScopeState:
 
 class Attributor:
     __slots__ = (
-        "_latest_ts",
         "_seen",
         "idle_timeout_ns",
         "out_of_order",
@@ -48,16 +47,13 @@ class Attributor:
         self.out_of_order = 0
         self.pruned_scopes = 0
         self._seen = 0
-        self._latest_ts = 0
 
     def observe(self, event: Event) -> ScopeState | None:
         """Attribute ``event`` (setting ``event.node``) and return its scope's state."""
         ts = event.ts_ns
-        if ts > self._latest_ts:
-            self._latest_ts = ts
         self._seen += 1
         if self._seen & (_PRUNE_EVERY - 1) == 0:
-            self._prune()
+            self._prune(ts)
         scope = event.scope
         state = self.scopes.get(scope) if scope is not None else None
         if type(event) is GraphTransition:
@@ -84,8 +80,10 @@ class Attributor:
             self.unattributed += 1
         return state
 
-    def _prune(self) -> None:
-        horizon = self._latest_ts - self.idle_timeout_ns
+    def _prune(self, now_ts: int) -> None:
+        # The newest event time is found here, when pruning, not tracked on every event.
+        latest = max((state.last_ts for state in self.scopes.values()), default=now_ts)
+        horizon = max(latest, now_ts) - self.idle_timeout_ns
         stale = [key for key, state in self.scopes.items() if state.last_ts < horizon]
         for key in stale:
             del self.scopes[key]
