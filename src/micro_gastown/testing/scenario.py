@@ -18,7 +18,7 @@ from typing import Any, Final
 from micro_gastown.analysis.settings import Thresholds
 from micro_gastown.report.model import PatternType, Severity
 
-GENERATOR_VERSION: Final = 1  # bump when the bytes for a given seed change
+GENERATOR_VERSION: Final = 2  # bump when the bytes for a given seed change
 JOB: Final = "exomonad-native"
 SERVICE_NAME: Final = "exomonad"
 HAIKU: Final = "claude-haiku-4-5"
@@ -89,7 +89,7 @@ class Scenario:
     so the injected patterns hold at any export size (except absolute error counts)."""
 
     name: str
-    graph_name: str = "SupportGraph"
+    graph_name: str = "TriageGraph"  # the record in examples/exomonad-sample
     llm_nodes: Mapping[str, LlmProfile] = field(default_factory=_default_llm_nodes)
     unattributed_llm: LlmProfile = LlmProfile(HAIKU, 350, 0.3, 80, 8, 8, 20)
     faq_share: float = 0.60  # of route exits not escalated; the rest go to refund
