@@ -21,6 +21,7 @@ import compileall
 import os
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -42,10 +43,11 @@ class Measurement:
     """One child process: how long it took, how much memory it peaked at, how it ended."""
 
     wall_s: float
-    peak_rss_mb: float
+    peak_rss_mb: float  # the process tree's peak summed PSS, sampled: workers count too
     exit_code: int
     log: Path
     error: str = ""  # set when the measured command did not do its job
+    cpu_s: float = 0.0  # user + system, the process and the children it waited for
 
     def lines_per_s(self, lines: int) -> float:
         return lines / self.wall_s if self.wall_s > 0 else 0.0
@@ -82,32 +84,87 @@ def warm_page_cache(path: Path) -> None:
             pass
 
 
+def _pss_kib(pid: int) -> int:
+    """Proportional set size: pages shared by forked workers are counted once in all."""
+    try:
+        with open(f"/proc/{pid}/smaps_rollup", "rb") as rollup:
+            for line in rollup:
+                if line.startswith(b"Pss:"):
+                    return int(line.split()[1])
+    except OSError:
+        pass
+    return 0
+
+
+def _tree_rss_kib(root: int) -> int:
+    """Memory of ``root`` and all its descendants now (summed PSS, from /proc on Linux)."""
+    parents: dict[int, int] = {}
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat", "rb") as stat:
+                fields = stat.read().rsplit(b")", 1)[1].split()
+        except OSError:
+            continue
+        parents[int(entry)] = int(fields[1])
+    tree = {root}
+    grew = True
+    while grew:
+        grew = False
+        for pid, parent in parents.items():
+            if parent in tree and pid not in tree:
+                tree.add(pid)
+                grew = True
+    return sum(_pss_kib(pid) for pid in tree)
+
+
+def _sample_peak(root: int, stop: threading.Event, peak: list[int]) -> None:
+    while not stop.wait(0.1):
+        peak[0] = max(peak[0], _tree_rss_kib(root))
+
+
 def measure(command: list[str], log: Path) -> Measurement:
-    """Run ``command`` with output to ``log``; time it and read its own peak RSS."""
+    """Run ``command`` with output to ``log``; time it, and sample its tree's peak RSS."""
     with log.open("wb") as sink:
         started = time.perf_counter()
         try:
             child = subprocess.Popen(command, stdout=sink, stderr=subprocess.STDOUT)
         except OSError as exc:
             return Measurement(0.0, 0.0, -1, log, f"cannot start {command[0]}: {exc}")
+        peak = [0]
+        stop = threading.Event()
+        sampler = threading.Thread(target=_sample_peak, args=(child.pid, stop, peak))
+        sampler.start()
         _, status, usage = os.wait4(child.pid, 0)
         wall = time.perf_counter() - started
+        stop.set()
+        sampler.join()
     child.returncode = os.waitstatus_to_exitcode(status)  # reaped here, not by Popen
-    # Linux reports ru_maxrss in KiB.
-    return Measurement(wall, usage.ru_maxrss / 1024, child.returncode, log)
+    # Linux reports ru_maxrss in KiB: the largest single process, a floor for the tree's.
+    peak_kib = max(peak[0], usage.ru_maxrss)
+    cpu = usage.ru_utime + usage.ru_stime
+    return Measurement(wall, peak_kib / 1024, child.returncode, log, cpu_s=cpu)
 
 
-def best_of(runs: int, run: Callable[[], Measurement]) -> Measurement:
-    """The fastest of ``runs`` runs (a failed run ends the series and is returned)."""
-    best: Measurement | None = None
+def best_of_pairs(
+    runs: int, first: Callable[[], Measurement], second: Callable[[], Measurement]
+) -> tuple[Measurement, Measurement]:
+    """The fastest of ``runs`` runs of each, alternating them so that a machine whose speed
+    drifts (shared CPUs do) slows both alike. A failed run ends the series."""
+    best: list[Measurement | None] = [None, None]
     for _ in range(max(runs, 1)):
-        result = run()
-        if result.error:
-            return result
-        if best is None or result.wall_s < best.wall_s:
-            best = result
-    assert best is not None
-    return best
+        for slot, run in enumerate((first, second)):
+            result = run()
+            if result.error:
+                return (result, result) if slot == 0 else (best[0] or result, result)
+            current = best[slot]
+            if current is None or result.wall_s < current.wall_s:
+                best[slot] = result
+    bare, analyze = best
+    assert bare is not None
+    assert analyze is not None
+    return bare, analyze
 
 
 def run_bare(path: Path, lines: int) -> Measurement:
@@ -161,15 +218,16 @@ def report_size(lines: int, bare: Measurement, analyze: Measurement) -> list[str
             continue
         rss_note = f"RSS {verdict(result.peak_rss_mb <= RSS_TARGET_MB)}"
         rows.append(
-            f"{lines:>11,}  {name:<10}  {result.wall_s:>8.2f}  "
+            f"{lines:>11,}  {name:<10}  {result.wall_s:>8.2f}  {result.cpu_s:>8.2f}  "
             f"{result.lines_per_s(lines):>12,.0f}  {result.peak_rss_mb:>8.1f}  "
             f"{rss_note if name == 'analyze' else ''}"
         )
     if not (bare.error or analyze.error) and bare.wall_s > 0:
         ratio = analyze.wall_s / bare.wall_s
+        cpu_ratio = analyze.cpu_s / bare.cpu_s if bare.cpu_s > 0 else 0.0
         rows.append(
-            f"{'':>11}  {'ratio':<10}  {ratio:>8.2f}  (analyze / bare; target <= "
-            f"{RATIO_TARGET}) {verdict(ratio <= RATIO_TARGET)}"
+            f"{'':>11}  {'ratio':<10}  {ratio:>8.2f}  {cpu_ratio:>8.2f}  (analyze / bare, "
+            f"wall and CPU; target <= {RATIO_TARGET} wall) {verdict(ratio <= RATIO_TARGET)}"
         )
     return rows
 
@@ -193,7 +251,7 @@ def main(argv: list[str] | None = None) -> int:
         "--keep", action="store_true", help="keep generated exports in bench/out for reuse"
     )
     parser.add_argument(
-        "--repeat", type=int, default=2, help="runs of each command; the fastest counts"
+        "--repeat", type=int, default=3, help="runs of each command; the fastest counts"
     )
     args = parser.parse_args(argv)
     # An installed wheel ships bytecode; an editable checkout under PYTHONDONTWRITEBYTECODE
@@ -207,10 +265,10 @@ def main(argv: list[str] | None = None) -> int:
         for lines in sizes:
             path = ensure_export(lines)
             warm_page_cache(path)
-            print(f"measuring {lines:,} lines: bare parse ...", flush=True)
-            bare = best_of(args.repeat, partial(run_bare, path, lines))
-            print(f"measuring {lines:,} lines: analyze ...", flush=True)
-            analyze = best_of(args.repeat, partial(run_analyze, path, lines))
+            print(f"measuring {lines:,} lines: bare parse and analyze, interleaved ...", flush=True)
+            bare, analyze = best_of_pairs(
+                args.repeat, partial(run_bare, path, lines), partial(run_analyze, path, lines)
+            )
             rows.extend(report_size(lines, bare, analyze))
     finally:
         if not args.keep:
@@ -218,7 +276,9 @@ def main(argv: list[str] | None = None) -> int:
                 path.unlink()
 
     print()
-    print(f"{'lines':>11}  {'run':<10}  {'wall s':>8}  {'lines/s':>12}  {'RSS MB':>8}")
+    print(
+        f"{'lines':>11}  {'run':<10}  {'wall s':>8}  {'CPU s':>8}  {'lines/s':>12}  {'RSS MB':>8}"
+    )
     print("\n".join(rows))
     print(
         f"\ntargets: analyze <= {RATIO_TARGET}x bare-parse time; peak RSS <= {RSS_TARGET_MB:.0f} MB"

@@ -203,3 +203,48 @@ def test_empty_file_gives_an_empty_markdown_report(
     out = capsys.readouterr().out
     assert "**0 patterns**" in out
     assert "No patterns crossed the thresholds." in out
+
+
+@pytest.mark.parametrize(
+    ("args", "env", "needle"),
+    [
+        (["--jobs", "0"], {}, "--jobs 0: expected 1 or more"),
+        ([], {"MICRO_GASTOWN_JOBS": "many"}, "MICRO_GASTOWN_JOBS='many'"),
+    ],
+)
+def test_bad_jobs_are_usage_errors(
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+    args: list[str],
+    env: dict[str, str],
+    needle: str,
+) -> None:
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    assert main(["analyze", "--source", f"file:{_export(tmp_path)}", *args]) == 2
+    assert needle in _error_line(capsys)
+
+
+def test_jobs_do_not_change_the_report(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """--jobs only changes how the file is read (tiny parts forced through the setting)."""
+    import micro_gastown.cli.analyze as analyze_cli
+
+    real = analyze_cli.AnalysisSettings
+
+    def tiny_parts(**kwargs: object) -> object:
+        return real(**kwargs, min_part_bytes=1)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(analyze_cli, "AnalysisSettings", tiny_parts)
+    source = f"file:{_export(tmp_path)}"
+    reports = []
+    for jobs in ("1", "3"):
+        assert main(["analyze", "--source", source, "--jobs", jobs]) == 0
+        report = json.loads(capsys.readouterr().out)
+        for volatile in ("generated_at", "query_duration_ms"):
+            report["metadata"].pop(volatile)
+        reports.append(report)
+    assert reports[0] == reports[1]
+    assert reports[0]["summary"]["critical"] >= 2

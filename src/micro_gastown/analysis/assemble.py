@@ -116,9 +116,9 @@ def assemble_report(
     events_analyzed = sum(run.events_by_type.values())
     stats = source.stats
     notes = list(stats.notes)
-    if run.attributor.out_of_order:
+    if run.out_of_order:
         notes.append(
-            f"{run.attributor.out_of_order} events arrived earlier than the previous event of "
+            f"{run.out_of_order} events arrived earlier than the previous event of "
             "their span; attribution assumes forward (oldest-first) order — export with "
             "`logcli query --forward`"
         )
@@ -139,8 +139,8 @@ def assemble_report(
         events_by_type=run.events_by_type,
         skipped=run.skips.as_dict(),
         unknown_types=dict(run.skips.unknown_types.most_common(20)),
-        unattributed_events=run.attributor.unattributed,
-        out_of_order_events=run.attributor.out_of_order,
+        unattributed_events=run.unattributed,
+        out_of_order_events=run.out_of_order,
         outside_window=stats.outside_window,
         thresholds={k: float(v) for k, v in settings.thresholds.model_dump().items()},
         dsl_repo=str(dsl.root) if dsl is not None else None,

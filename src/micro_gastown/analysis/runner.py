@@ -3,21 +3,32 @@
 Memory is bounded by what the detectors keep (per-key integer arrays, a few samples each,
 live scopes), never by the number of lines. The hot loop is deliberately plain Python
 with local names: it runs once per log line.
+
+A large plain export can be split into parts scanned by parallel processes (``jobs``).
+The result is the same as one scan's: each part's events that belong to a span begun in
+an earlier part are handed back unattributed and replayed once the earlier parts are
+known; errors are fed to their detectors in one process, in stream order, because Drain's
+templates depend on the order it sees messages in; everything else merges (counts, integer
+arrays, samples ordered by stream position).
 """
 
 from __future__ import annotations
 
 import time
 from collections.abc import Callable, Sequence
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from multiprocessing import get_context
 
 from micro_gastown.analysis.assemble import assemble_report
 from micro_gastown.analysis.settings import Thresholds
+from micro_gastown.clustering import Masker
 from micro_gastown.detectors import Detector, DetectorContext, Finding, Traffic, all_detectors
 from micro_gastown.detectors.base import ErrorTemplates, Handler
+from micro_gastown.detectors.stats import MAX_SAMPLES
 from micro_gastown.dsl import DslModel
-from micro_gastown.events.attribution import Attributor
+from micro_gastown.events.attribution import DEFERRED, Attributor, ScopeState
 from micro_gastown.events.model import (
     EffectExecution,
     ErrorEvent,
@@ -30,7 +41,8 @@ from micro_gastown.events.parse import SkipCounter, parse_line
 from micro_gastown.evidence.grafana import GrafanaExplore
 from micro_gastown.logql import LogQL
 from micro_gastown.report.model import PatternReport
-from micro_gastown.sources.base import LogSource
+from micro_gastown.sources.base import LogSource, SourceStats
+from micro_gastown.sources.file import FileSource
 from micro_gastown.timewindow import TimeWindow
 
 _NO_TIME = 1 << 80  # later than any timestamp
@@ -49,6 +61,10 @@ class AnalysisSettings:
     logql: LogQL = field(default_factory=LogQL)
     grafana: GrafanaExplore | None = None
     idle_timeout_ns: int = 2 * 3600 * 1_000_000_000
+    jobs: int = 1
+    """Processes for a plain export file; gzip and other sources are read by one."""
+    min_part_bytes: int = 64 * 1024 * 1024
+    """A file is split only into parts at least this large."""
 
 
 @dataclass(slots=True)
@@ -60,7 +76,193 @@ class AnalysisRun:
     first_ns: int | None
     last_ns: int | None
     skips: SkipCounter
-    attributor: Attributor
+    unattributed: int
+    out_of_order: int
+
+
+_POSITION_BITS = 40  # events per part; positions order samples across parts
+
+
+@dataclass(slots=True)
+class PartResult:
+    """What the scan of one part sends back to the parent (it is pickled)."""
+
+    index: int
+    detectors: list[Detector]
+    edges: dict[tuple[str, str], int]
+    counts: dict[type[Event], int]
+    first_ns: int
+    last_ns: int
+    skips: SkipCounter
+    stats: SourceStats
+    scopes: dict[str, ScopeState]
+    orphans: list[tuple[int, Event]]
+    errors: list[tuple[int, ErrorEvent]]
+    unattributed: int
+    out_of_order: int
+
+
+class _Pass:
+    """Detectors, attribution and counters for one scan (a whole stream or one part)."""
+
+    def __init__(
+        self,
+        settings: AnalysisSettings,
+        dsl: DslModel | None,
+        *,
+        index: int = 0,
+        split: bool = False,
+    ) -> None:
+        self.index = index
+        self.skips = SkipCounter()
+        self.context = DetectorContext(
+            thresholds=settings.thresholds,
+            logql=settings.logql,
+            attributor=Attributor(settings.idle_timeout_ns, defer_unknown=split and index > 0),
+            traffic=Traffic(),
+            error_templates=ErrorTemplates(),
+            dsl=dsl,
+        )
+        self.detectors = all_detectors(self.context)
+        self.dispatch = _dispatch_table(self.detectors)
+        self.errors: list[tuple[int, ErrorEvent]] = []
+        self._masker = Masker()
+        self._kept_by_form: dict[str, int] = {}
+        self._kept_by_edge: dict[tuple[str, str], int] = {}
+        if split:
+            # Errors wait for the parent, which feeds them in stream order.
+            self.dispatch[ErrorEvent] = (self._collect_error,)
+        self.counts = dict.fromkeys(_EVENT_CLASSES, 0)
+        self.first_ns = _NO_TIME
+        self.last_ns = -1
+        self.orphans: list[tuple[int, Event]] = []
+
+    def _collect_error(self, event: ErrorEvent) -> None:
+        """Keep an error for the parent; whole only if it may become an evidence sample.
+
+        Samples are the first few errors of a template or of a failed edge. A template
+        gathers whole masked forms, so the first ``MAX_SAMPLES`` of each masked form and of
+        each edge in this part include every error any detector can sample. The rest travel
+        without their fields and labels, which is most of their size.
+        """
+        keep = False
+        form = self._masker.mask(event.message)
+        seen = self._kept_by_form.get(form, 0)
+        if seen < MAX_SAMPLES:
+            self._kept_by_form[form] = seen + 1
+            keep = True
+        edge = event.failed_edge
+        if edge is not None:
+            seen = self._kept_by_edge.get(edge, 0)
+            if seen < MAX_SAMPLES:
+                self._kept_by_edge[edge] = seen + 1
+                keep = True
+        if not keep:
+            event = ErrorEvent(
+                event.ts_ns, {}, {}, event.scope, event.node, event.message, None, edge
+            )
+        self.errors.append((self.context.position, event))
+
+    def run(self, source: LogSource, window: TimeWindow) -> None:
+        skips = self.skips
+        context = self.context
+        observe = context.attributor.observe
+        edges = context.traffic.edges
+        dispatch = self.dispatch
+        counts = self.counts
+        orphans = self.orphans
+        parse = parse_line
+        deferred = DEFERRED
+        first_ns = self.first_ns
+        last_ns = self.last_ns
+        position = self.index << _POSITION_BITS
+        for ts_ns, line, labels in source.entries(window, skips):
+            event = parse(ts_ns, line, labels, skips)
+            if event is None:
+                continue
+            position += 1
+            cls = type(event)
+            counts[cls] += 1
+            if ts_ns < first_ns:
+                first_ns = ts_ns
+            if ts_ns > last_ns:
+                last_ns = ts_ns
+            if observe(event) is deferred:
+                orphans.append((position, event))
+                continue
+            if cls is GraphTransition:
+                edge = (event.source, event.target)  # type: ignore[attr-defined]
+                edges[edge] = edges.get(edge, 0) + 1
+            context.position = position
+            for handler in dispatch[cls]:
+                handler(event)
+        self.first_ns = first_ns
+        self.last_ns = last_ns
+
+    def result(self, stats: SourceStats) -> PartResult:
+        attributor = self.context.attributor
+        return PartResult(
+            index=self.index,
+            detectors=[d for d in self.detectors if ErrorEvent not in d.handlers()],
+            edges=self.context.traffic.edges,
+            counts=self.counts,
+            first_ns=self.first_ns,
+            last_ns=self.last_ns,
+            skips=self.skips,
+            stats=stats,
+            scopes=attributor.scopes,
+            orphans=self.orphans,
+            errors=self.errors,
+            unattributed=attributor.unattributed,
+            out_of_order=attributor.out_of_order,
+        )
+
+    def absorb(self, part: PartResult) -> None:
+        """Fold one part's result into this (the parent's) pass, parts in stream order."""
+        context = self.context
+        attributor = context.attributor
+        errors = list(part.errors)
+        for position, event in part.orphans:
+            attributor.observe(event)  # the parent knows the spans earlier parts began
+            context.position = position
+            if type(event) is ErrorEvent:
+                errors.append((position, event))
+            else:
+                for handler in self.dispatch[type(event)]:
+                    handler(event)
+        by_type = {type(d): d for d in self.detectors}
+        for theirs in part.detectors:
+            by_type[type(theirs)].merge(theirs)
+        errors.sort(key=lambda item: item[0])
+        for position, error in errors:
+            context.position = position
+            for handler in self.dispatch[ErrorEvent]:
+                handler(error)
+        attributor.adopt(part.scopes)
+        attributor.unattributed += part.unattributed
+        attributor.out_of_order += part.out_of_order
+        edges = context.traffic.edges
+        for edge, n in part.edges.items():
+            edges[edge] = edges.get(edge, 0) + n
+        for cls, n in part.counts.items():
+            self.counts[cls] += n
+        self.first_ns = min(self.first_ns, part.first_ns)
+        self.last_ns = max(self.last_ns, part.last_ns)
+        self.skips.reasons.update(part.skips.reasons)
+        self.skips.unknown_types.update(part.skips.unknown_types)
+
+    def finish(self) -> AnalysisRun:
+        attributor = self.context.attributor
+        seen = self.last_ns >= 0
+        return AnalysisRun(
+            findings=[finding for detector in self.detectors for finding in detector.finish()],
+            events_by_type={cls.kind.value: n for cls, n in self.counts.items()},
+            first_ns=self.first_ns if seen else None,
+            last_ns=self.last_ns if seen else None,
+            skips=self.skips,
+            unattributed=attributor.unattributed,
+            out_of_order=attributor.out_of_order,
+        )
 
 
 def _dispatch_table(detectors: Sequence[Detector]) -> dict[type[Event], tuple[Handler, ...]]:
@@ -71,53 +273,47 @@ def _dispatch_table(detectors: Sequence[Detector]) -> dict[type[Event], tuple[Ha
     return {cls: tuple(handlers) for cls, handlers in table.items()}
 
 
+def _scan_part(
+    part: FileSource, window: TimeWindow, settings: AnalysisSettings, index: int
+) -> PartResult:
+    """One part of a split file, in a worker process."""
+    scan_pass = _Pass(settings, None, index=index, split=True)
+    scan_pass.run(part, window)
+    return scan_pass.result(part.stats)
+
+
+def _parts(source: LogSource, settings: AnalysisSettings) -> list[FileSource]:
+    if settings.jobs < 2 or not isinstance(source, FileSource):
+        return []
+    return source.split(settings.jobs, settings.min_part_bytes)
+
+
 def scan(
     source: LogSource, window: TimeWindow, settings: AnalysisSettings, dsl: DslModel | None
 ) -> AnalysisRun:
-    skips = SkipCounter()
-    attributor = Attributor(settings.idle_timeout_ns)
-    traffic = Traffic()
-    context = DetectorContext(
-        thresholds=settings.thresholds,
-        logql=settings.logql,
-        attributor=attributor,
-        traffic=traffic,
-        error_templates=ErrorTemplates(),
-        dsl=dsl,
-    )
-    detectors = all_detectors(context)
-    dispatch = _dispatch_table(detectors)
-    counts = dict.fromkeys(_EVENT_CLASSES, 0)
-    observe = attributor.observe
-    edges = traffic.edges
-    parse = parse_line
-    first_ns = _NO_TIME
-    last_ns = -1
-    for ts_ns, line, labels in source.entries(window, skips):
-        event = parse(ts_ns, line, labels, skips)
-        if event is None:
-            continue
-        cls = type(event)
-        counts[cls] += 1
-        if ts_ns < first_ns:
-            first_ns = ts_ns
-        if ts_ns > last_ns:
-            last_ns = ts_ns
-        observe(event)
-        if cls is GraphTransition:
-            edge = (event.source, event.target)  # type: ignore[attr-defined]
-            edges[edge] = edges.get(edge, 0) + 1
-        for handler in dispatch[cls]:
-            handler(event)
-    findings = [finding for detector in detectors for finding in detector.finish()]
-    return AnalysisRun(
-        findings=findings,
-        events_by_type={cls.kind.value: n for cls, n in counts.items()},
-        first_ns=first_ns if last_ns >= 0 else None,
-        last_ns=last_ns if last_ns >= 0 else None,
-        skips=skips,
-        attributor=attributor,
-    )
+    """One pass over ``window`` of ``source``; in parallel parts when it pays off."""
+    parent = _Pass(settings, dsl)
+    parts = _parts(source, settings)
+    if not parts:
+        parent.run(source, window)
+        return parent.finish()
+    # Workers take the later parts (forked now, before this process holds any state); this
+    # process scans the first part itself, which needs nothing from before it.
+    with ProcessPoolExecutor(max_workers=len(parts) - 1, mp_context=get_context("fork")) as pool:
+        futures = [
+            pool.submit(_scan_part, part, window, settings, index)
+            for index, part in enumerate(parts[1:], start=1)
+        ]
+        parent.run(parts[0], window)
+        source.stats.absorb(parts[0].stats)
+        futures.reverse()
+        while futures:  # in stream order: each part needs the ones before it
+            result = futures.pop().result()  # dropped once absorbed: memory stays bounded
+            parent.absorb(result)
+            source.stats.absorb(result.stats)
+            parent.context.attributor.prune(result.last_ns)
+            del result
+    return parent.finish()
 
 
 def run_analysis(

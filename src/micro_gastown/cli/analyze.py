@@ -66,6 +66,15 @@ def register(sub: Any) -> None:
         help="uid of the Loki datasource in Grafana (env GRAFANA_LOKI_DATASOURCE_UID)",
     )
     parser.add_argument(
+        "--jobs",
+        "-j",
+        type=int,
+        default=None,
+        metavar="N",
+        help="processes for a large plain export file (env MICRO_GASTOWN_JOBS; "
+        "default: the CPUs this process may use)",
+    )
+    parser.add_argument(
         "--fail-on",
         choices=_FAIL_ON,
         default="never",
@@ -89,7 +98,26 @@ def _settings(args: argparse.Namespace) -> AnalysisSettings:
         if not (args.grafana_url and args.grafana_datasource):
             raise UsageError("--grafana-url and --grafana-datasource go together")
         grafana = GrafanaExplore(args.grafana_url, args.grafana_datasource)
-    return AnalysisSettings(thresholds=thresholds, logql=LogQL(args.selector), grafana=grafana)
+    return AnalysisSettings(
+        thresholds=thresholds,
+        logql=LogQL(args.selector),
+        grafana=grafana,
+        jobs=_jobs(args.jobs),
+    )
+
+
+def _jobs(flag: int | None) -> int:
+    if flag is None:
+        raw = os.environ.get("MICRO_GASTOWN_JOBS")
+        if raw is None:
+            return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else 1
+        try:
+            flag = int(raw)
+        except ValueError:
+            raise UsageError(f"MICRO_GASTOWN_JOBS={raw!r}: expected a whole number") from None
+    if flag < 1:
+        raise UsageError(f"--jobs {flag}: expected 1 or more")
+    return flag
 
 
 def render(report: PatternReport, fmt: str) -> bytes:

@@ -12,7 +12,7 @@ from abc import ABC, abstractmethod
 from collections import Counter
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Self
 
 from micro_gastown.analysis.settings import Thresholds
 from micro_gastown.clustering import TemplateMiner
@@ -105,6 +105,9 @@ class DetectorContext:
     traffic: Traffic
     error_templates: ErrorTemplates
     dsl: DslModel | None = None
+    # The stream position of the event being handled (set by the scan loop), which orders
+    # evidence samples the same way however the stream was split.
+    position: int = 0
 
 
 class Detector(ABC):
@@ -121,6 +124,18 @@ class Detector(ABC):
     @abstractmethod
     def finish(self) -> list[Finding]:
         """Turn the accumulated state into findings."""
+
+    def merge(self, other: Self) -> None:
+        """Add the state ``other`` gathered from another part of the stream.
+
+        Detectors of errors are always fed in one process, in stream order (Drain's
+        templates depend on it), so they never merge.
+        """
+        raise NotImplementedError(f"{type(self).__name__} cannot merge partial state")
+
+    def __getstate__(self) -> dict[str, Any]:
+        # A part's detectors travel back to the parent without the part's context.
+        return {**self.__dict__, "context": None}
 
 
 def rate_severity(rate: float, thresholds: Thresholds) -> Severity | None:

@@ -21,6 +21,9 @@ class DeadPathDetector(Detector):
     def handlers(self) -> Mapping[type[Event], Handler]:
         return {}  # reads the shared transition counts
 
+    def merge(self, other: DeadPathDetector) -> None:
+        """Nothing to add: the transition counts are merged with the traffic."""
+
     def finish(self) -> list[Finding]:
         dsl = self.context.dsl
         if dsl is None:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from array import array
 from collections import Counter
 from collections.abc import Mapping
 
@@ -13,7 +12,7 @@ from micro_gastown.detectors.base import (
     Handler,
     rate_severity,
 )
-from micro_gastown.detectors.stats import FirstSamples, percentile
+from micro_gastown.detectors.stats import FirstSamples, Histogram
 from micro_gastown.events.model import EffectExecution, Event
 from micro_gastown.report.model import PatternType
 
@@ -23,7 +22,7 @@ class EffectFailureDetector(Detector):
 
     def __init__(self, context: DetectorContext) -> None:
         super().__init__(context)
-        self._latencies: dict[str, array[int]] = {}
+        self._latencies: dict[str, Histogram] = {}
         self._failures: Counter[str] = Counter()
         self._nodes: dict[str, Counter[str]] = {}
         self._samples: dict[str, FirstSamples] = {}
@@ -35,15 +34,28 @@ class EffectFailureDetector(Detector):
         effect = event.effect_type
         latencies = self._latencies.get(effect)
         if latencies is None:
-            latencies = self._latencies[effect] = array("q")
+            latencies = self._latencies[effect] = Histogram()
             self._nodes[effect] = Counter()
             self._samples[effect] = FirstSamples()
-        latencies.append(event.latency_ms)
+        counts = latencies.counts
+        counts[event.latency_ms] = counts.get(event.latency_ms, 0) + 1
         if not event.success:
             self._failures[effect] += 1
             if event.node is not None:
                 self._nodes[effect][event.node] += 1
-            self._samples[effect].offer(event)
+            self._samples[effect].offer(self.context.position, event)
+
+    def merge(self, other: EffectFailureDetector) -> None:
+        for effect, latencies in other._latencies.items():
+            if effect not in self._latencies:
+                self._latencies[effect] = latencies
+                self._nodes[effect] = other._nodes[effect]
+                self._samples[effect] = other._samples[effect]
+            else:
+                self._latencies[effect].merge(latencies)
+                self._nodes[effect].update(other._nodes[effect])
+                self._samples[effect].merge(other._samples[effect])
+        self._failures.update(other._failures)
 
     def finish(self) -> list[Finding]:
         t = self.thresholds
@@ -57,7 +69,7 @@ class EffectFailureDetector(Detector):
             severity = rate_severity(rate, t)
             if severity is None:
                 continue
-            p95 = percentile(sorted(latencies), 0.95)
+            (p95,) = latencies.percentiles(0.95)
             nodes = self._nodes[effect]
             where = ", ".join(f"`{n}`" for n, _ in nodes.most_common(3)) or "no known node"
             findings.append(

@@ -37,13 +37,9 @@ class FailedTransitionDetector(Detector):
         return {ErrorEvent: self._on_error}
 
     def _on_error(self, event: ErrorEvent) -> None:
-        if event.scope is None:
+        edge = event.failed_edge  # decided by attribution: the first error after a traversal
+        if edge is None:
             return
-        state = self.context.attributor.scopes.get(event.scope)
-        if state is None or state.edge is None or state.edge_failed:
-            return
-        state.edge_failed = True
-        edge = state.edge
         self._failures[edge] += 1
         template_id = self.context.error_templates.id_for(event)
         templates = self._templates.get(edge)
@@ -51,7 +47,7 @@ class FailedTransitionDetector(Detector):
             templates = self._templates[edge] = Counter()
             self._samples[edge] = FirstSamples()
         templates[template_id] += 1
-        self._samples[edge].offer(event)
+        self._samples[edge].offer(self.context.position, event)
 
     def finish(self) -> list[Finding]:
         t = self.thresholds

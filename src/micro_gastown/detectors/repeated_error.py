@@ -46,7 +46,7 @@ class RepeatedErrorDetector(Detector):
             stats.last_ns = ts
         if event.node is not None:
             stats.nodes[event.node] += 1
-        stats.samples.offer(event)
+        stats.samples.offer(self.context.position, event)
 
     def _severity(self, count: int) -> Severity:
         t = self.thresholds
@@ -72,7 +72,10 @@ class RepeatedErrorDetector(Detector):
                 nodes.update(s.nodes)
             first = min(s.first_ns for s in group)
             last = max(s.last_ns for s in group)
-            samples = [e for s in group for e in s.samples.events()][:5]
+            earliest = FirstSamples()
+            for s in group:
+                earliest.merge(s.samples)
+            samples = earliest.events()
             severity = self._severity(count)
             where = ", ".join(f"`{n}` ({c:,})" for n, c in nodes.most_common(3)) or "no known node"
             findings.append(

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-from array import array
 from collections.abc import Mapping
 
 from micro_gastown.detectors.base import Detector, DetectorContext, Finding, Handler
 from micro_gastown.detectors.prose import node_hint
-from micro_gastown.detectors.stats import TopSamples, summarize
+from micro_gastown.detectors.stats import Histogram, TopSamples
 from micro_gastown.events.model import Event, LlmCall
 from micro_gastown.report.model import PatternType, Severity
 
@@ -17,10 +16,8 @@ class SlowLlmDetector(Detector):
 
     def __init__(self, context: DetectorContext) -> None:
         super().__init__(context)
-        self._latencies: dict[tuple[str | None, str], array[int]] = {}
-        self._samples: dict[tuple[str | None, str], TopSamples] = {}
-        # Both of the above in one lookup, for the per-call handler.
-        self._by_key: dict[tuple[str | None, str], tuple[array[int], TopSamples]] = {}
+        # Latencies and the slowest calls per (node, model), in one lookup per call.
+        self._by_key: dict[tuple[str | None, str], tuple[Histogram, TopSamples]] = {}
 
     def handlers(self) -> Mapping[type[Event], Handler]:
         return {LlmCall: self._on_call}
@@ -29,21 +26,31 @@ class SlowLlmDetector(Detector):
         key = (event.node, event.model)
         slot = self._by_key.get(key)
         if slot is None:
-            slot = self._by_key[key] = (array("q"), TopSamples())
-            self._latencies[key], self._samples[key] = slot
-        values, samples = slot
+            slot = self._by_key[key] = (Histogram(), TopSamples())
+        latencies, samples = slot
         latency = event.latency_ms
-        values.append(latency)
+        counts = latencies.counts
+        counts[latency] = counts.get(latency, 0) + 1
         if latency > samples.floor:
-            samples.offer(latency, event)
+            samples.offer(latency, self.context.position, event)
+
+    def merge(self, other: SlowLlmDetector) -> None:
+        for key, (latencies, samples) in other._by_key.items():
+            slot = self._by_key.get(key)
+            if slot is None:
+                self._by_key[key] = (latencies, samples)
+            else:
+                slot[0].merge(latencies)
+                slot[1].merge(samples)
 
     def finish(self) -> list[Finding]:
         t = self.thresholds
         findings = []
-        for (node, model), values in self._latencies.items():
-            if len(values) < t.min_occurrences:
+        for (node, model), (latencies, samples) in self._by_key.items():
+            calls = len(latencies)
+            if calls < t.min_occurrences:
                 continue
-            stats = summarize(values)
+            stats = latencies.summary()
             p95 = stats["p95"]
             if p95 > t.latency_critical_ms:
                 severity, limit = Severity.CRITICAL, t.latency_critical_ms
@@ -51,7 +58,7 @@ class SlowLlmDetector(Detector):
                 severity, limit = Severity.WARNING, t.latency_warning_ms
             else:
                 continue
-            slow = sum(1 for v in values if v > t.latency_warning_ms)
+            slow = latencies.count_above(t.latency_warning_ms)
             where = f"node `{node}`" if node else "calls with no known node"
             findings.append(
                 Finding(
@@ -62,7 +69,7 @@ class SlowLlmDetector(Detector):
                     details={
                         "node": node,
                         "model": model,
-                        "calls": len(values),
+                        "calls": calls,
                         "slow_calls": slow,
                         "p50_ms": stats["p50"],
                         "p95_ms": p95,
@@ -71,13 +78,13 @@ class SlowLlmDetector(Detector):
                     },
                     recommendation=(
                         f"LLM calls in {where} on {model} have p95 latency {p95:,.0f} ms over "
-                        f"{len(values):,} calls ({severity.value} above {limit:,} ms; "
+                        f"{calls:,} calls ({severity.value} above {limit:,} ms; "
                         f"{slow:,} calls slower than {t.latency_warning_ms:,} ms). "
                         f"Shrink what the prompt sends{node_hint(self.context.dsl, node)}, "
                         "lower max_tokens, or split the node so each call does less."
                     ),
                     logql=self.context.logql.llm_latency_p95(model),
-                    samples=self._samples[(node, model)].events(),
+                    samples=samples.events(),
                 )
             )
         return findings

@@ -2,25 +2,24 @@
 
 from __future__ import annotations
 
-import statistics
-from array import array
 from collections.abc import Mapping
 
 from micro_gastown.detectors.base import Detector, DetectorContext, Finding, Handler
 from micro_gastown.detectors.prose import node_hint
-from micro_gastown.detectors.stats import TopSamples, percentile
+from micro_gastown.detectors.stats import Histogram, TopSamples
 from micro_gastown.events.model import Event, LlmCall
 from micro_gastown.report.model import PatternType, Severity
 
 
 class _NodeCalls:
-    """Token counts of one node's calls (compact integer arrays, not lists of ints)."""
+    """Token counts of one node's calls, and their prompt/completion ratios in hundredths."""
 
-    __slots__ = ("completion", "models", "prompt", "samples")
+    __slots__ = ("completion", "models", "prompt", "ratio", "samples")
 
     def __init__(self) -> None:
-        self.prompt: array[int] = array("q")
-        self.completion: array[int] = array("q")
+        self.prompt = Histogram()
+        self.completion = Histogram()
+        self.ratio = Histogram()  # prompt * 100 // max(completion, 1): exact to 0.01
         self.models: set[str] = set()
         self.samples = TopSamples()
 
@@ -40,28 +39,44 @@ class TokenBloatDetector(Detector):
         if calls is None:
             calls = self._nodes[event.node] = _NodeCalls()
         prompt = event.prompt_tokens
-        calls.prompt.append(prompt)
-        calls.completion.append(event.completion_tokens)
+        completion = event.completion_tokens
+        counts = calls.prompt.counts
+        counts[prompt] = counts.get(prompt, 0) + 1
+        counts = calls.completion.counts
+        counts[completion] = counts.get(completion, 0) + 1
+        ratio = prompt * 100 // (completion or 1)
+        counts = calls.ratio.counts
+        counts[ratio] = counts.get(ratio, 0) + 1
         models = calls.models
         if len(models) < 8:
             models.add(event.model)
         if prompt > calls.samples.floor:
-            calls.samples.offer(prompt, event)
+            calls.samples.offer(prompt, self.context.position, event)
+
+    def merge(self, other: TokenBloatDetector) -> None:
+        for node, theirs in other._nodes.items():
+            mine = self._nodes.get(node)
+            if mine is None:
+                self._nodes[node] = theirs
+                continue
+            mine.prompt.merge(theirs.prompt)
+            mine.completion.merge(theirs.completion)
+            mine.ratio.merge(theirs.ratio)
+            for model in sorted(theirs.models):
+                if len(mine.models) < 8:
+                    mine.models.add(model)
+            mine.samples.merge(theirs.samples)
 
     def finish(self) -> list[Finding]:
         t = self.thresholds
         findings = []
         for node, node_calls in self._nodes.items():
-            prompt = node_calls.prompt
-            calls = len(prompt)
+            calls = len(node_calls.prompt)
             if calls < t.min_occurrences:
                 continue
-            completion = node_calls.completion
-            prompt_p95 = percentile(sorted(prompt), 0.95)
-            completion_p50 = percentile(sorted(completion), 0.50)
-            ratio_p50 = statistics.median(
-                p / max(c, 1) for p, c in zip(prompt, completion, strict=True)
-            )
+            (prompt_p95,) = node_calls.prompt.percentiles(0.95)
+            (completion_p50,) = node_calls.completion.percentiles(0.50)
+            ratio_p50 = node_calls.ratio.percentiles(0.50)[0] / 100
             too_big = prompt_p95 >= t.prompt_tokens_p95_warning
             too_lopsided = ratio_p50 >= t.prompt_completion_ratio_warning
             if not (too_big or too_lopsided):

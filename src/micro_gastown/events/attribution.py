@@ -6,13 +6,25 @@ Inside one scope (a ``span`` label, else a ``session_id``) the most recent
 is kept per scope and never shared; events without a scope stay unattributed (we never
 guess across sessions). An explicit ``node`` field from newer emitters wins.
 
-Memory stays bounded on long windows: scopes idle for longer than ``idle_timeout_ns`` (in
-event time) are forgotten; an event arriving after that is counted as unattributed.
+An ``error`` is the failure of the transition that led into its node when it is the first
+error since that transition; attribution records that on the event (``failed_edge``).
+
+A scope silent for longer than ``idle_timeout_ns`` (event time) is over: a later event in
+it is unattributed, and a later transition starts it afresh. The rule depends only on the
+scope's own events, so results do not depend on when memory is reclaimed; pruning merely
+frees the state of such scopes now and then.
+
+A scan of one part of a file (see :mod:`micro_gastown.analysis.runner`) starts without the
+states of scopes begun earlier. With ``defer_unknown`` the events of such scopes are not
+attributed but handed back (:data:`DEFERRED`), to be replayed once the earlier parts are
+known.
 """
 
 from __future__ import annotations
 
-from micro_gastown.events.model import Event, GraphTransition
+from typing import Final
+
+from micro_gastown.events.model import ErrorEvent, Event, GraphTransition
 
 _PRUNE_EVERY = 1 << 16
 
@@ -29,10 +41,21 @@ class ScopeState:
         self.edge_failed = False
         self.last_ts = ts_ns
 
+    def __getstate__(self) -> tuple[str | None, tuple[str, str] | None, bool, int]:
+        return (self.node, self.edge, self.edge_failed, self.last_ts)
+
+    def __setstate__(self, state: tuple[str | None, tuple[str, str] | None, bool, int]) -> None:
+        self.node, self.edge, self.edge_failed, self.last_ts = state
+
+
+DEFERRED: Final = ScopeState(-1)
+"""Returned by ``observe`` for an event left for later (``defer_unknown``)."""
+
 
 class Attributor:
     __slots__ = (
         "_seen",
+        "defer_unknown",
         "idle_timeout_ns",
         "out_of_order",
         "pruned_scopes",
@@ -40,8 +63,11 @@ class Attributor:
         "unattributed",
     )
 
-    def __init__(self, idle_timeout_ns: int = 2 * 3600 * 1_000_000_000) -> None:
+    def __init__(
+        self, idle_timeout_ns: int = 2 * 3600 * 1_000_000_000, *, defer_unknown: bool = False
+    ) -> None:
         self.idle_timeout_ns = idle_timeout_ns
+        self.defer_unknown = defer_unknown
         self.scopes: dict[str, ScopeState] = {}
         self.unattributed = 0
         self.out_of_order = 0
@@ -53,9 +79,11 @@ class Attributor:
         ts = event.ts_ns
         self._seen += 1
         if self._seen & (_PRUNE_EVERY - 1) == 0:
-            self._prune(ts)
+            self.prune(ts)
         scope = event.scope
         state = self.scopes.get(scope) if scope is not None else None
+        if state is not None and ts - state.last_ts > self.idle_timeout_ns:
+            state = None  # the scope went quiet for too long: it is over
         if type(event) is GraphTransition:
             if scope is None:
                 return None
@@ -76,11 +104,17 @@ class Attributor:
                 state.last_ts = ts
             if event.node is None:
                 event.node = state.node
+            if type(event) is ErrorEvent and state.edge is not None and not state.edge_failed:
+                state.edge_failed = True
+                event.failed_edge = state.edge
+        elif self.defer_unknown and scope is not None and scope not in self.scopes:
+            return DEFERRED
         if event.node is None:
             self.unattributed += 1
         return state
 
-    def _prune(self, now_ts: int) -> None:
+    def prune(self, now_ts: int) -> None:
+        """Forget scopes idle for longer than the timeout before ``now_ts`` (memory only)."""
         # The newest event time is found here, when pruning, not tracked on every event.
         latest = max((state.last_ts for state in self.scopes.values()), default=now_ts)
         horizon = max(latest, now_ts) - self.idle_timeout_ns
@@ -88,3 +122,11 @@ class Attributor:
         for key in stale:
             del self.scopes[key]
         self.pruned_scopes += len(stale)
+
+    def adopt(self, states: dict[str, ScopeState]) -> None:
+        """Take over scope states that a later part of the stream left behind.
+
+        The later part's state wins for a scope it saw: whatever it did there started from
+        a transition of its own.
+        """
+        self.scopes.update(states)

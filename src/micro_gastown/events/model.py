@@ -71,6 +71,8 @@ class ErrorEvent(Event):
     kind: ClassVar[EventType] = EventType.ERROR
     message: str
     context: Any
+    # Set by attribution: the transition this error is the first failure of, if any.
+    failed_edge: tuple[str, str] | None = None
 
 
 @dataclass(slots=True, eq=False, repr=False)

@@ -27,6 +27,14 @@ class SourceStats:
     requests: int = 0
     notes: list[str] = field(default_factory=list)
 
+    def absorb(self, other: SourceStats) -> None:
+        """Add what reading another part of the same source cost."""
+        self.lines_read += other.lines_read
+        self.bytes_read += other.bytes_read
+        self.outside_window += other.outside_window
+        self.requests += other.requests
+        self.notes.extend(note for note in other.notes if note not in self.notes)
+
 
 class LogSource(Protocol):
     stats: SourceStats

@@ -13,7 +13,9 @@ import gzip
 import io
 import zlib
 from collections.abc import Iterator
+from itertools import pairwise
 from pathlib import Path
+from typing import Any
 
 import orjson
 
@@ -46,15 +48,77 @@ class _OwningGzipFile(gzip.GzipFile):
             self._raw.close()
 
 
-class FileSource:
-    """Replays a logcli JSONL export (``.gz`` detected by content, not just by name)."""
+class _ByteRange(io.RawIOBase):
+    """A read-only view of ``[start, end)`` of a file, so a part reads only its own lines."""
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, raw: io.BufferedReader, start: int, end: int) -> None:
+        super().__init__()
+        raw.seek(start)
+        self._raw = raw
+        self._size = self._left = end - start
+
+    def readable(self) -> bool:
+        return True
+
+    def tell(self) -> int:
+        """Bytes of the range consumed so far (what the stats count)."""
+        return self._size - self._left
+
+    def readinto(self, buffer: Any) -> int:
+        if self._left <= 0:
+            return 0
+        view = memoryview(buffer)[: self._left]
+        count = self._raw.readinto(view)
+        self._left -= count
+        return count
+
+    def close(self) -> None:
+        try:
+            self._raw.close()
+        finally:
+            super().close()
+
+
+class FileSource:
+    """Replays a logcli JSONL export (``.gz`` detected by content, not just by name).
+
+    ``byte_range`` restricts it to the lines that start inside ``[start, end)``; such
+    parts come from :meth:`split`, whose boundaries fall on line starts.
+    """
+
+    def __init__(self, path: Path, byte_range: tuple[int, int] | None = None) -> None:
         self.path = path
+        self.byte_range = byte_range
         self.stats = SourceStats()
 
     def describe(self) -> str:
         return f"file:{self.path}"
+
+    def split(self, parts: int, min_part_bytes: int) -> list[FileSource]:
+        """Up to ``parts`` parts of at least ``min_part_bytes``, cut at line starts.
+
+        Only a plain file splits (gzip cannot be entered mid-stream): otherwise, or when it
+        is too small to be worth it, the answer is ``[]``.
+        """
+        if self.byte_range is not None or parts < 2:
+            return []
+        try:
+            size = self.path.stat().st_size
+            with self.path.open("rb") as handle:
+                if handle.read(2) == _GZIP_MAGIC:
+                    return []
+                count = min(parts, size // max(min_part_bytes, 1))
+                if count < 2:
+                    return []
+                cuts = [0]
+                for i in range(1, count):
+                    handle.seek(max(size * i // count, cuts[-1]))
+                    handle.readline()  # finish the line the cut fell into
+                    cuts.append(handle.tell())
+        except OSError:
+            return []  # reading it whole will report the problem properly
+        cuts.append(size)
+        return [FileSource(self.path, (start, end)) for start, end in pairwise(cuts) if end > start]
 
     def _open(self) -> io.BufferedIOBase:
         try:
@@ -65,6 +129,8 @@ class FileSource:
             raise SourceError(f"{self.path}: is a directory, expected a JSONL export") from None
         except OSError as exc:
             raise SourceError(f"{self.path}: cannot open ({exc.strerror})") from None
+        if self.byte_range is not None:
+            return io.BufferedReader(_ByteRange(raw, *self.byte_range), buffer_size=1 << 16)
         # Peek rather than read, so pipes and FIFOs (file:/dev/stdin) lose no bytes.
         if raw.peek(2)[:2] == _GZIP_MAGIC:
             return _OwningGzipFile(raw)
