@@ -41,7 +41,7 @@ class Traffic:
     """Transition counts per edge, shared by the detectors that reason about edges.
 
     The analysis loop fills ``edges`` directly (it runs per transition); per-node entries
-    and exits are derived from it when first asked for, after the scan.
+    and exits are derived from it when first asked for, which is after the scan.
     """
 
     __slots__ = ("_entries", "_exits", "edges")
@@ -50,10 +50,6 @@ class Traffic:
         self.edges: dict[tuple[str, str], int] = {}
         self._entries: Counter[str] | None = None
         self._exits: Counter[str] | None = None
-
-    def record(self, source: str, target: str) -> None:
-        self.edges[(source, target)] = self.edges.get((source, target), 0) + 1
-        self._entries = self._exits = None
 
     def taken(self, source: str, target: str) -> int:
         return self.edges.get((source, target), 0)

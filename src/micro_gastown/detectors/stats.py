@@ -40,6 +40,7 @@ class Histogram:
         if not total:
             raise ValueError("percentile of no values")
         ranks = [max(1, math.ceil(q * total)) for q in qs]
+        wanted = len(set(ranks))
         found: dict[int, int] = {}
         seen = 0
         for value in sorted(self.counts):
@@ -47,7 +48,7 @@ class Histogram:
             for rank in ranks:
                 if rank not in found and rank <= seen:
                     found[rank] = value
-            if len(found) == len(set(ranks)):
+            if len(found) == wanted:
                 break
         return [found[rank] for rank in ranks]
 

@@ -205,10 +205,7 @@ def parse_line(
         skips.add(SkipReason.NOT_OBJECT)
         return None
     kind = f.get("type")
-    scope = labels.get("span")
-    if type(scope) is not str or not scope:  # inlined scope_of(): this runs once per line
-        session = f.get("session_id")
-        scope = session if type(session) is str and session else None
+    scope = scope_of(labels, f)
     # Fast paths (see the builders above): one line per event makes each step count.
     if kind == "graph_transition":
         source = f.get("from")
