@@ -1,9 +1,14 @@
 """The ExoMonad DSL as micro-gastown sees it: graphs, nodes, edges and template bindings.
 
 ``read_dsl`` reads a checkout (SPEC §2); ``micro_gastown.dsl.render`` prints the result.
+The reader is layered: ``lexer`` (Haskell tokens) feeds ``sources`` (the cached ``.hs``
+files), which ``graph`` (records, synonyms, ``read_dsl``) and ``templates`` read into the
+value objects of ``model``.
 """
 
-from micro_gastown.dsl.graph import (
+from micro_gastown.dsl.graph import read_dsl
+from micro_gastown.dsl.lexer import strip_comments
+from micro_gastown.dsl.model import (
     DslModel,
     Edge,
     GraphDecl,
@@ -11,8 +16,6 @@ from micro_gastown.dsl.graph import (
     NodeKind,
     SourceLocation,
     TemplateBinding,
-    read_dsl,
-    strip_comments,
 )
 
 __all__ = [

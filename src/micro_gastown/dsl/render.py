@@ -14,7 +14,7 @@ from typing import Any
 
 import orjson
 
-from micro_gastown.dsl.graph import (
+from micro_gastown.dsl.model import (
     DslModel,
     Edge,
     GraphDecl,
