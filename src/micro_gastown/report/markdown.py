@@ -6,6 +6,9 @@ code spans or fenced blocks so it can neither render as markup nor smuggle instr
 
 from __future__ import annotations
 
+import html
+import re
+
 import orjson
 
 from micro_gastown.evidence import neutralize_text
@@ -14,14 +17,32 @@ from micro_gastown.report.model import Pattern, PatternReport
 _ICONS = {"critical": "🔴", "warning": "🟠", "info": "🔵"}
 
 
+_MARKDOWN_SPECIALS = re.compile(r"([\\`*_\[\]|~])")
+
+
+def _prose(text: str) -> str:
+    """Log-derived prose shown as the characters it holds: invisible characters dropped,
+    HTML and Markdown (emphasis, links, code, table pipes) escaped, one line."""
+    escaped = _MARKDOWN_SPECIALS.sub(r"\\\1", neutralize_text(text))
+    return html.escape(escaped, quote=False).replace("\n", " ")
+
+
 def _cell(text: str) -> str:
-    return neutralize_text(text).replace("|", "\\|").replace("\n", " ")
+    return _prose(text)
 
 
 def _code(text: str) -> str:
+    """A CommonMark code span: fenced by a backtick run longer than any inside it."""
     clean = neutralize_text(text).replace("\n", " ")
-    fence = "``" if "`" in clean else "`"
-    return f"{fence}{clean}{fence}"
+    longest = max((len(run) for run in re.findall(r"`+", clean)), default=0)
+    fence = "`" * (longest + 1)
+    pad = " " if clean.startswith("`") or clean.endswith("`") else ""
+    return f"{fence}{pad}{clean}{pad}{fence}"
+
+
+def _code_cell(text: str) -> str:
+    """A code span inside a table row, where even code spans need ``|`` escaped (GFM)."""
+    return _code(text).replace("|", "\\|")
 
 
 def _block(text: str, lang: str = "") -> list[str]:
@@ -55,7 +76,8 @@ def render_markdown(report: PatternReport) -> str:
         for p in report.patterns:
             lines.append(
                 f"| {_ICONS[p.severity.value]} {p.severity.value} | {p.type.value} "
-                f"| {_cell(_key_text(p))} | {p.occurrences:,} | [{p.id}](#{p.id}) |"
+                f"| {_code_cell(_key_text(p))} | {p.occurrences:,} "
+                f"| [{p.id}](#{p.id}) |"
             )
         lines.append("")
     else:
@@ -69,18 +91,18 @@ def render_markdown(report: PatternReport) -> str:
 def _pattern_section(p: Pattern) -> list[str]:
     lines = [
         f'<a id="{p.id}"></a>',
-        f"## {_ICONS[p.severity.value]} {p.type.value}: {_cell(_key_text(p))}",
+        f"## {_ICONS[p.severity.value]} {p.type.value}: {_code(_key_text(p))}",
         "",
         f"`{p.id}` — {p.severity.value}, {p.occurrences:,} occurrences",
         "",
-        neutralize_text(p.recommendation),
+        _prose(p.recommendation),
         "",
         "| detail | value |",
         "|---|---|",
     ]
     for name, value in p.details.items():
         shown = value if isinstance(value, str) else orjson.dumps(value).decode()
-        lines.append(f"| {name} | {_code(str(shown))} |")
+        lines.append(f"| {name} | {_code_cell(str(shown))} |")
     lines.append("")
     if p.grafana_query:
         lines += ["LogQL:", "", *_block(p.grafana_query, "logql"), ""]
