@@ -243,7 +243,8 @@ def test_jobs_do_not_change_the_report(
     for jobs in ("1", "3"):
         assert main(["analyze", "--source", source, "--jobs", jobs]) == 0
         report = json.loads(capsys.readouterr().out)
-        for volatile in ("generated_at", "query_duration_ms"):
+        assert report["metadata"]["parts"] == int(jobs)
+        for volatile in ("generated_at", "query_duration_ms", "parts"):
             report["metadata"].pop(volatile)
         reports.append(report)
     assert reports[0] == reports[1]

@@ -20,13 +20,14 @@ from factories import Export
 
 ROOT = Path(__file__).resolve().parents[2]
 SAMPLE_REPO = ROOT / "examples" / "exomonad-sample"
-_VOLATILE = {"generated_at", "query_duration_ms"}
+_VOLATILE = {"generated_at", "query_duration_ms", "parts"}
 
 
 def _report(path: Path, *, jobs: int, part_bytes: int = 1) -> dict[str, Any]:
     settings = AnalysisSettings(jobs=jobs, min_part_bytes=part_bytes)
     report = run_analysis(FileSource(path), TimeWindow(), settings, read_dsl(SAMPLE_REPO))
     document: dict[str, Any] = json.loads(report.to_json())
+    assert document["metadata"]["parts"] == jobs  # the file really was split this many ways
     for key in _VOLATILE:
         document["metadata"].pop(key)
     return document

@@ -142,6 +142,7 @@ def assemble_report(
         unattributed_events=run.unattributed,
         out_of_order_events=run.out_of_order,
         outside_window=stats.outside_window,
+        parts=run.parts,
         thresholds={k: float(v) for k, v in settings.thresholds.model_dump().items()},
         dsl_repo=str(dsl.root) if dsl is not None else None,
         declared_edges=len(dsl.edges()) if dsl is not None else None,

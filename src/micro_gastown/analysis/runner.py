@@ -78,6 +78,7 @@ class AnalysisRun:
     skips: SkipCounter
     unattributed: int
     out_of_order: int
+    parts: int = 1
 
 
 _POSITION_BITS = 40  # events per part; positions order samples across parts
@@ -251,7 +252,7 @@ class _Pass:
         self.skips.reasons.update(part.skips.reasons)
         self.skips.unknown_types.update(part.skips.unknown_types)
 
-    def finish(self) -> AnalysisRun:
+    def finish(self, *, parts: int) -> AnalysisRun:
         attributor = self.context.attributor
         seen = self.last_ns >= 0
         return AnalysisRun(
@@ -262,6 +263,7 @@ class _Pass:
             skips=self.skips,
             unattributed=attributor.unattributed,
             out_of_order=attributor.out_of_order,
+            parts=parts,
         )
 
 
@@ -296,7 +298,7 @@ def scan(
     parts = _parts(source, settings)
     if not parts:
         parent.run(source, window)
-        return parent.finish()
+        return parent.finish(parts=1)
     # Workers take the later parts (forked now, before this process holds any state); this
     # process scans the first part itself, which needs nothing from before it.
     with ProcessPoolExecutor(max_workers=len(parts) - 1, mp_context=get_context("fork")) as pool:
@@ -313,7 +315,7 @@ def scan(
             source.stats.absorb(result.stats)
             parent.context.attributor.prune(result.last_ns)
             del result
-    return parent.finish()
+    return parent.finish(parts=len(parts))
 
 
 def run_analysis(

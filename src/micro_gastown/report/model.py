@@ -97,6 +97,7 @@ class Metadata(_Model):
     unattributed_events: int | None = None
     out_of_order_events: int | None = None
     outside_window: int | None = None
+    parts: int | None = Field(default=None, description="Processes the source was split over")
     thresholds: dict[str, float] = Field(default_factory=dict)
     dsl_repo: str | None = None
     declared_edges: int | None = None
