@@ -1,0 +1,160 @@
+"""``LokiSim``: a Loki-compatible server on 127.0.0.1 for tests that need real sockets.
+
+Start it with ``with LokiSim() as loki:``; load data with ``loki.push`` (fast, in-process)
+or over HTTP; script failures with ``loki.faults``; read back what clients sent from
+``loki.requests``. Everything is in memory, so runs are fast and deterministic.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable, Iterable, Mapping
+from types import TracebackType
+from typing import NamedTuple
+
+from .api import LokiApi
+from .config import Auth, Limits, Loki3Labels
+from .faults import FaultPlan
+from .server import LokiHTTPServer
+from .store import Store
+
+
+class RecordedRequest(NamedTuple):
+    """A request as received: method, path (with any prefix), query/form params."""
+
+    method: str
+    path: str
+    params: dict[str, list[str]]
+
+
+class LokiSim:
+    """An in-memory Loki speaking HTTP API v1 on an ephemeral port.
+
+    ``url`` includes ``path_prefix``, so a client given ``url`` as its base address talks
+    to the API exactly as it would through a reverse proxy. ``clock`` (nanoseconds, or a
+    fixed int) decides "now" for defaulted ``start``/``end``/``time`` parameters.
+    """
+
+    def __init__(
+        self,
+        *,
+        limits: Limits | None = None,
+        auth: Auth | None = None,
+        path_prefix: str = "",
+        loki3_labels: Loki3Labels | bool = False,
+        clock: Callable[[], int] | int | None = None,
+        host: str = "127.0.0.1",
+        port: int = 0,
+    ) -> None:
+        self.store = Store()
+        self.limits = limits or Limits()
+        self.auth = auth or Auth()
+        self.path_prefix = "/" + path_prefix.strip("/") if path_prefix.strip("/") else ""
+        if isinstance(loki3_labels, bool):
+            loki3_labels = Loki3Labels(enabled=loki3_labels)
+        self.loki3_labels = loki3_labels
+        if isinstance(clock, int):
+            frozen = clock
+            clock = lambda: frozen  # noqa: E731 - a fixed clock is a one-liner
+        self.clock: Callable[[], int] = clock or time.time_ns
+        self.api = LokiApi(self.store, self.limits, self.loki3_labels, lambda: self.clock())
+        self.faults = FaultPlan()
+        self.requests: list[RecordedRequest] = []
+        self.request_headers: list[dict[str, str]] = []
+        self.errors: list[str] = []
+        self.bytes_sent = 0
+        self._address = (host, port)
+        self._lock = threading.Lock()
+        self._stopping = threading.Event()
+        self._server: LokiHTTPServer | None = None
+        self._thread: threading.Thread | None = None
+
+    # -- lifecycle --------------------------------------------------------------------
+
+    def start(self) -> LokiSim:
+        """Bind and serve in a background thread; returns self for chaining."""
+        if self._server is not None:
+            raise RuntimeError("LokiSim already started")
+        self._stopping.clear()
+        self._server = LokiHTTPServer(self._address, self)
+        self._thread = threading.Thread(
+            target=self._server.serve_forever,
+            kwargs={"poll_interval": 0.01},
+            name="lokisim",
+            daemon=True,
+        )
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        """Stop serving, end open connections and join every handler thread."""
+        server, thread = self._server, self._thread
+        if server is None or thread is None:
+            return
+        self._stopping.set()
+        server.shutdown()
+        server.drop_connections()
+        server.server_close()
+        thread.join()
+        self._server = self._thread = None
+
+    def __enter__(self) -> LokiSim:
+        return self.start()
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.stop()
+
+    @property
+    def port(self) -> int:
+        """The bound port (only while started)."""
+        if self._server is None:
+            raise RuntimeError("LokiSim is not started")
+        return int(self._server.server_address[1])
+
+    @property
+    def url(self) -> str:
+        """Base URL including the path prefix, e.g. ``http://127.0.0.1:53211``."""
+        return f"http://{self._address[0]}:{self.port}{self.path_prefix}"
+
+    # -- test helpers -----------------------------------------------------------------
+
+    def push(self, labels: Mapping[str, str], entries: Iterable[tuple[int, str]]) -> None:
+        """Load entries into one stream without HTTP (fast path for big fixtures)."""
+        self.api.ingest(labels, list(entries))
+
+    def reset(self) -> None:
+        """Forget data, faults, recorded requests and counters."""
+        self.store.clear()
+        self.faults.clear()
+        with self._lock:
+            self.requests.clear()
+            self.request_headers.clear()
+            self.errors.clear()
+            self.bytes_sent = 0
+
+    # -- hooks for the request handler ------------------------------------------------
+
+    def _strip_prefix(self, path: str) -> str | None:
+        """The API path without the prefix; None when the prefix is missing (404)."""
+        if not self.path_prefix:
+            return path
+        if path.startswith(self.path_prefix + "/"):
+            return path[len(self.path_prefix) :]
+        return None
+
+    def _record(
+        self, method: str, path: str, params: dict[str, list[str]], headers: dict[str, str]
+    ) -> None:
+        with self._lock:
+            self.requests.append(RecordedRequest(method, path, params))
+            self.request_headers.append(headers)
+
+    def _count_sent(self, size: int) -> None:
+        with self._lock:
+            self.bytes_sent += size
