@@ -6,6 +6,11 @@
     ├── ConfigError              bad setup: flags, TOML, thresholds (fails before any I/O)
     │   └── UsageError           a command-line flag or argument is wrong
     ├── SourceError              a log source cannot be read (missing file, bad gzip, ...)
+    │   └── LokiError            Loki answered something we cannot use
+    │       ├── LokiQueryError       400: Loki rejected the query (its own text kept)
+    │       ├── LokiAuthError        401/403: a credential or tenant setting is wrong
+    │       ├── LokiNotFoundError    404: wrong URL or path prefix
+    │       └── LokiUnavailableError retries exhausted (network, 408, 429, 5xx, bad bodies)
     ├── DslError                 the DSL checkout cannot be read (no Graph.hs, bad --repo)
     └── OutputError              a result cannot be written
 
@@ -37,6 +42,33 @@ class SourceError(MicroGastownError):
     """A log source cannot be opened or read."""
 
     exit_code = 3
+
+
+class LokiError(SourceError):
+    """Loki answered, or failed to answer, in a way the client cannot use."""
+
+
+class LokiQueryError(LokiError):
+    """Loki rejected the query with 400; retrying the same request cannot help.
+
+    ``loki_message`` is Loki's plain-text explanation (a LogQL parse error, a limit).
+    """
+
+    def __init__(self, message: str, *, loki_message: str) -> None:
+        super().__init__(message)
+        self.loki_message = loki_message
+
+
+class LokiAuthError(LokiError):
+    """401/403: the message names the credential setting that is probably wrong."""
+
+
+class LokiNotFoundError(LokiError):
+    """404: the URL or path prefix does not point at Loki's API."""
+
+
+class LokiUnavailableError(LokiError):
+    """Loki stayed unreachable or overloaded for the whole retry budget."""
 
 
 class DslError(MicroGastownError):

@@ -473,9 +473,23 @@ def test_open_source_bad_spec_is_a_usage_error_naming_source(spec: str) -> None:
     assert "file:PATH" in str(info.value)
 
 
-@pytest.mark.parametrize("spec", ["loki", "loki:http://localhost:3100"])
-def test_open_source_loki_is_a_usage_error_pointing_to_file(spec: str) -> None:
-    """--source loki is not available yet: the error says to export with logcli and use file:."""
-    with pytest.raises(UsageError, match="--source loki") as info:
-        open_source(spec)
-    assert "file:PATH" in str(info.value)
+def test_open_source_loki_reads_only_the_environment_it_is_given() -> None:
+    """--source loki takes its address from the passed environ; loki:URL overrides it."""
+    from micro_gastown.sources.loki import LokiSource
+
+    source = open_source("loki", environ={"LOKI_ADDR": "http://loki.internal:3100"})
+    try:
+        assert isinstance(source, LokiSource)
+        assert source.describe() == "loki:http://loki.internal:3100"
+    finally:
+        source.close()
+    source = open_source("loki:http://other:3100", environ={"LOKI_ADDR": "http://x:1"})
+    try:
+        assert source.describe() == "loki:http://other:3100"
+    finally:
+        source.close()
+    source = open_source("loki")  # no environ: the default address, nothing read implicitly
+    try:
+        assert source.describe() == "loki:http://localhost:3100"
+    finally:
+        source.close()

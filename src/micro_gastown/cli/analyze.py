@@ -37,7 +37,11 @@ def register(sub: Any) -> None:
         ),
     )
     parser.add_argument(
-        "--source", required=True, metavar="SPEC", help="file:PATH (logcli JSONL export, .gz ok)"
+        "--source",
+        required=True,
+        metavar="SPEC",
+        help="file:PATH (logcli JSONL export, .gz ok), loki (GRAFANA_LOKI_URL / LOKI_ADDR "
+        "and credentials from the environment) or loki:URL",
     )
     parser.add_argument("--since", help="duration back from now (24h, 7d) or RFC 3339 time")
     parser.add_argument("--until", help="RFC 3339 time (or duration back from now)")
@@ -130,9 +134,12 @@ def run(args: argparse.Namespace) -> int:
     # Every setup error surfaces here, before the logs are touched.
     settings = _settings(args)
     window = window_from_flags(args.since, args.until)
-    source = open_source(args.source)
     dsl = read_dsl(args.repo) if args.repo is not None else None
-    report = run_analysis(source, window, settings, dsl)
+    source = open_source(args.source, selector=args.selector, environ=os.environ)
+    try:
+        report = run_analysis(source, window, settings, dsl)
+    finally:
+        source.close()
     data = render(report, args.format)
     if args.output is None:
         sys.stdout.buffer.write(data)

@@ -1,26 +1,37 @@
-"""Where log entries come from: a logcli export file now, Grafana Loki next."""
+"""Where log entries come from: a logcli export file, or Grafana Loki itself."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from pathlib import Path
 
 from micro_gastown.errors import UsageError
+from micro_gastown.logql import DEFAULT_SELECTOR
 from micro_gastown.sources.base import LogEntry, LogSource, SourceStats
 from micro_gastown.sources.file import FileSource
 
 __all__ = ["FileSource", "LogEntry", "LogSource", "SourceStats", "open_source"]
 
 
-def open_source(spec: str) -> LogSource:
-    """Build a source from a ``--source`` value such as ``file:logs.jsonl.gz``."""
+def open_source(
+    spec: str, *, selector: str = DEFAULT_SELECTOR, environ: Mapping[str, str] | None = None
+) -> LogSource:
+    """Build a source from a ``--source`` value.
+
+    ``file:PATH`` is a logcli ``--output=jsonl`` export; ``loki`` reads Loki configured by
+    the environment (``GRAFANA_LOKI_URL``/``LOKI_ADDR`` and the credential variables), and
+    ``loki:URL`` overrides the address. The environment is read only when it is passed in.
+    """
     scheme, sep, rest = spec.partition(":")
     if sep and scheme == "file" and rest:
         return FileSource(Path(rest))
     if scheme == "loki":
-        raise UsageError(
-            "--source loki: the Loki client is not available yet; "
-            "export with logcli and use --source file:PATH"
-        )
+        from micro_gastown.sources.loki import LokiClient, LokiConfig, LokiSource
+
+        overrides = {"url": rest} if sep and rest else {}
+        config = LokiConfig.from_env(environ or {}, **overrides)
+        return LokiSource(LokiClient(config), selector)
     raise UsageError(
-        f"--source {spec!r}: expected file:PATH (a logcli --output=jsonl export, .gz allowed)"
+        f"--source {spec!r}: expected file:PATH (a logcli --output=jsonl export, .gz allowed), "
+        "loki (address from GRAFANA_LOKI_URL or LOKI_ADDR) or loki:URL"
     )

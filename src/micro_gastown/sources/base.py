@@ -46,3 +46,7 @@ class LogSource(Protocol):
     def entries(self, window: TimeWindow, skips: SkipCounter) -> Iterator[LogEntry]:
         """Yield entries inside ``window``; count unreadable lines in ``skips``."""
         ...
+
+    def close(self) -> None:
+        """Release connections; the source is not used afterwards."""
+        ...

@@ -94,6 +94,9 @@ class FileSource:
     def describe(self) -> str:
         return f"file:{self.path}"
 
+    def close(self) -> None:
+        """Nothing stays open between reads."""
+
     def split(self, parts: int, min_part_bytes: int) -> list[FileSource]:
         """Up to ``parts`` parts of at least ``min_part_bytes``, cut at line starts.
 

@@ -1,0 +1,17 @@
+"""Reading ExoMonad logs straight from Grafana Loki: config, HTTP client, log source."""
+
+from __future__ import annotations
+
+from micro_gastown.sources.loki.client import LokiClient, QueryResult, ResultType, Stream
+from micro_gastown.sources.loki.config import LokiConfig, RetryPolicy
+from micro_gastown.sources.loki.source import LokiSource
+
+__all__ = [
+    "LokiClient",
+    "LokiConfig",
+    "LokiSource",
+    "QueryResult",
+    "ResultType",
+    "RetryPolicy",
+    "Stream",
+]

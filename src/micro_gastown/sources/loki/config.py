@@ -1,0 +1,173 @@
+"""Settings for talking to Grafana Loki: an explicit, frozen value object.
+
+Nothing here reads the process environment by itself: ``LokiConfig.from_env`` takes the
+mapping to read (``os.environ`` in the entry point, a dict in tests), so which variables
+count is visible at the call site. Env names follow sleeptime-logs (``GRAFANA_LOKI_*``)
+and logcli (``LOKI_*``), SPEC §4–5. Secrets never appear in ``repr``/``str``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import timedelta
+from pathlib import Path
+from urllib.parse import urlsplit
+
+from micro_gastown.errors import ConfigError
+
+DEFAULT_URL = "http://localhost:3100"
+MAX_BATCH_SIZE = 5000  # Loki's default max_entries_limit_per_query (SPEC §5)
+_TRUE = frozenset({"1", "true", "yes", "on"})
+_FALSE = frozenset({"0", "false", "no", "off", ""})
+
+
+@dataclass(frozen=True, slots=True)
+class RetryPolicy:
+    """Exponential backoff with jitter, bounded by a total time budget.
+
+    Tests shrink these so failure paths run in milliseconds; production keeps the
+    defaults, which outlast a typical Loki 429 burst or a gateway restart.
+    """
+
+    budget_s: float = 60.0
+    initial_backoff_s: float = 0.5
+    max_backoff_s: float = 8.0
+    jitter_s: float = 0.5
+
+    def __post_init__(self) -> None:
+        for name in ("budget_s", "initial_backoff_s", "max_backoff_s", "jitter_s"):
+            if getattr(self, name) < 0:
+                raise ConfigError(f"Loki retry setting {name} must not be negative")
+
+
+def _check_url(url: str, name: str) -> None:
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ConfigError(f"{name}={url!r}: expected an http(s) URL such as {DEFAULT_URL}")
+    if parts.username is not None or parts.password is not None:
+        # A URL is printed in reports and errors; credentials inside it would leak.
+        raise ConfigError(
+            f"{name}: do not put credentials in the URL; set LOKI_USERNAME/LOKI_PASSWORD "
+            "(or GRAFANA_LOKI_USER/GRAFANA_LOKI_TOKEN) or LOKI_BEARER_TOKEN instead"
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class LokiConfig:
+    """Where Loki is, how to authenticate, and how hard to try.
+
+    ``url`` plus ``path_prefix`` is the base in front of ``/loki/api/v1`` (a reverse proxy
+    may mount Loki under a prefix). Basic auth (``username`` + ``password``) and
+    ``bearer_token`` are alternatives; ``org_id`` adds ``X-Scope-OrgID`` for multi-tenant
+    Loki. ``split`` cuts long windows into sub-queries the way Loki's frontend does.
+    """
+
+    url: str = DEFAULT_URL
+    path_prefix: str = ""
+    username: str | None = None
+    password: str | None = field(default=None, repr=False)
+    bearer_token: str | None = field(default=None, repr=False)
+    org_id: str | None = None
+    verify_tls: bool = True
+    ca_bundle: Path | None = None
+    timeout_s: float = 30.0
+    batch_size: int = MAX_BATCH_SIZE
+    split: timedelta = timedelta(hours=1)
+    retry: RetryPolicy = RetryPolicy()
+
+    def __post_init__(self) -> None:
+        _check_url(self.url, "url")
+        if (self.username is None) != (self.password is None):
+            raise ConfigError("Loki basic auth needs both username and password")
+        if self.password is not None and self.bearer_token is not None:
+            raise ConfigError("Loki: use basic auth or a bearer token, not both")
+        if not 1 <= self.batch_size <= MAX_BATCH_SIZE:
+            raise ConfigError(
+                f"Loki batch_size {self.batch_size}: must be 1..{MAX_BATCH_SIZE} "
+                "(Loki rejects larger limits with max_entries_limit_per_query)"
+            )
+        if self.timeout_s <= 0:
+            raise ConfigError(f"Loki timeout_s {self.timeout_s}: must be positive")
+        if self.split <= timedelta(0):
+            raise ConfigError(f"Loki split {self.split}: must be positive")
+
+    @property
+    def base_url(self) -> str:
+        """The address the API paths hang off; credential-free by construction."""
+        prefix = self.path_prefix.strip("/")
+        return self.url.rstrip("/") + (f"/{prefix}" if prefix else "")
+
+    @property
+    def secrets(self) -> tuple[str, ...]:
+        """Values that must never be printed (errors scrub them as a last line of defence)."""
+        return tuple(s for s in (self.password, self.bearer_token) if s)
+
+    def __repr__(self) -> str:
+        shown = [
+            f"url={self.base_url!r}",
+            f"username={self.username!r}",
+            f"password={'<set>' if self.password else None}",
+            f"bearer_token={'<set>' if self.bearer_token else None}",
+            f"org_id={self.org_id!r}",
+            f"verify_tls={self.verify_tls}",
+            f"ca_bundle={str(self.ca_bundle) if self.ca_bundle else None!r}",
+            f"timeout_s={self.timeout_s}",
+            f"batch_size={self.batch_size}",
+            f"split={self.split}",
+            f"retry_budget_s={self.retry.budget_s}",
+        ]
+        return f"LokiConfig({', '.join(shown)})"
+
+    __str__ = __repr__
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str], **overrides: object) -> LokiConfig:
+        """Build from ``environ`` (sleeptime-logs then logcli names); ``overrides`` win.
+
+        Errors name the variable to fix. When both the sleeptime-logs and the logcli name
+        of a setting are set, the sleeptime-logs one wins (it is what ExoMonad docs use).
+        """
+
+        def get(*names: str) -> tuple[str | None, str]:
+            for name in names:
+                value = environ.get(name)
+                if value:
+                    return value, name
+            return None, names[0]
+
+        url, url_var = get("GRAFANA_LOKI_URL", "LOKI_ADDR")
+        _check_url(url or DEFAULT_URL, url_var)
+        username, password = None, None
+        for user_var, pass_var in (
+            ("GRAFANA_LOKI_USER", "GRAFANA_LOKI_TOKEN"),
+            ("LOKI_USERNAME", "LOKI_PASSWORD"),
+        ):
+            user, secret = environ.get(user_var) or None, environ.get(pass_var) or None
+            if (user is None) != (secret is None):
+                missing, present = (pass_var, user_var) if secret is None else (user_var, pass_var)
+                raise ConfigError(f"{present} is set but {missing} is not: basic auth needs both")
+            if user is not None and username is None:
+                username, password = user, secret
+        bearer = environ.get("LOKI_BEARER_TOKEN") or None
+        if bearer is not None and password is not None:
+            raise ConfigError(
+                "LOKI_BEARER_TOKEN and basic-auth variables are both set: keep only one"
+            )
+        skip_verify = (environ.get("LOKI_TLS_SKIP_VERIFY") or "").strip().lower()
+        if skip_verify not in _TRUE | _FALSE:
+            raise ConfigError(f"LOKI_TLS_SKIP_VERIFY={skip_verify!r}: expected true or false")
+        ca_path = environ.get("LOKI_CA_CERT_PATH") or None
+        if ca_path is not None and not Path(ca_path).is_file():
+            raise ConfigError(f"LOKI_CA_CERT_PATH={ca_path!r}: no such file")
+        values: dict[str, object] = {
+            "url": url or DEFAULT_URL,
+            "username": username,
+            "password": password,
+            "bearer_token": bearer,
+            "org_id": environ.get("LOKI_ORG_ID") or None,
+            "verify_tls": skip_verify not in _TRUE,
+            "ca_bundle": Path(ca_path) if ca_path else None,
+        }
+        values.update(overrides)
+        return cls(**values)  # type: ignore[arg-type]

@@ -1,0 +1,196 @@
+"""LokiClient against a real local LokiSim: auth, error mapping, retries, counters."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from micro_gastown.errors import (
+    LokiAuthError,
+    LokiNotFoundError,
+    LokiQueryError,
+    LokiUnavailableError,
+)
+from micro_gastown.sources.loki import LokiClient, LokiConfig, ResultType, RetryPolicy
+
+from lokisim import Auth, Fault, LokiSim
+
+T0 = 1_763_000_000 * 10**9
+SEC = 10**9
+SELECTOR = '{job="exomonad-native"}'
+QUERY_RANGE = "/loki/api/v1/query_range"
+FAST = RetryPolicy(budget_s=3.0, initial_backoff_s=0.01, max_backoff_s=0.05, jitter_s=0.01)
+
+
+def make_client(loki: LokiSim, **settings: Any) -> LokiClient:
+    settings.setdefault("retry", FAST)
+    return LokiClient(LokiConfig(url=loki.url, **settings))
+
+
+@pytest.fixture
+def loki() -> Iterator[LokiSim]:
+    with LokiSim() as sim:
+        sim.push(
+            {"job": "exomonad-native", "event_type": "llm_call"},
+            [(T0 + i, f"l{i}") for i in range(5)],
+        )
+        yield sim
+        assert not sim.errors, "\n".join(sim.errors)
+
+
+def read(client: LokiClient) -> list[tuple[int, str]]:
+    result = client.query_range(SELECTOR, T0, T0 + SEC, limit=100)
+    return [value for stream in result.streams() for value in stream.values]
+
+
+def test_query_range_labels_series_and_counters(loki: LokiSim) -> None:
+    with make_client(loki) as client:
+        assert read(client) == [(T0 + i, f"l{i}") for i in range(5)]
+        assert client.labels(T0, T0 + SEC) == ["event_type", "job"]
+        assert client.label_values("event_type", T0, T0 + SEC) == ["llm_call"]
+        assert client.series(SELECTOR, T0, T0 + SEC) == [
+            {"event_type": "llm_call", "job": "exomonad-native"}
+        ]
+        assert client.requests == 4
+        assert client.bytes_received > 0
+
+
+def test_metric_queries_give_matrix_and_vector(loki: LokiSim) -> None:
+    with make_client(loki) as client:
+        metric = f"sum(count_over_time({SELECTOR}[1s]))"
+        matrix = client.query_range(metric, T0, T0 + SEC, limit=100, step="1s")
+        vector = client.query(metric, T0 + 5)
+    assert matrix.result_type is ResultType.MATRIX
+    assert vector.result_type is ResultType.VECTOR
+    assert vector.result[0]["value"][1] == "5"
+
+
+@pytest.mark.parametrize(
+    ("auth", "settings"),
+    [
+        (Auth(basic=("inst", "pw-secret")), {"username": "inst", "password": "pw-secret"}),
+        (Auth(bearer="tok-secret"), {"bearer_token": "tok-secret"}),
+        (Auth(org_id="tenant-a"), {"org_id": "tenant-a"}),
+    ],
+)
+def test_each_auth_mode_is_accepted(loki: LokiSim, auth: Auth, settings: dict[str, str]) -> None:
+    loki.auth = auth
+    with make_client(loki, **settings) as client:
+        assert len(read(client)) == 5
+
+
+@pytest.mark.parametrize(
+    ("auth", "settings", "hint"),
+    [
+        (
+            Auth(basic=("inst", "right")),
+            {"username": "inst", "password": "wrong-pw"},
+            "GRAFANA_LOKI_USER",
+        ),
+        (Auth(bearer="right"), {"bearer_token": "wrong-token"}, "LOKI_BEARER_TOKEN"),
+        (Auth(org_id=True), {}, "LOKI_ORG_ID"),
+    ],
+)
+def test_401_names_the_setting_and_hides_the_secret(
+    loki: LokiSim, auth: Auth, settings: dict[str, str], hint: str
+) -> None:
+    loki.auth = auth
+    with make_client(loki, **settings) as client, pytest.raises(LokiAuthError) as caught:
+        read(client)
+    message = str(caught.value)
+    assert hint in message
+    assert "401" in message
+    assert "wrong-pw" not in message
+    assert "wrong-token" not in message
+    assert len(loki.requests) == 1  # auth failures are not retried
+
+
+def test_404_points_at_the_url_or_prefix(loki: LokiSim) -> None:
+    config = LokiConfig(url=loki.url, path_prefix="/nope", retry=FAST)
+    with LokiClient(config) as client, pytest.raises(LokiNotFoundError, match=r"path\s+prefix"):
+        read(client)
+
+
+def test_path_prefix_reaches_a_proxied_loki() -> None:
+    with LokiSim(path_prefix="/loki-proxy") as sim:
+        sim.push({"job": "exomonad-native"}, [(T0, "x")])
+        with LokiClient(
+            LokiConfig(url=f"http://127.0.0.1:{sim.port}", path_prefix="loki-proxy")
+        ) as client:
+            assert read(client) == [(T0, "x")]
+
+
+def test_400_keeps_lokis_text_and_is_not_retried(loki: LokiSim) -> None:
+    with make_client(loki) as client, pytest.raises(LokiQueryError) as caught:
+        client.query_range('{job="exomonad-native"', T0, T0 + SEC, limit=10)
+    assert "parse error" in caught.value.loki_message
+    assert caught.value.loki_message in str(caught.value)
+    assert len(loki.requests) == 1
+
+
+def test_429_honours_retry_after_then_succeeds(loki: LokiSim) -> None:
+    loki.faults.queue(Fault.status(429, retry_after="1"), path=QUERY_RANGE)
+    with make_client(loki) as client:
+        started = time.monotonic()
+        assert len(read(client)) == 5
+        assert time.monotonic() - started >= 1.0
+        assert client.requests == 2
+    assert loki.faults.pending == 0
+
+
+@pytest.mark.parametrize("code", [408, 500, 502, 503, 504])
+def test_transient_statuses_are_retried(loki: LokiSim, code: int) -> None:
+    loki.faults.queue(Fault.status(code), path=QUERY_RANGE, times=2)
+    with make_client(loki) as client:
+        assert len(read(client)) == 5
+        assert client.requests == 3
+
+
+@pytest.mark.parametrize("fault", [Fault.truncate(), Fault.reset()], ids=["truncate", "reset"])
+def test_cut_bodies_and_resets_are_retried(loki: LokiSim, fault: Fault) -> None:
+    loki.faults.queue(fault, path=QUERY_RANGE)
+    with make_client(loki) as client:
+        assert len(read(client)) == 5
+        assert client.requests == 2
+
+
+def test_slow_answer_past_the_timeout_is_retried(loki: LokiSim) -> None:
+    loki.faults.queue(Fault.delay(0.5), path=QUERY_RANGE)
+    with make_client(loki, timeout_s=0.2) as client:
+        assert len(read(client)) == 5
+        assert client.requests == 2
+
+
+def test_budget_exhausted_names_query_and_window_not_password(loki: LokiSim) -> None:
+    loki.auth = Auth(basic=("inst", "pw-secret-123"))
+    loki.faults.queue(Fault.status(503), path=QUERY_RANGE, times=1000)
+    budget = RetryPolicy(budget_s=0.3, initial_backoff_s=0.01, max_backoff_s=0.05, jitter_s=0.01)
+    with make_client(loki, username="inst", password="pw-secret-123", retry=budget) as client:
+        with pytest.raises(LokiUnavailableError) as caught:
+            read(client)
+        assert client.requests >= 2
+    message = str(caught.value)
+    assert SELECTOR in message
+    assert "2025-11-13T02:13:20.000000000Z" in message  # the window's start
+    assert "503" in message
+    assert "pw-secret-123" not in message
+    loki.faults.clear()
+
+
+def test_retry_after_beyond_the_budget_gives_up_at_once(loki: LokiSim) -> None:
+    loki.faults.queue(Fault.status(429, retry_after="30"), path=QUERY_RANGE)
+    with make_client(loki) as client, pytest.raises(LokiUnavailableError, match="429"):
+        read(client)
+    assert len(loki.requests) == 1
+
+
+def test_connection_refused_is_unavailable() -> None:
+    with LokiSim() as sim:
+        url = sim.url
+    budget = RetryPolicy(budget_s=0.2, initial_backoff_s=0.01, max_backoff_s=0.02, jitter_s=0.0)
+    client = LokiClient(LokiConfig(url=url, retry=budget))
+    with client, pytest.raises(LokiUnavailableError, match="ConnectError"):
+        read(client)
