@@ -135,6 +135,7 @@ def assemble_report(
         ),
         lines_read=stats.lines_read,
         bytes_read=stats.bytes_read,
+        requests=stats.requests or None,
         events_analyzed=events_analyzed,
         events_by_type=run.events_by_type,
         skipped=run.skips.as_dict(),

@@ -88,6 +88,7 @@ class Metadata(_Model):
     window: QueryRange | None = None
     lines_read: int | None = None
     bytes_read: int | None = None
+    requests: int | None = Field(default=None, description="HTTP requests made to Loki")
     events_analyzed: int | None = None
     events_by_type: dict[str, int] = Field(default_factory=dict)
     skipped: dict[str, int] = Field(

@@ -63,3 +63,9 @@ def test_loki_and_export_agree(
     assert from_loki["summary"] == from_file["summary"]
     assert from_loki["metadata"]["source"].startswith("loki:http://127.0.0.1:")
     assert requests >= 2
+    assert from_loki["metadata"]["requests"] == requests  # every request is accounted for
+    assert from_loki["metadata"]["bytes_read"] > 0
+    assert from_loki["metadata"]["lines_read"] == from_file["metadata"]["events_analyzed"] + sum(
+        n for reason, n in from_file["metadata"]["skipped"].items() if reason != "bad_export_line"
+    )
+    assert "requests" not in from_file["metadata"]
