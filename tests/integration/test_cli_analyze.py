@@ -249,3 +249,31 @@ def test_jobs_do_not_change_the_report(
         reports.append(report)
     assert reports[0] == reports[1]
     assert reports[0]["summary"]["critical"] >= 2
+
+
+def test_max_lines_stops_reading_and_says_so(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    source = f"file:{_export(tmp_path)}"
+    assert main(["analyze", "--source", source, "--max-lines", "10"]) == 0
+    captured = capsys.readouterr()
+    report = json.loads(captured.out)
+    assert report["metadata"]["truncated"] is True
+    assert report["metadata"]["lines_read"] == 11  # one more, to know that more was there
+    assert report["metadata"]["events_analyzed"] == 10
+    assert any("--max-lines 10" in note for note in report["metadata"]["notes"])
+    assert "warning: stopped after --max-lines 10 lines" in captured.err
+
+
+def test_max_lines_above_the_total_is_not_truncation(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    source = f"file:{_export(tmp_path)}"
+    assert main(["analyze", "--source", source, "--max-lines", "50"]) == 0
+    captured = capsys.readouterr()
+    report = json.loads(captured.out)
+    assert "truncated" not in report["metadata"]
+    assert report["metadata"]["events_analyzed"] == 50
+    assert "warning" not in captured.err
+    assert main(["analyze", "--source", source, "--max-lines", "0"]) == 2
+    assert "--max-lines 0" in _error_line(capsys)

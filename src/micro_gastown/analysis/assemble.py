@@ -124,6 +124,11 @@ def assemble_report(
         )
     if dsl is None:
         notes.append("no --repo given: dead_path was not checked")
+    if run.truncated:
+        notes.append(
+            f"stopped after --max-lines {settings.max_lines:,} entries: the findings cover only "
+            "the start of the window"
+        )
     metadata = Metadata(
         generated_at=generated_at.isoformat().replace("+00:00", "Z"),
         generator_version=f"micro-gastown {__version__}",
@@ -144,6 +149,7 @@ def assemble_report(
         out_of_order_events=run.out_of_order,
         outside_window=stats.outside_window,
         parts=run.parts,
+        truncated=run.truncated or None,
         thresholds={k: float(v) for k, v in settings.thresholds.model_dump().items()},
         dsl_repo=str(dsl.root) if dsl is not None else None,
         declared_edges=len(dsl.edges()) if dsl is not None else None,

@@ -15,7 +15,7 @@ arrays, samples ordered by stream position).
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -41,7 +41,7 @@ from micro_gastown.events.parse import SkipCounter, parse_line
 from micro_gastown.evidence.grafana import GrafanaExplore
 from micro_gastown.logql import LogQL
 from micro_gastown.report.model import PatternReport
-from micro_gastown.sources.base import LogSource, SourceStats
+from micro_gastown.sources.base import LogEntry, LogSource, SourceStats
 from micro_gastown.sources.file import FileSource
 from micro_gastown.timewindow import TimeWindow
 
@@ -65,6 +65,8 @@ class AnalysisSettings:
     """Processes for a plain export file; gzip and other sources are read by one."""
     min_part_bytes: int = 64 * 1024 * 1024
     """A file is split only into parts at least this large."""
+    max_lines: int | None = None
+    """Stop after this many entries (a safety cap for live sources); the report says so."""
 
 
 @dataclass(slots=True)
@@ -79,6 +81,28 @@ class AnalysisRun:
     unattributed: int
     out_of_order: int
     parts: int = 1
+    truncated: bool = False
+
+
+class _Capped:
+    """At most ``limit`` entries of a source, noting whether any were left unread."""
+
+    def __init__(self, entries: Iterator[LogEntry], limit: int) -> None:
+        self._entries = entries
+        self._limit = limit
+        self.truncated = False
+
+    def __iter__(self) -> Iterator[LogEntry]:
+        try:
+            for count, entry in enumerate(self._entries, start=1):
+                if count > self._limit:
+                    self.truncated = True
+                    return
+                yield entry
+        finally:
+            close = getattr(self._entries, "close", None)
+            if close is not None:
+                close()  # stop the source now: no further pages are pulled
 
 
 _POSITION_BITS = 40  # events per part; positions order samples across parts
@@ -164,7 +188,11 @@ class _Pass:
             )
         self.errors.append((self.context.position, event))
 
-    def run(self, source: LogSource, window: TimeWindow) -> None:
+    def run(self, source: LogSource, window: TimeWindow, max_lines: int | None = None) -> bool:
+        """Scan ``window``; with ``max_lines``, stop after that many entries.
+
+        Returns whether entries were left unread because of the cap.
+        """
         skips = self.skips
         context = self.context
         observe = context.attributor.observe
@@ -177,7 +205,9 @@ class _Pass:
         first_ns = self.first_ns
         last_ns = self.last_ns
         position = self.index << _POSITION_BITS
-        for ts_ns, line, labels in source.entries(window, skips):
+        entries = source.entries(window, skips)
+        capped = _Capped(entries, max_lines) if max_lines is not None else None
+        for ts_ns, line, labels in capped if capped is not None else entries:
             event = parse(ts_ns, line, labels, skips)
             if event is None:
                 continue
@@ -199,6 +229,7 @@ class _Pass:
                 handler(event)
         self.first_ns = first_ns
         self.last_ns = last_ns
+        return capped is not None and capped.truncated
 
     def result(self, stats: SourceStats) -> PartResult:
         attributor = self.context.attributor
@@ -252,7 +283,7 @@ class _Pass:
         self.skips.reasons.update(part.skips.reasons)
         self.skips.unknown_types.update(part.skips.unknown_types)
 
-    def finish(self, *, parts: int) -> AnalysisRun:
+    def finish(self, *, parts: int, truncated: bool = False) -> AnalysisRun:
         attributor = self.context.attributor
         seen = self.last_ns >= 0
         return AnalysisRun(
@@ -264,6 +295,7 @@ class _Pass:
             unattributed=attributor.unattributed,
             out_of_order=attributor.out_of_order,
             parts=parts,
+            truncated=truncated,
         )
 
 
@@ -295,10 +327,10 @@ def scan(
 ) -> AnalysisRun:
     """One pass over ``window`` of ``source``; in parallel parts when it pays off."""
     parent = _Pass(settings, dsl)
-    parts = _parts(source, settings)
+    parts = [] if settings.max_lines is not None else _parts(source, settings)
     if not parts:
-        parent.run(source, window)
-        return parent.finish(parts=1)
+        truncated = parent.run(source, window, settings.max_lines)
+        return parent.finish(parts=1, truncated=truncated)
     # Workers take the later parts (forked now, before this process holds any state); this
     # process scans the first part itself, which needs nothing from before it.
     with ProcessPoolExecutor(max_workers=len(parts) - 1, mp_context=get_context("fork")) as pool:

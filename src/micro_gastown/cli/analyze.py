@@ -79,6 +79,12 @@ def register(sub: Any) -> None:
         "default: the CPUs this process may use)",
     )
     parser.add_argument(
+        "--max-lines",
+        type=int,
+        metavar="N",
+        help="stop after N log lines (a safety cap); the report is marked truncated",
+    )
+    parser.add_argument(
         "--fail-on",
         choices=_FAIL_ON,
         default="never",
@@ -107,7 +113,14 @@ def _settings(args: argparse.Namespace) -> AnalysisSettings:
         logql=LogQL(args.selector),
         grafana=grafana,
         jobs=_jobs(args.jobs),
+        max_lines=_max_lines(args.max_lines),
     )
+
+
+def _max_lines(flag: int | None) -> int | None:
+    if flag is not None and flag < 1:
+        raise UsageError(f"--max-lines {flag}: expected 1 or more")
+    return flag
 
 
 def _jobs(flag: int | None) -> int:
@@ -150,6 +163,12 @@ def run(args: argparse.Namespace) -> int:
         print(
             f"wrote {args.output}: {s.total_patterns} patterns "
             f"({s.critical} critical, {s.warning} warning, {s.info} info)",
+            file=sys.stderr,
+        )
+    if report.metadata is not None and report.metadata.truncated:
+        print(
+            f"micro-gastown: warning: stopped after --max-lines {args.max_lines:,} lines; "
+            "the report covers only the start of the window",
             file=sys.stderr,
         )
     if args.fail_on != "never":

@@ -99,6 +99,9 @@ class Metadata(_Model):
     out_of_order_events: int | None = None
     outside_window: int | None = None
     parts: int | None = Field(default=None, description="Processes the source was split over")
+    truncated: bool | None = Field(
+        default=None, description="True when --max-lines stopped reading before the window ended"
+    )
     thresholds: dict[str, float] = Field(default_factory=dict)
     dsl_repo: str | None = None
     declared_edges: int | None = None

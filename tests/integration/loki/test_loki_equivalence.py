@@ -69,3 +69,17 @@ def test_loki_and_export_agree(
         n for reason, n in from_file["metadata"]["skipped"].items() if reason != "bad_export_line"
     )
     assert "requests" not in from_file["metadata"]
+
+
+def test_max_lines_stops_pulling_from_loki(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The cap ends the paging early: far fewer requests than reading the whole window."""
+    with LokiSim() as loki:
+        first, last = _push_export(loki, DEMO)
+        window = ["--since", format_ns(first), "--until", format_ns(last + 1)]
+        monkeypatch.setenv("LOKI_ADDR", loki.url)
+        report = _analyze(capsys, "--source", "loki", *window, "--max-lines", "100")
+        assert report["metadata"]["truncated"] is True
+        assert report["metadata"]["lines_read"] <= 5000  # one page, not the 20k lines
+        assert report["metadata"]["requests"] == len(loki.requests) <= 2
