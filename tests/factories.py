@@ -134,3 +134,23 @@ def analyze(
 
 def patterns_of(report: Any, kind: str) -> list[Any]:
     return [p for p in report.patterns if p.type.value == kind]
+
+
+def push_export(loki: Any, path: Path) -> tuple[int, int]:
+    """Push a logcli export into a LokiSim, stream by stream, as Loki would have stored it.
+
+    Reads with the product's own FileSource, so the pushed entries are exactly those an
+    analysis of the file sees. Returns the first and last timestamps (ns).
+    """
+    from micro_gastown.events.parse import SkipCounter
+    from micro_gastown.sources import FileSource
+    from micro_gastown.timewindow import TimeWindow
+
+    streams: dict[tuple[tuple[str, str], ...], list[tuple[int, str]]] = {}
+    first, last = 1 << 80, 0
+    for ts, line, labels in FileSource(path).entries(TimeWindow(), SkipCounter()):
+        streams.setdefault(tuple(sorted(labels.items())), []).append((ts, line))
+        first, last = min(first, ts), max(last, ts)
+    for labels, entries in streams.items():
+        loki.push(dict(labels), entries)
+    return first, last

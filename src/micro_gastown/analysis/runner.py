@@ -151,7 +151,7 @@ class _Pass:
         self.detectors = all_detectors(self.context)
         self.dispatch = _dispatch_table(self.detectors)
         self.errors: list[tuple[int, ErrorEvent]] = []
-        self._masker = Masker()
+        self._masker = Masker() if split else None
         self._kept_by_form: dict[str, int] = {}
         self._kept_by_edge: dict[tuple[str, str], int] = {}
         if split:
@@ -170,6 +170,7 @@ class _Pass:
         each edge in this part include every error any detector can sample. The rest travel
         without their fields and labels, which is most of their size.
         """
+        assert self._masker is not None  # errors are collected only in split parts
         keep = False
         form = self._masker.mask(event.message)
         seen = self._kept_by_form.get(form, 0)

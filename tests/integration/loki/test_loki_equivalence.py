@@ -2,44 +2,21 @@
 
 from __future__ import annotations
 
-import gzip
 import json
-from collections import defaultdict
 from pathlib import Path
 from typing import Any
 
-import orjson
 import pytest
 
 from micro_gastown.cli import main
-from micro_gastown.timewindow import format_ns, parse_rfc3339_ns
+from micro_gastown.timewindow import format_ns
 
+from factories import push_export
 from lokisim import LokiSim
 
 ROOT = Path(__file__).resolve().parents[3]
 DEMO = ROOT / "examples" / "logs" / "exomonad-sample.jsonl.gz"
 REPO = ROOT / "examples" / "exomonad-sample"
-
-
-def _push_export(loki: LokiSim, path: Path) -> tuple[int, int]:
-    """Push every well-formed export line as Loki would have stored it; return the span."""
-    streams: dict[str, tuple[dict[str, str], list[tuple[int, str]]]] = defaultdict(lambda: ({}, []))
-    first, last = 1 << 80, 0
-    with gzip.open(path, "rb") as export:
-        for raw in export:
-            try:
-                record = orjson.loads(raw)
-                ts = parse_rfc3339_ns(record["timestamp"])
-            except (orjson.JSONDecodeError, KeyError, ValueError):
-                continue
-            labels = record["labels"]
-            key = json.dumps(labels, sort_keys=True)
-            streams[key][0].update(labels)
-            streams[key][1].append((ts, record["line"]))
-            first, last = min(first, ts), max(last, ts)
-    for labels, entries in streams.values():
-        loki.push(labels, entries)
-    return first, last
 
 
 def _analyze(capsys: pytest.CaptureFixture[str], *args: str) -> dict[str, Any]:
@@ -52,7 +29,7 @@ def test_loki_and_export_agree(
     capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     with LokiSim() as loki:
-        first, last = _push_export(loki, DEMO)
+        first, last = push_export(loki, DEMO)
         window = ["--since", format_ns(first), "--until", format_ns(last + 1)]
         monkeypatch.setenv("LOKI_ADDR", loki.url)
         from_loki = _analyze(capsys, "--source", "loki", *window)
@@ -76,7 +53,7 @@ def test_max_lines_stops_pulling_from_loki(
 ) -> None:
     """The cap ends the paging early: far fewer requests than reading the whole window."""
     with LokiSim() as loki:
-        first, last = _push_export(loki, DEMO)
+        first, last = push_export(loki, DEMO)
         window = ["--since", format_ns(first), "--until", format_ns(last + 1)]
         monkeypatch.setenv("LOKI_ADDR", loki.url)
         report = _analyze(capsys, "--source", "loki", *window, "--max-lines", "100")

@@ -2,20 +2,18 @@
 
 from __future__ import annotations
 
-import gzip
 import json
 import time
-from collections import defaultdict
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import orjson
 import pytest
 
 from micro_gastown.cli import main
 from micro_gastown.timewindow import format_ns, parse_rfc3339_ns
 
+from factories import push_export
 from lokisim import LokiSim
 
 ROOT = Path(__file__).resolve().parents[3]
@@ -301,31 +299,12 @@ def test_export_of_file_source_round_trips(
     assert sorted(p.name for p in tmp_path.iterdir()) == ["first.jsonl", "second.jsonl"]
 
 
-def _push_export(loki: LokiSim, path: Path) -> tuple[int, int]:
-    streams: dict[str, tuple[dict[str, str], list[tuple[int, str]]]] = defaultdict(lambda: ({}, []))
-    first, last = 1 << 80, 0
-    with gzip.open(path, "rb") as export:
-        for raw in export:
-            try:
-                record = orjson.loads(raw)
-                ts = parse_rfc3339_ns(record["timestamp"])
-            except (orjson.JSONDecodeError, KeyError, ValueError):
-                continue
-            key = json.dumps(record["labels"], sort_keys=True)
-            streams[key][0].update(record["labels"])
-            streams[key][1].append((ts, record["line"]))
-            first, last = min(first, ts), max(last, ts)
-    for labels, entries in streams.values():
-        loki.push(labels, entries)
-    return first, last
-
-
 def test_export_then_analyze_equals_analyzing_loki(
     capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
     exported = tmp_path / "export.jsonl"
     with LokiSim() as sim:
-        first, last = _push_export(sim, DEMO)
+        first, last = push_export(sim, DEMO)
         monkeypatch.setenv("LOKI_ADDR", sim.url)
         monkeypatch.delenv("GRAFANA_LOKI_URL", raising=False)
         window = ["--since", format_ns(first), "--until", format_ns(last + 1)]
