@@ -13,10 +13,11 @@ from dataclasses import dataclass, field
 import orjson
 
 from . import loki3
-from .config import HOUR_NS, Limits, Loki3Labels
+from .config import HOUR_NS, Limits, Loki3Labels, Patterns
 from .engine import Series, Work, evaluate, select_logs, step_times
 from .errors import BadRequest
 from .logql import LogQuery, parse, parse_log_query
+from .patterns import html_escape_json, query_patterns
 from .store import Store, format_labels, label_key
 from .timeparse import (
     default_step,
@@ -99,11 +100,13 @@ class LokiApi:
         limits: Limits,
         loki3_labels: Loki3Labels,
         clock: Callable[[], int],
+        pattern_ingester: Patterns | None = None,
     ) -> None:
         self.store = store
         self.limits = limits
         self.loki3_labels = loki3_labels
         self.clock = clock
+        self.pattern_ingester = pattern_ingester or Patterns()
 
     # -- ingest -----------------------------------------------------------------------
 
@@ -287,3 +290,30 @@ class LokiApi:
             )
         ordered = sorted(sets, key=lambda labels: format_labels(label_key(labels)))
         return Response.json({"status": "success", "data": ordered})
+
+    # -- pattern ingester (Loki 3) ----------------------------------------------------
+
+    def patterns(self, params: Params) -> Response:
+        """``GET /loki/api/v1/patterns``: templates of the matching streams with samples.
+
+        Only routed when the pattern ingester is enabled (else 404, see the server).
+        """
+        end = parse_timestamp(_one(params, "end"), self.clock(), "end")
+        start = parse_timestamp(_one(params, "start"), end - HOUR_NS, "start")
+        if end < start:
+            raise BadRequest("end timestamp must not be before or equal to start time")
+        raw_step = _one(params, "step")
+        step = parse_step(raw_step) if raw_step else default_step(start, end)
+        step_times(start, end, step)  # Loki's checks: positive step, at most 11,000 points
+        data = query_patterns(
+            self.store,
+            self.pattern_ingester,
+            _one(params, "query") or "",
+            start,
+            end,
+            step,
+            self.clock(),
+        )
+        response = Response.json({"status": "success", "data": data})
+        response.body = html_escape_json(response.body)
+        return response

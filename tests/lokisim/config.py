@@ -1,4 +1,4 @@
-"""Server settings a test can change at any time: limits, auth, Loki 3 auto-labels."""
+"""Server settings a test can change at any time: limits, auth, Loki 3 labels and patterns."""
 
 from __future__ import annotations
 
@@ -56,3 +56,16 @@ class Loki3Labels:
     enabled: bool = False
     service_name_from: tuple[str, ...] = DEFAULT_SERVICE_NAME_LABELS
     detected_level: bool = True
+
+
+@dataclass
+class Patterns:
+    """Loki 3's pattern ingester (``pattern_ingester.enabled``; off by default, as in Loki).
+
+    Off, ``/loki/api/v1/patterns`` answers 404 like a Loki without the ingester. On, only
+    lines newer than ``now - retention_ns`` yield patterns: the ingester keeps about three
+    hours in memory unless pattern persistence is configured.
+    """
+
+    enabled: bool = False
+    retention_ns: int = 3 * HOUR_NS

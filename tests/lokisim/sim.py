@@ -14,7 +14,7 @@ from types import TracebackType
 from typing import NamedTuple
 
 from .api import LokiApi
-from .config import Auth, Limits, Loki3Labels
+from .config import Auth, Limits, Loki3Labels, Patterns
 from .faults import FaultPlan
 from .server import LokiHTTPServer
 from .store import Store
@@ -33,7 +33,9 @@ class LokiSim:
 
     ``url`` includes ``path_prefix``, so a client given ``url`` as its base address talks
     to the API exactly as it would through a reverse proxy. ``clock`` (nanoseconds, or a
-    fixed int) decides "now" for defaulted ``start``/``end``/``time`` parameters.
+    fixed int) decides "now" for defaulted ``start``/``end``/``time`` parameters and for
+    the pattern ingester's retention. ``patterns`` turns on ``/loki/api/v1/patterns``
+    (``True``, or ``Patterns(enabled=True, retention_ns=...)``); change it in place later.
     """
 
     def __init__(
@@ -43,6 +45,7 @@ class LokiSim:
         auth: Auth | None = None,
         path_prefix: str = "",
         loki3_labels: Loki3Labels | bool = False,
+        patterns: Patterns | bool = False,
         clock: Callable[[], int] | int | None = None,
         host: str = "127.0.0.1",
         port: int = 0,
@@ -54,11 +57,16 @@ class LokiSim:
         if isinstance(loki3_labels, bool):
             loki3_labels = Loki3Labels(enabled=loki3_labels)
         self.loki3_labels = loki3_labels
+        if isinstance(patterns, bool):
+            patterns = Patterns(enabled=patterns)
+        self.patterns = patterns
         if isinstance(clock, int):
             frozen = clock
             clock = lambda: frozen  # noqa: E731 - a fixed clock is a one-liner
         self.clock: Callable[[], int] = clock or time.time_ns
-        self.api = LokiApi(self.store, self.limits, self.loki3_labels, lambda: self.clock())
+        self.api = LokiApi(
+            self.store, self.limits, self.loki3_labels, lambda: self.clock(), self.patterns
+        )
         self.faults = FaultPlan()
         self.requests: list[RecordedRequest] = []
         self.request_headers: list[dict[str, str]] = []

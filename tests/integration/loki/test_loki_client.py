@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import socket
 import time
 from collections.abc import Iterator
 from typing import Any
 
+import httpx
 import pytest
 
 from micro_gastown.errors import (
@@ -194,3 +196,71 @@ def test_connection_refused_is_unavailable() -> None:
     client = LokiClient(LokiConfig(url=url, retry=budget))
     with client, pytest.raises(LokiUnavailableError, match="ConnectError"):
         read(client)
+
+
+# -- a wrong address fails fast -------------------------------------------------------
+
+PATIENT = RetryPolicy(budget_s=5.0, initial_backoff_s=0.01, max_backoff_s=0.02, jitter_s=0.0)
+
+
+def closed_port_url() -> str:
+    with LokiSim() as sim:
+        return sim.url  # nothing listens there once the sim has stopped
+
+
+@pytest.mark.parametrize(
+    "settings",
+    [{"username": "inst", "password": "pw-secret-9"}, {"bearer_token": "tok-secret-9"}],
+    ids=["basic", "bearer"],
+)
+def test_a_refused_address_fails_after_three_attempts_naming_the_setting(
+    settings: dict[str, str],
+) -> None:
+    url = closed_port_url()
+    client = LokiClient(LokiConfig(url=url, retry=PATIENT, **settings))
+    with client, pytest.raises(LokiUnavailableError) as caught:
+        read(client)
+    assert client.requests == 3  # not the ~250 attempts the 5 s budget allows
+    message = str(caught.value)
+    assert url in message
+    assert "GRAFANA_LOKI_URL" in message
+    assert "LOKI_ADDR" in message
+    assert "connection refused" in message
+    assert "pw-secret-9" not in message
+    assert "tok-secret-9" not in message
+
+
+def test_an_unresolvable_host_fails_after_three_attempts() -> None:
+    def no_such_host(request: httpx.Request) -> httpx.Response:
+        error = socket.gaierror(socket.EAI_NONAME, "Name or service not known")
+        raise httpx.ConnectError("[Errno -2] Name or service not known") from error
+
+    config = LokiConfig(url="http://loki.invalid:3100", retry=PATIENT)
+    client = LokiClient(config, transport=httpx.MockTransport(no_such_host))
+    with client, pytest.raises(LokiUnavailableError) as caught:
+        read(client)
+    assert client.requests == 3
+    assert "http://loki.invalid:3100" in str(caught.value)
+    assert "does not resolve" in str(caught.value)
+    assert "LOKI_ADDR" in str(caught.value)
+
+
+def test_refused_after_an_answer_is_transient_and_uses_the_budget() -> None:
+    """Loki restarting mid-run refuses connections for a while: keep trying."""
+    budget = RetryPolicy(budget_s=0.3, initial_backoff_s=0.01, max_backoff_s=0.02, jitter_s=0.0)
+    with LokiSim() as sim:
+        client = LokiClient(LokiConfig(url=sim.url, retry=budget))
+        assert read(client) == []
+    with client, pytest.raises(LokiUnavailableError) as caught:
+        read(client)  # the sim is gone: its port refuses
+    assert client.requests > 1 + 3
+    assert "retry budget" in str(caught.value)
+    assert "GRAFANA_LOKI_URL" not in str(caught.value)
+
+
+def test_other_network_faults_before_any_answer_still_use_the_budget(loki: LokiSim) -> None:
+    """Only a wrong address is cut short: resets from a live Loki are retried as before."""
+    loki.faults.queue(Fault.reset(), path=QUERY_RANGE, times=4)
+    with make_client(loki) as client:
+        assert len(read(client)) == 5
+        assert client.requests == 5

@@ -69,3 +69,22 @@ def test_repr_and_str_hide_password_and_token() -> None:
     assert "password=<set>" in repr(basic)
     assert "username='inst'" in repr(basic)
     assert "bearer_token=<set>" in repr(bearer)
+
+
+def test_concurrency_defaults_to_two_and_reads_its_variable() -> None:
+    assert LokiConfig.from_env({}).concurrency == 2
+    assert LokiConfig.from_env({"MICRO_GASTOWN_LOKI_CONCURRENCY": " 5 "}).concurrency == 5
+    assert LokiConfig.from_env({"MICRO_GASTOWN_LOKI_CONCURRENCY": ""}).concurrency == 2
+    assert "concurrency=5" in repr(LokiConfig(concurrency=5))
+
+
+@pytest.mark.parametrize("raw", ["0", "9", "-1", "two", "1.5"])
+def test_bad_concurrency_names_the_variable_and_the_range(raw: str) -> None:
+    with pytest.raises(ConfigError, match=r"MICRO_GASTOWN_LOKI_CONCURRENCY=.*1 to 8"):
+        LokiConfig.from_env({"MICRO_GASTOWN_LOKI_CONCURRENCY": raw})
+
+
+@pytest.mark.parametrize("value", [0, 9])
+def test_concurrency_must_be_one_to_eight(value: int) -> None:
+    with pytest.raises(ConfigError, match="concurrency"):
+        LokiConfig(concurrency=value)

@@ -1,17 +1,22 @@
-"""LokiSource paging against LokiSim: completeness, order, shared nanoseconds, splitting."""
+"""LokiSource paging against LokiSim: completeness, order, shared nanoseconds, splitting,
+and sub-ranges fetched concurrently (same entries, bounded run-ahead, errors, stopping)."""
 
 from __future__ import annotations
 
 import random
-from collections.abc import Iterator
+import re
+import threading
+import time
+from collections.abc import Callable, Iterator
 from datetime import timedelta
 
+import httpx
 import pytest
 
-from micro_gastown.errors import ConfigError
+from micro_gastown.errors import ConfigError, LokiUnavailableError
 from micro_gastown.events.parse import SkipCounter
 from micro_gastown.sources.loki import LokiClient, LokiConfig, LokiSource, RetryPolicy
-from micro_gastown.timewindow import TimeWindow
+from micro_gastown.timewindow import TimeWindow, format_ns
 
 from lokisim import LokiSim
 
@@ -121,7 +126,8 @@ def test_window_is_split_and_half_open(loki: LokiSim, client: LokiClient) -> Non
         for r in loki.requests
         if r.path.endswith("/query_range")
     ]
-    assert ranges == [(T0 + h * HOUR, T0 + (h + 1) * HOUR) for h in range(3)]
+    # Sub-ranges are fetched concurrently (default 2), so they may arrive in any order.
+    assert sorted(ranges) == [(T0 + h * HOUR, T0 + (h + 1) * HOUR) for h in range(3)]
     assert all(r.params["direction"] == ["forward"] for r in loki.requests)
 
 
@@ -149,3 +155,216 @@ def test_open_end_uses_now_and_describe_has_no_credentials(loki: LokiSim) -> Non
         assert [row[1] for row in read(source, TimeWindow(T0, None))] == ["x"]
         assert source.describe() == f"loki:{loki.url}"
         assert "pw-secret" not in source.describe()
+
+
+# -- concurrent sub-ranges ------------------------------------------------------------
+
+
+class Tap(httpx.HTTPTransport):
+    """Real sockets to the sim, watched: overlap of query_range calls, held or failed ones.
+
+    ``hold``: the first ``hold`` query_range requests wait (up to 5 s) until all of them
+    have arrived, so they are in flight together exactly when they are sent concurrently.
+    ``fail``: query_range requests whose ``start`` it accepts get a 503 instead.
+    """
+
+    def __init__(self, *, hold: int = 0, fail: Callable[[int], bool] | None = None) -> None:
+        super().__init__()
+        self._lock = threading.Lock()
+        self._hold = hold
+        self._all_held = threading.Event()
+        self._fail = fail
+        self.arrived = 0
+        self.in_flight = 0
+        self.most_in_flight = 0
+        self.failed: list[int] = []
+        self.first_failure = threading.Event()
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        if not request.url.path.endswith("/query_range"):
+            return super().handle_request(request)
+        start = int(request.url.params["start"])
+        with self._lock:
+            self.arrived += 1
+            arrival = self.arrived
+            self.in_flight += 1
+            self.most_in_flight = max(self.most_in_flight, self.in_flight)
+            if arrival == self._hold:
+                self._all_held.set()
+        try:
+            if arrival <= self._hold:
+                self._all_held.wait(timeout=5)
+            if self._fail is not None and self._fail(start):
+                with self._lock:
+                    self.failed.append(start)
+                self.first_failure.set()
+                return httpx.Response(503, text="Service Unavailable")
+            return super().handle_request(request)
+        finally:
+            with self._lock:
+                self.in_flight -= 1
+
+
+def workers() -> list[threading.Thread]:
+    return [t for t in threading.enumerate() if t.name.startswith("loki-range-")]
+
+
+def wait_until(condition: Callable[[], bool], what: str) -> None:
+    deadline = time.monotonic() + 10
+    while not condition():
+        assert time.monotonic() < deadline, f"gave up waiting for {what}"
+        time.sleep(0.005)
+
+
+def push_crowded_window(loki: LokiSim) -> tuple[list[Row], TimeWindow]:
+    """3 h in 30-min sub-ranges, with crowds sharing one nanosecond at page and range edges.
+
+    Covers: groups over several pages, the last and first nanosecond of a sub-range, a
+    drill-down (a full page at one nanosecond) and the over-full stream that adds a note.
+    """
+    half = HOUR // 2
+    rng = random.Random(11)
+    crowded = [T0 + half - 1, T0 + half, T0 + 2 * half, T0 + 3 * half + 7, T0 + 5 * half - 1]
+    pushed: list[Row] = []
+    for stream in range(4):
+        times = [T0 + rng.randrange(3 * HOUR) for _ in range(40)]
+        times += [ts for ts in crowded for _ in range(6)]
+        entries = sorted((ts, f'{{"s":{stream},"i":{i}}}') for i, ts in enumerate(times))
+        loki.push(labels_of(stream), entries)
+        key = tuple(sorted(labels_of(stream).items()))
+        pushed += [(ts, line, key) for ts, line in entries]
+    overfull = [(T0 + 4 * half, f"same{i:02d}") for i in range(45)]  # > 2 pages, one stream
+    loki.push(labels_of(4), overfull)
+    pushed += [(ts, line, tuple(sorted(labels_of(4).items()))) for ts, line in overfull]
+    return pushed, TimeWindow(T0, T0 + 3 * HOUR)
+
+
+def test_concurrency_yields_exactly_the_sequential_entries_notes_and_stats(
+    loki: LokiSim,
+) -> None:
+    pushed, window = push_crowded_window(loki)
+    runs = {}
+    for concurrency in (1, 4):
+        config = LokiConfig(url=loki.url, retry=FAST, split=timedelta(minutes=30))
+        with LokiClient(config) as client:
+            source = LokiSource(client, SELECTOR, batch_size=20, concurrency=concurrency)
+            rows = []
+            for ts, line, labels in source.entries(window, SkipCounter()):
+                if not rows:  # concurrency 1 is the plain sequential path: no threads
+                    assert bool(workers()) is (concurrency > 1)
+                rows.append((ts, line, tuple(sorted(labels.items()))))
+            assert source.stats.requests == client.requests
+            assert source.stats.bytes_read == client.bytes_received
+            runs[concurrency] = rows, source.stats
+    (sequential, one), (concurrent, four) = runs[1], runs[4]
+    assert concurrent == sequential  # same entries, same order, nothing lost or repeated
+    assert four == one  # requests, bytes, lines, notes
+    assert len(one.notes) == 1
+    assert "share the timestamp" in one.notes[0]
+    assert len(sequential) == len(set(sequential)) == len(pushed) - 5  # the note's loss
+    assert one.requests > 6 * 3  # several pages per sub-range, plus drill-downs
+    assert not workers()
+
+
+def test_workers_run_ahead_at_most_one_page(loki: LokiSim) -> None:
+    """The consumer pauses on its first entry; workers fetch a bounded few pages, no more."""
+    for stream in range(2):
+        loki.push(labels_of(stream), [(T0 + i * 60 * SEC, f"{stream}-{i}") for i in range(180)])
+    config = LokiConfig(url=loki.url, retry=FAST)
+    with LokiClient(config) as client:
+        source = LokiSource(client, SELECTOR, batch_size=20, concurrency=2)
+        entries = source.entries(TimeWindow(T0, T0 + 3 * HOUR), SkipCounter())
+        next(entries)
+        # Taken: page 1 of hour 1. Waiting: page 2 of hour 1, page 1 of hour 2 (of 21).
+        wait_until(lambda: len(loki.requests) >= 3, "the workers' first pages")
+        time.sleep(0.2)  # room for a run-away worker to show itself; none may
+        assert len(loki.requests) == 3
+        rest = list(entries)
+    assert len(rest) == 2 * 180 - 1
+    assert source.stats.requests == client.requests == len(loki.requests)
+
+
+def test_requests_overlap_when_concurrency_is_above_one(loki: LokiSim) -> None:
+    loki.push(labels_of(0), [(T0 + h * HOUR, f"h{h}") for h in range(4)])
+    for concurrency, overlapping in ((1, 1), (2, 2)):
+        tap = Tap(hold=2 if concurrency > 1 else 0)
+        with LokiClient(LokiConfig(url=loki.url, retry=FAST), transport=tap) as client:
+            source = LokiSource(client, SELECTOR, concurrency=concurrency)
+            got = read(source, TimeWindow(T0, T0 + 4 * HOUR))
+        assert [row[1] for row in got] == ["h0", "h1", "h2", "h3"]
+        assert tap.most_in_flight == overlapping
+
+
+def test_a_worker_error_is_raised_where_sequential_paging_fails(loki: LokiSim) -> None:
+    """Hour 3 always answers 503: entries of hours 1-2 come first, then the same error."""
+    for stream in range(3):
+        loki.push(labels_of(stream), [(T0 + i * 60 * SEC, f"{stream}-{i}") for i in range(300)])
+    broken = TimeWindow(T0 + 2 * HOUR, T0 + 3 * HOUR)
+    budget = RetryPolicy(budget_s=0.3, initial_backoff_s=0.01, max_backoff_s=0.02, jitter_s=0)
+    outcomes = {}
+    for concurrency in (1, 4):
+        tap = Tap(fail=broken.contains)
+        config = LokiConfig(url=loki.url, retry=budget)
+        with LokiClient(config, transport=tap) as client:
+            source = LokiSource(client, SELECTOR, batch_size=50, concurrency=concurrency)
+            rows: list[tuple[int, str]] = []
+            entries = source.entries(TimeWindow(T0, T0 + 5 * HOUR), SkipCounter())
+            with pytest.raises(LokiUnavailableError) as caught:
+                rows.extend((ts, line) for ts, line, _ in entries)
+            assert not workers()
+        message = re.sub(r"\d+ attempts over [\d.]+s", "N attempts", str(caught.value))
+        outcomes[concurrency] = rows, message
+    assert outcomes[4] == outcomes[1]
+    rows, message = outcomes[1]
+    assert len(rows) == 3 * 120  # hours 1 and 2, complete
+    assert max(ts for ts, _ in rows) < T0 + 2 * HOUR
+    assert SELECTOR in message
+    assert f"{format_ns(T0 + 2 * HOUR)} .. {format_ns(T0 + 3 * HOUR)}" in message
+    assert "503" in message
+
+
+@pytest.mark.parametrize("how", ["close the iterator", "close the source", "drop the iterator"])
+def test_stopping_early_leaves_no_worker_and_counts_every_request(loki: LokiSim, how: str) -> None:
+    for stream in range(3):
+        loki.push(labels_of(stream), [(T0 + i * 10 * SEC, f"{stream}-{i}") for i in range(1000)])
+    client = LokiClient(LokiConfig(url=loki.url, retry=FAST))
+    source = LokiSource(client, SELECTOR, batch_size=20, concurrency=4)
+    entries = source.entries(TimeWindow(T0, T0 + 3 * HOUR), SkipCounter())
+    for _ in range(30):
+        next(entries)
+    assert workers()
+    if how == "close the iterator":
+        entries.close()
+    elif how == "close the source":
+        source.close()
+    else:
+        del entries
+    assert not workers()
+    source.close()
+    assert source.stats.requests == client.requests == len(loki.requests)
+    assert source.stats.lines_read == 30
+
+
+def test_stopping_cuts_a_retry_wait_short(loki: LokiSim) -> None:
+    """A worker backing off before its next attempt stops at once, not after the wait."""
+    loki.push(labels_of(0), [(T0 + i * SEC, f"x{i}") for i in range(5)])
+    loki.push(labels_of(0), [(T0 + HOUR + i * SEC, f"y{i}") for i in range(5)])
+    second_hour = TimeWindow(T0 + HOUR, T0 + 2 * HOUR)
+    tap = Tap(fail=second_hour.contains)
+    patient = RetryPolicy(budget_s=40, initial_backoff_s=30, max_backoff_s=30, jitter_s=0)
+    with LokiClient(LokiConfig(url=loki.url, retry=patient), transport=tap) as client:
+        source = LokiSource(client, SELECTOR, concurrency=2)
+        entries = source.entries(TimeWindow(T0, T0 + 2 * HOUR), SkipCounter())
+        assert next(entries)[1] == "x0"
+        assert tap.first_failure.wait(timeout=10)
+        entries.close()  # the worker of hour 2 is now waiting 30 s to retry
+        assert not workers()
+    assert len(tap.failed) == 1  # no second attempt after the stop
+
+
+def test_concurrency_comes_from_the_config_and_is_bounded(loki: LokiSim) -> None:
+    config = LokiConfig(url=loki.url, concurrency=3)
+    with LokiClient(config) as client:
+        assert LokiSource(client, SELECTOR).concurrency == 3
+        with pytest.raises(ConfigError, match="concurrency"):
+            LokiSource(client, SELECTOR, concurrency=9)

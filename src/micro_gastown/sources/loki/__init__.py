@@ -2,11 +2,18 @@
 
 from __future__ import annotations
 
-from micro_gastown.sources.loki.client import LokiClient, QueryResult, ResultType, Stream
+from micro_gastown.sources.loki.client import (
+    LogPattern,
+    LokiClient,
+    QueryResult,
+    ResultType,
+    Stream,
+)
 from micro_gastown.sources.loki.config import LokiConfig, RetryPolicy
 from micro_gastown.sources.loki.source import LokiSource
 
 __all__ = [
+    "LogPattern",
     "LokiClient",
     "LokiConfig",
     "LokiSource",

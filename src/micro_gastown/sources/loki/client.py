@@ -4,15 +4,20 @@ This is the boundary: every httpx exception and every non-success answer is mapp
 once, to the ``LokiError`` tree in ``micro_gastown.errors``. Transient trouble (network,
 timeouts, cut-short or unparseable bodies, 408, 429, 5xx) is retried with exponential
 backoff and jitter within a time budget, honouring ``Retry-After``; a 400 never is, since
-the same query fails the same way. Credentials never reach an error message.
+the same query fails the same way, and a wrong address (refused, unresolvable) gets three
+quick attempts until this Loki has answered once. Credentials never reach an error message.
 Reference: https://grafana.com/docs/loki/latest/reference/loki-http-api/
 """
 
 from __future__ import annotations
 
+import socket
 import ssl
+import threading
 import time
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass
 from enum import StrEnum
 from types import TracebackType
@@ -37,7 +42,7 @@ from micro_gastown.errors import (
     LokiUnavailableError,
 )
 from micro_gastown.sources.loki.config import LokiConfig
-from micro_gastown.timewindow import format_ns
+from micro_gastown.timewindow import NS_PER_SECOND, format_ns
 
 API = "/loki/api/v1"
 _MAX_TEXT = 500  # Loki's error bodies are short; a proxy's HTML page is not
@@ -79,6 +84,23 @@ class QueryResult:
             raise LokiError(f"Loki sent a malformed streams result ({exc!r})") from None
 
 
+@dataclass(frozen=True, slots=True)
+class LogPattern:
+    """One template from Loki's pattern ingester, e.g. ``<_> level=info msg=<_>``.
+
+    ``samples`` are ``(timestamp_ns, count)`` pairs: Loki sends whole Unix seconds, kept
+    here in nanoseconds like every other timestamp of this client.
+    """
+
+    pattern: str
+    samples: list[tuple[int, int]]
+
+    @property
+    def total(self) -> int:
+        """Lines that matched the pattern over the queried window."""
+        return sum(count for _, count in self.samples)
+
+
 class _Transient(Exception):
     """An attempt failed in a way that may pass: the retry loop's only trigger."""
 
@@ -86,6 +108,53 @@ class _Transient(Exception):
         super().__init__(reason)
         self.reason = reason
         self.retry_after = retry_after
+
+
+class _Unreachable(_Transient):
+    """Nothing listens at the address, or its host name does not resolve.
+
+    Before Loki has answered once this is almost always a wrong GRAFANA_LOKI_URL/LOKI_ADDR,
+    so it gets ``_UNREACHABLE_ATTEMPTS`` quick tries instead of the whole budget; after an
+    answer it is a restart or a network blip, and transient like any other.
+    """
+
+
+class _Cancelled(Exception):
+    """A retry wait ended because the caller stopped (``LokiClient.waits_end_on``)."""
+
+
+@dataclass(slots=True)
+class RequestTally:
+    """What the calls made inside ``LokiClient.counting()`` cost: attempts and body bytes."""
+
+    requests: int = 0
+    bytes_received: int = 0
+
+
+_UNREACHABLE_ATTEMPTS = 3
+# Set per thread (a new thread starts with them unset) by ``waits_end_on``/``counting``.
+_STOP_WAITING: ContextVar[threading.Event | None] = ContextVar("loki_stop_waiting", default=None)
+_TALLY: ContextVar[RequestTally | None] = ContextVar("loki_tally", default=None)
+
+
+def _unreachable(exc: BaseException) -> str | None:
+    """Why ``exc`` means "wrong address" (refused, unresolvable host), else None.
+
+    httpx wraps the socket error in httpcore's exception; look through causes and args.
+    """
+    pending, seen = [exc], set()
+    while pending:
+        current = pending.pop()
+        if id(current) in seen:
+            continue
+        seen.add(id(current))
+        if isinstance(current, ConnectionRefusedError):
+            return "connection refused"
+        if isinstance(current, socket.gaierror):
+            return f"the host name does not resolve ({current.strerror or current})"
+        linked = (current.__cause__, current.__context__, *current.args)
+        pending.extend(item for item in linked if isinstance(item, BaseException))
+    return None
 
 
 def _retry_after(value: str | None) -> float | None:
@@ -110,6 +179,8 @@ class LokiClient:
         self.config = config
         self.requests = 0
         self.bytes_received = 0
+        self._count_lock = threading.Lock()  # LokiSource's workers share the counters
+        self._answered = False  # has this Loki ever answered? (see _Unreachable)
         headers = {"Accept": "application/json"}
         if config.org_id:
             headers["X-Scope-OrgID"] = config.org_id
@@ -205,6 +276,42 @@ class LokiClient:
             raise LokiError("Loki sent a malformed series answer")
         return [{str(k): str(v) for k, v in item.items()} for item in data]
 
+    def patterns(
+        self, selector: str, start_ns: int, end_ns: int, step: str | None = None
+    ) -> list[LogPattern]:
+        """``/patterns``: templates of the streams ``selector`` matches, most lines first.
+
+        Needs Loki 3.x with the pattern ingester, which keeps about 3 h unless persistence
+        is on; an optional input, so a 404 says so. ``step`` (``"1m"``, ``"60"``) defaults
+        to Loki's ~250 points over the window.
+        """
+        params = {"query": selector, "start": str(start_ns), "end": str(end_ns)}
+        if step is not None:
+            params["step"] = step
+        what = f"patterns of {selector} over {format_ns(start_ns)} .. {format_ns(end_ns)}"
+        try:
+            body = self._get("/patterns", params, what=what, query=selector)
+        except LokiNotFoundError:
+            raise LokiNotFoundError(
+                self._scrub(
+                    f"Loki at {self.config.base_url} answered 404 for {API}/patterns: log "
+                    "patterns are optional and need Loki 3.x with the pattern ingester on "
+                    "(pattern_ingester.enabled: true); if other queries fail too, the URL or "
+                    "path prefix is wrong"
+                )
+            ) from None
+        data = body.get("data") or []
+        try:
+            return [
+                LogPattern(
+                    str(item["pattern"]),
+                    [(int(ts) * NS_PER_SECOND, int(count)) for ts, count in item["samples"]],
+                )
+                for item in data
+            ]
+        except (KeyError, TypeError, ValueError) as exc:
+            raise LokiError(f"Loki sent a malformed patterns answer ({exc!r})") from None
+
     # -- plumbing ---------------------------------------------------------------------
 
     @staticmethod
@@ -259,13 +366,23 @@ class LokiClient:
                 delay = max(delay, error.retry_after)
             return delay
 
+        out_of_budget = stop_before_delay(policy.budget_s)
+
+        def stop(state: RetryCallState) -> bool:
+            error = state.outcome.exception() if state.outcome else None
+            wrong_address = isinstance(error, _Unreachable) and not self._answered
+            if wrong_address and state.attempt_number >= _UNREACHABLE_ATTEMPTS:
+                return True
+            return bool(out_of_budget(state))
+
         started = time.monotonic()
         attempts = 0
         try:
             for attempt in Retrying(
                 retry=retry_if_exception_type(_Transient),
                 wait=wait,
-                stop=stop_before_delay(policy.budget_s),
+                stop=stop,
+                sleep=self._sleep,
                 reraise=False,
             ):
                 with attempt:
@@ -275,28 +392,90 @@ class LokiClient:
             last = exc.last_attempt.exception()
             reason = last.reason if isinstance(last, _Transient) else repr(last)
             elapsed = time.monotonic() - started
+            tries = f"{attempts} attempt{'s' if attempts != 1 else ''} over {elapsed:.1f}s"
+            if isinstance(last, _Unreachable) and not self._answered:
+                raise LokiUnavailableError(
+                    self._scrub(
+                        f"cannot reach Loki at {self.config.base_url}: {reason} ({tries}). "
+                        "Check the address in GRAFANA_LOKI_URL or LOKI_ADDR (or --source "
+                        "loki:URL), and that Loki is running there"
+                    )
+                ) from None
             raise LokiUnavailableError(
                 self._scrub(
                     f"Loki at {self.config.base_url} did not answer the {what}: {reason} "
-                    f"({attempts} attempt{'s' if attempts != 1 else ''} over {elapsed:.1f}s, "
-                    f"retry budget {policy.budget_s:g}s). Check that Loki is up, or narrow "
-                    "the window with --since/--until"
+                    f"({tries}, retry budget {policy.budget_s:g}s). Check that Loki is up, or "
+                    "narrow the window with --since/--until"
                 )
             ) from None
         raise AssertionError("unreachable: Retrying either returns or raises")
 
+    @staticmethod
+    @contextmanager
+    def waits_end_on(stop: threading.Event) -> Iterator[None]:
+        """Inside this block, in this thread, a retry wait ends the call once ``stop`` is set.
+
+        For workers that must stop promptly (LokiSource's sub-range fetchers): the call
+        then raises an internal exception that the worker discards rather than sitting out
+        a backoff of up to ``max_backoff_s``. An attempt already on the wire still runs to
+        its end (at most ``timeout_s``).
+        """
+        token = _STOP_WAITING.set(stop)
+        try:
+            yield
+        finally:
+            _STOP_WAITING.reset(token)
+
+    @staticmethod
+    @contextmanager
+    def counting() -> Iterator[RequestTally]:
+        """Tally the attempts and bytes of the calls made in this block, in this thread.
+
+        ``requests``/``bytes_received`` total every thread; this is exact per caller when
+        several threads or sources share one client. A nested tally also counts outward.
+        """
+        tally = RequestTally()
+        token = _TALLY.set(tally)
+        try:
+            yield tally
+        finally:
+            _TALLY.reset(token)
+            outer = _TALLY.get()
+            if outer is not None:
+                outer.requests += tally.requests
+                outer.bytes_received += tally.bytes_received
+
+    @staticmethod
+    def _sleep(seconds: float) -> None:
+        stop = _STOP_WAITING.get()
+        if stop is None:
+            time.sleep(seconds)
+        elif stop.wait(seconds):
+            raise _Cancelled("stopped while waiting to retry")
+
     def _attempt(
         self, path: str, params: Mapping[str, str | list[str]], *, query: str | None
     ) -> dict[str, Any]:
-        self.requests += 1
+        tally = _TALLY.get()
+        if tally is not None:
+            tally.requests += 1
+        with self._count_lock:
+            self.requests += 1
         try:
             response = self._http.get(path, params=params)
         except httpx.TimeoutException as exc:
             raise _Transient(f"timed out ({type(exc).__name__})") from None
         except (httpx.NetworkError, httpx.RemoteProtocolError) as exc:
-            raise _Transient(f"{type(exc).__name__}: {exc}") from None
+            reason = f"{type(exc).__name__}: {exc}"
+            if isinstance(exc, httpx.ConnectError) and (why := _unreachable(exc)) is not None:
+                raise _Unreachable(f"{why} ({reason})") from None
+            raise _Transient(reason) from None
+        self._answered = True  # any HTTP answer proves the address right
         body = response.content
-        self.bytes_received += len(body)
+        if tally is not None:
+            tally.bytes_received += len(body)
+        with self._count_lock:
+            self.bytes_received += len(body)
         status = response.status_code
         if status == 200:
             try:

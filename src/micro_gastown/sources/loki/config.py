@@ -18,6 +18,9 @@ from micro_gastown.errors import ConfigError
 
 DEFAULT_URL = "http://localhost:3100"
 MAX_BATCH_SIZE = 5000  # Loki's default max_entries_limit_per_query (SPEC §5)
+DEFAULT_CONCURRENCY = 2
+MAX_CONCURRENCY = 8  # sub-range queries in flight at once; more would just earn 429s
+CONCURRENCY_VAR = "MICRO_GASTOWN_LOKI_CONCURRENCY"
 _TRUE = frozenset({"1", "true", "yes", "on"})
 _FALSE = frozenset({"0", "false", "no", "off", ""})
 
@@ -60,7 +63,8 @@ class LokiConfig:
     ``url`` plus ``path_prefix`` is the base in front of ``/loki/api/v1`` (a reverse proxy
     may mount Loki under a prefix). Basic auth (``username`` + ``password``) and
     ``bearer_token`` are alternatives; ``org_id`` adds ``X-Scope-OrgID`` for multi-tenant
-    Loki. ``split`` cuts long windows into sub-queries the way Loki's frontend does.
+    Loki. ``split`` cuts long windows into sub-queries the way Loki's frontend does;
+    ``concurrency`` of them are fetched at once (1: strictly one request at a time).
     """
 
     url: str = DEFAULT_URL
@@ -74,6 +78,7 @@ class LokiConfig:
     timeout_s: float = 30.0
     batch_size: int = MAX_BATCH_SIZE
     split: timedelta = timedelta(hours=1)
+    concurrency: int = DEFAULT_CONCURRENCY
     retry: RetryPolicy = RetryPolicy()
 
     def __post_init__(self) -> None:
@@ -91,6 +96,8 @@ class LokiConfig:
             raise ConfigError(f"Loki timeout_s {self.timeout_s}: must be positive")
         if self.split <= timedelta(0):
             raise ConfigError(f"Loki split {self.split}: must be positive")
+        if not 1 <= self.concurrency <= MAX_CONCURRENCY:
+            raise ConfigError(f"Loki concurrency {self.concurrency}: must be 1..{MAX_CONCURRENCY}")
 
     @property
     def base_url(self) -> str:
@@ -115,6 +122,7 @@ class LokiConfig:
             f"timeout_s={self.timeout_s}",
             f"batch_size={self.batch_size}",
             f"split={self.split}",
+            f"concurrency={self.concurrency}",
             f"retry_budget_s={self.retry.budget_s}",
         ]
         return f"LokiConfig({', '.join(shown)})"
@@ -168,6 +176,23 @@ class LokiConfig:
             "org_id": environ.get("LOKI_ORG_ID") or None,
             "verify_tls": skip_verify not in _TRUE,
             "ca_bundle": Path(ca_path) if ca_path else None,
+            "concurrency": _concurrency(environ.get(CONCURRENCY_VAR)),
         }
         values.update(overrides)
         return cls(**values)  # type: ignore[arg-type]
+
+
+def _concurrency(raw: str | None) -> int:
+    """``MICRO_GASTOWN_LOKI_CONCURRENCY``: a whole number 1..8; unset or empty: the default."""
+    if raw is None or not raw.strip():
+        return DEFAULT_CONCURRENCY
+    try:
+        value = int(raw.strip())
+    except ValueError:
+        value = 0
+    if not 1 <= value <= MAX_CONCURRENCY:
+        raise ConfigError(
+            f"{CONCURRENCY_VAR}={raw!r}: expected a whole number from 1 to {MAX_CONCURRENCY} "
+            "(sub-range queries sent to Loki at once)"
+        )
+    return value
