@@ -31,6 +31,7 @@ schemas: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python bench/run.py
+	$(BIN)/python bench/loki.py
 
 # Regenerate the lock file from pyproject.toml (maintainers only; needs the network).
 lock:

@@ -1,7 +1,9 @@
 """LogQL for findings: queries that reproduce each finding in Grafana (SPEC §5).
 
 Every query starts from the configured base selector (default ``{job="exomonad-native"}``)
-and narrows by the ``event_type`` label the emitter writes. Strings are quoted per the
+and narrows by the ``event_type`` label the emitter writes; where streams lack that label
+(``by_label=False``, decided by a probe of the data) it narrows by a line filter on the
+JSON ``type`` field instead. Strings are quoted per the
 LogQL grammar (double-quoted, backslash escapes); regexes use backticks (RE2, no escapes)
 when they contain no backtick.
 Reference: https://grafana.com/docs/loki/latest/query/
@@ -29,9 +31,15 @@ def quote_regex(pattern: str) -> str:
     return f"`{pattern}`" if "`" not in pattern else quote(pattern)
 
 
+def escape_regex(text: str) -> str:
+    """``text`` as an RE2 pattern matching itself; only specials are escaped (RE2 rejects most
+    other escapes, such as a backslash before a space)."""
+    return _RE2_SPECIAL.sub(r"\\\g<0>", text)
+
+
 def template_regex(template: str) -> str:
     """A Drain template (``<*>`` wildcards) → an anchored RE2 matching its messages."""
-    parts = [_RE2_SPECIAL.sub(r"\\\g<0>", part) for part in template.split("<*>")]
+    parts = [escape_regex(part) for part in template.split("<*>")]
     return ".*?".join(parts)
 
 
@@ -40,6 +48,8 @@ class LogQL:
     """Builds queries from one base stream selector."""
 
     selector: str = DEFAULT_SELECTOR
+    by_label: bool = True
+    """Select event kinds by the ``event_type`` stream label, else by a line filter."""
 
     def __post_init__(self) -> None:
         match = _SELECTOR_RE.match(self.selector.strip())
@@ -49,15 +59,27 @@ class LogQL:
                 f"{DEFAULT_SELECTOR}"
             )
 
-    def stream(self, event_type: str, *more: str) -> str:
-        """The base selector narrowed to one or more ``event_type`` label values."""
+    @property
+    def matchers(self) -> str:
+        """The base selector's label matchers, without braces."""
         inner = _SELECTOR_RE.match(self.selector.strip())
         assert inner is not None  # checked in __post_init__
+        return inner.group(1)
+
+    def base(self, *extra: str) -> str:
+        """The base selector, with extra label matchers."""
+        return "{" + ", ".join((self.matchers, *extra)) + "}"
+
+    def stream(self, event_type: str, *more: str) -> str:
+        """The base selector narrowed to one or more event kinds."""
+        kinds = (event_type, *more)
+        if not self.by_label:
+            alternatives = "|".join(kinds)
+            kind = alternatives if not more else f"({alternatives})"
+            return self.base() + rf' |~ `"type"\s*:\s*"{kind}"`'
         if more:
-            matcher = f"event_type=~{quote('|'.join((event_type, *more)))}"
-        else:
-            matcher = f"event_type={quote(event_type)}"
-        return "{" + inner.group(1) + ", " + matcher + "}"
+            return self.base(f"event_type=~{quote('|'.join(kinds))}")
+        return self.base(f"event_type={quote(event_type)}")
 
     def llm_latency_p95(self, model: str) -> str:
         return (

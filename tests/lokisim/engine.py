@@ -53,6 +53,9 @@ def select_logs(
     pipeline = Pipeline(query.stages)
     candidates: list[LogEntry] = []
     for stream in store.select(query.matchers):
+        stamps = stream.timestamps
+        if not stamps or stamps[0] >= end or stamps[-1] < start:
+            continue  # cheap, and most streams (one per span) miss any one window
         lo, hi = stream.span(start, end)
         base, name = stream.labels, stream.name
         indices = range(lo, hi) if forward else range(hi - 1, lo - 1, -1)

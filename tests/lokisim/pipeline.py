@@ -8,6 +8,7 @@ numeric label filters skip lines that already carry an error.
 
 from __future__ import annotations
 
+import functools
 import json
 import re
 from collections.abc import Mapping
@@ -69,6 +70,7 @@ class Entry:
         return {k: v for k, v in merged.items() if v != ""}
 
 
+@functools.lru_cache(maxsize=4096)  # keys repeat on every line of a stream
 def _sanitize(key: str, is_prefix: bool) -> str:
     key = key.strip()
     if key and is_prefix and key[0].isdigit():

@@ -8,6 +8,7 @@ idempotent.
 
 from __future__ import annotations
 
+import functools
 import threading
 from bisect import bisect_left, bisect_right
 from collections.abc import Iterable, Mapping
@@ -49,9 +50,9 @@ class Stream:
         """The stream labels as a fresh dict."""
         return dict(self.key)
 
-    @property
+    @functools.cached_property
     def name(self) -> str:
-        """The label-set string (``{job="x"}``)."""
+        """The label-set string (``{job="x"}``); the key never changes."""
         return format_labels(self.key)
 
     def append(self, entries: Iterable[tuple[int, str]]) -> None:
@@ -107,6 +108,9 @@ class Store:
     def __init__(self) -> None:
         self._streams: dict[LabelKey, Stream] = {}
         self.lock = threading.RLock()
+        # Selections by matchers, valid until the next push: paging a window asks the same
+        # selector again and again, over as many streams as there are spans.
+        self._selections: dict[tuple[tuple[str, str, str], ...], list[Stream]] = {}
 
     def push(self, labels: Mapping[str, str], entries: Iterable[tuple[int, str]]) -> None:
         """Append entries to the stream named by ``labels``."""
@@ -114,6 +118,7 @@ class Store:
         if not key:
             raise BadRequest("error at least one label pair is required per stream")
         with self.lock:
+            self._selections.clear()
             stream = self._streams.get(key)
             if stream is None:
                 stream = self._streams[key] = Stream(key)
@@ -122,7 +127,11 @@ class Store:
     def select(self, matchers: Iterable[Matcher]) -> list[Stream]:
         """Streams matching every matcher, settled and ordered by label string."""
         matcher_list = list(matchers)
+        cache_key = tuple((m.name, str(m.op), m.value) for m in matcher_list)
         with self.lock:
+            cached = self._selections.get(cache_key)
+            if cached is not None:
+                return list(cached)
             chosen = [
                 stream
                 for stream in self._streams.values()
@@ -130,7 +139,9 @@ class Store:
             ]
             for stream in chosen:
                 stream.settle()
-        return sorted(chosen, key=lambda s: s.name)
+            chosen.sort(key=lambda s: s.name)
+            self._selections[cache_key] = chosen
+        return list(chosen)
 
     def all_streams(self) -> list[Stream]:
         """Every stream, settled."""
@@ -144,6 +155,7 @@ class Store:
         """Forget every stream (between tests sharing one server)."""
         with self.lock:
             self._streams.clear()
+            self._selections.clear()
 
     @property
     def entry_count(self) -> int:

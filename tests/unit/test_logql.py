@@ -7,7 +7,7 @@ import re
 import pytest
 
 from micro_gastown.errors import ConfigError
-from micro_gastown.logql import LogQL, quote, quote_regex, template_regex
+from micro_gastown.logql import LogQL, escape_regex, quote, quote_regex, template_regex
 
 
 def test_quote_escapes_backslashes_quotes_and_newlines() -> None:
@@ -41,3 +41,22 @@ def test_queries_narrow_the_configured_selector() -> None:
 def test_bad_selectors_are_config_errors(selector: str) -> None:
     with pytest.raises(ConfigError, match="--selector"):
         LogQL(selector)
+
+
+def test_without_the_event_type_label_kinds_are_selected_by_a_line_filter() -> None:
+    logql = LogQL('{job="exomonad-native"}', by_label=False)
+    assert logql.stream("error") == '{job="exomonad-native"} |~ `"type"\\s*:\\s*"error"`'
+    pattern = logql.stream("graph_transition", "error").split("`")[1]
+    assert re.search(pattern, '{"type": "error", "message": "x"}')
+    assert re.search(pattern, '{"type":"graph_transition","from":"a","to":"b"}')
+    assert not re.search(pattern, '{"type":"llm_call","model":"error"}')
+    # Every query built on it stays valid LogQL: the filter sits before the parser stage.
+    assert logql.transition("a", "b").startswith(logql.stream("graph_transition") + " | json")
+
+
+def test_escape_regex_matches_the_text_itself() -> None:
+    text = "sess a.b|c (1)+[x]"
+    pattern = escape_regex(text)
+    assert re.fullmatch(pattern, text)
+    assert not re.fullmatch(pattern, "sess aXb|c (1)+[x]")
+    assert "\\ " not in pattern

@@ -122,6 +122,8 @@ def assemble_report(
             "their span; attribution assumes forward (oldest-first) order — export with "
             "`logcli query --forward`"
         )
+    if settings.detectors is not None:
+        notes.append(f"only these detectors ran: {', '.join(settings.detectors)}")
     if dsl is None:
         notes.append("no --repo given: dead_path was not checked")
     if run.truncated:

@@ -67,6 +67,11 @@ class AnalysisSettings:
     """A file is split only into parts at least this large."""
     max_lines: int | None = None
     """Stop after this many entries (a safety cap for live sources); the report says so."""
+    detectors: tuple[str, ...] | None = None
+    """Run only these detectors (names as in ``DETECTOR_NAMES``); None runs all."""
+    pushdown: str = "auto"
+    """For Loki: ``auto`` asks Loki for aggregates where they suffice (see
+    :mod:`micro_gastown.analysis.pushdown`), ``on`` insists, ``off`` reads raw lines."""
 
 
 @dataclass(slots=True)
@@ -127,7 +132,7 @@ class PartResult:
     out_of_order: int
 
 
-class _Pass:
+class ScanPass:
     """Detectors, attribution and counters for one scan (a whole stream or one part)."""
 
     def __init__(
@@ -148,8 +153,8 @@ class _Pass:
             error_templates=ErrorTemplates(),
             dsl=dsl,
         )
-        self.detectors = all_detectors(self.context)
-        self.dispatch = _dispatch_table(self.detectors)
+        self.detectors = all_detectors(self.context, settings.detectors)
+        self.dispatch = dispatch_table(self.detectors)
         self.errors: list[tuple[int, ErrorEvent]] = []
         self._masker = Masker() if split else None
         self._kept_by_form: dict[str, int] = {}
@@ -161,6 +166,9 @@ class _Pass:
         self.first_ns = _NO_TIME
         self.last_ns = -1
         self.orphans: list[tuple[int, Event]] = []
+        # Push-down takes transition counts from Loki; the raw transitions it reads (only
+        # those of some scopes) then feed attribution alone.
+        self.count_edges = True
 
     def _collect_error(self, event: ErrorEvent) -> None:
         """Keep an error for the parent; whole only if it may become an evidence sample.
@@ -197,7 +205,7 @@ class _Pass:
         skips = self.skips
         context = self.context
         observe = context.attributor.observe
-        edges = context.traffic.edges
+        edges = context.traffic.edges if self.count_edges else {}
         dispatch = self.dispatch
         counts = self.counts
         orphans = self.orphans
@@ -300,7 +308,7 @@ class _Pass:
         )
 
 
-def _dispatch_table(detectors: Sequence[Detector]) -> dict[type[Event], tuple[Handler, ...]]:
+def dispatch_table(detectors: Sequence[Detector]) -> dict[type[Event], tuple[Handler, ...]]:
     table: dict[type[Event], list[Handler]] = {cls: [] for cls in _EVENT_CLASSES}
     for detector in detectors:
         for cls, handler in detector.handlers().items():
@@ -312,7 +320,7 @@ def _scan_part(
     part: FileSource, window: TimeWindow, settings: AnalysisSettings, index: int
 ) -> PartResult:
     """One part of a split file, in a worker process."""
-    scan_pass = _Pass(settings, None, index=index, split=True)
+    scan_pass = ScanPass(settings, None, index=index, split=True)
     scan_pass.run(part, window)
     return scan_pass.result(part.stats)
 
@@ -327,7 +335,7 @@ def scan(
     source: LogSource, window: TimeWindow, settings: AnalysisSettings, dsl: DslModel | None
 ) -> AnalysisRun:
     """One pass over ``window`` of ``source``; in parallel parts when it pays off."""
-    parent = _Pass(settings, dsl)
+    parent = ScanPass(settings, dsl)
     parts = [] if settings.max_lines is not None else _parts(source, settings)
     if not parts:
         truncated = parent.run(source, window, settings.max_lines)
@@ -361,7 +369,13 @@ def run_analysis(
 ) -> PatternReport:
     """Analyze ``window`` of ``source`` and return the PatternReport."""
     started = time.perf_counter()
-    run = scan(source, window, settings, dsl)
+    run = None
+    if settings.pushdown != "off":
+        from micro_gastown.analysis.pushdown import pushdown_scan
+
+        run = pushdown_scan(source, window, settings, dsl)
+    if run is None:
+        run = scan(source, window, settings, dsl)
     elapsed_ms = int((time.perf_counter() - started) * 1000)
     return assemble_report(
         run, source, window, settings, dsl, duration_ms=elapsed_ms, generated_at=clock()

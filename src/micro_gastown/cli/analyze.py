@@ -11,6 +11,7 @@ from typing import Any
 from micro_gastown.analysis.runner import AnalysisSettings, run_analysis
 from micro_gastown.analysis.settings import Thresholds, load_thresholds
 from micro_gastown.atomicfile import write_atomic
+from micro_gastown.detectors import DETECTOR_NAMES
 from micro_gastown.dsl import read_dsl
 from micro_gastown.errors import UsageError
 from micro_gastown.evidence.grafana import GrafanaExplore
@@ -85,6 +86,18 @@ def register(sub: Any) -> None:
         help="stop after N log lines (a safety cap); the report is marked truncated",
     )
     parser.add_argument(
+        "--detectors",
+        metavar="LIST",
+        help=f"comma-separated detectors to run (default: all of {','.join(DETECTOR_NAMES)})",
+    )
+    parser.add_argument(
+        "--pushdown",
+        choices=("auto", "on", "off"),
+        default="auto",
+        help="with --source loki: ask Loki for aggregates instead of raw lines where they "
+        "give the same findings (auto: when the logs allow it; on: insist; off: raw lines)",
+    )
+    parser.add_argument(
         "--fail-on",
         choices=_FAIL_ON,
         default="never",
@@ -114,7 +127,21 @@ def _settings(args: argparse.Namespace) -> AnalysisSettings:
         grafana=grafana,
         jobs=_jobs(args.jobs),
         max_lines=_max_lines(args.max_lines),
+        pushdown=args.pushdown,
+        detectors=_detectors(args.detectors),
     )
+
+
+def _detectors(flag: str | None) -> tuple[str, ...] | None:
+    if flag is None:
+        return None
+    names = tuple(dict.fromkeys(name.strip() for name in flag.split(",") if name.strip()))
+    unknown = [name for name in names if name not in DETECTOR_NAMES]
+    if unknown or not names:
+        raise UsageError(
+            f"--detectors {flag!r}: expected a comma-separated list of {', '.join(DETECTOR_NAMES)}"
+        )
+    return names
 
 
 def _max_lines(flag: int | None) -> int | None:

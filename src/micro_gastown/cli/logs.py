@@ -7,9 +7,10 @@ Each sub-command is one ``_add_<name>(commands)`` function that adds its parser 
 they read a window from ``--source`` (Loki by default, or a ``file:`` export), keep the
 newest ``--limit`` matching events in a bounded deque and print them oldest first, as one
 readable line each or (``--json``) as a JSON array of ``{"timestamp": "<ns>", "event":
-{...}}``. Loki queries narrow the base selector by the ``event_type`` label; since some
-deployments lack that label, parsed events are filtered by type as well. ``export`` streams
-the whole base selector as logcli ``--output=jsonl`` lines.
+{...}}``. Loki queries narrow the base selector by the ``event_type`` label, or by a line
+filter on the JSON ``type`` when a probe finds events in streams without that label
+(:mod:`micro_gastown.sources.loki.selection`); parsed events are filtered by type as well.
+``export`` streams the whole base selector as logcli ``--output=jsonl`` lines.
 
 ``logs templates FILE`` reads one raw message per line and prints, for each input line and
 in input order, the template its message belongs to. Lines are split on ``\\n`` only (a
@@ -321,8 +322,10 @@ def _run_session(args: argparse.Namespace) -> int:
 def _show(args: argparse.Namespace, event_type: EventType | None, keep: EventFilter) -> int:
     """Read the window, keep the newest ``--limit`` events ``keep`` accepts, print them."""
     logql = LogQL(args.selector)  # validates --selector
-    selector = logql.stream(event_type.value) if event_type is not None else logql.selector
     window = window_from_flags(args.since, args.until)
+    if event_type is not None:
+        logql = _event_kinds(args.source, logql, window)
+    selector = logql.stream(event_type.value) if event_type is not None else logql.selector
     newest: deque[Event] = deque(maxlen=args.limit)
     skips = SkipCounter()
     with contextlib.closing(_read(args.source, selector, window, skips)) as entries:
@@ -337,6 +340,24 @@ def _show(args: argparse.Namespace, event_type: EventType | None, keep: EventFil
         out.write("".join(_render_text(event, verbose=args.verbose) for event in newest))
     out.flush()
     return 0
+
+
+def _event_kinds(spec: str, logql: LogQL, window: TimeWindow) -> LogQL:
+    """For Loki, how to select one kind: by label, or by line filter where labels lack."""
+    from micro_gastown.sources.loki import LokiSource
+    from micro_gastown.sources.loki.selection import fallback_note, select_event_kinds
+
+    source = open_source(spec, selector=logql.selector, environ=os.environ)
+    try:
+        if not isinstance(source, LokiSource) or window.start_ns is None:
+            return logql  # a file is read whole and filtered after parsing
+        end = window.end_ns if window.end_ns is not None else source.now()
+        logql, missing = select_event_kinds(source.client, logql, window.start_ns, end)
+        if missing:
+            print(f"micro-gastown: note: {fallback_note(missing)}", file=sys.stderr)
+        return logql
+    finally:
+        source.close()
 
 
 def _read(

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection
+
 from micro_gastown.detectors.base import Detector, DetectorContext, Finding, Traffic
 from micro_gastown.detectors.dead_path import DeadPathDetector
 from micro_gastown.detectors.effect_failure import EffectFailureDetector
@@ -20,8 +22,20 @@ DETECTOR_CLASSES: tuple[type[Detector], ...] = (
 )
 
 
-def all_detectors(context: DetectorContext) -> list[Detector]:
-    return [cls(context) for cls in DETECTOR_CLASSES]
+DETECTOR_NAMES: tuple[str, ...] = tuple(cls.kind.value for cls in DETECTOR_CLASSES)
 
 
-__all__ = ["DETECTOR_CLASSES", "Detector", "DetectorContext", "Finding", "Traffic", "all_detectors"]
+def all_detectors(context: DetectorContext, only: Collection[str] | None = None) -> list[Detector]:
+    """The detectors, in report order; ``only`` names a subset (see ``DETECTOR_NAMES``)."""
+    return [cls(context) for cls in DETECTOR_CLASSES if only is None or cls.kind.value in only]
+
+
+__all__ = [
+    "DETECTOR_CLASSES",
+    "DETECTOR_NAMES",
+    "Detector",
+    "DetectorContext",
+    "Finding",
+    "Traffic",
+    "all_detectors",
+]

@@ -12,7 +12,7 @@ from micro_gastown.detectors.base import (
     Handler,
     rate_severity,
 )
-from micro_gastown.detectors.stats import FirstSamples, Histogram
+from micro_gastown.detectors.stats import Distribution, FirstSamples, Histogram, tidy
 from micro_gastown.events.model import EffectExecution, Event
 from micro_gastown.report.model import PatternType
 
@@ -22,23 +22,40 @@ class EffectFailureDetector(Detector):
 
     def __init__(self, context: DetectorContext) -> None:
         super().__init__(context)
-        self._latencies: dict[str, Histogram] = {}
+        self._latencies: dict[str, Distribution] = {}
         self._failures: Counter[str] = Counter()
         self._nodes: dict[str, Counter[str]] = {}
         self._samples: dict[str, FirstSamples] = {}
+        self._remote = False
+
+    def load_remote(self, latencies: dict[str, Distribution]) -> None:
+        """Take executions and latencies per effect type from Loki (push-down).
+
+        Failed executions still arrive as events (Loki sends them raw, they are few), for
+        their nodes and samples; successful ones are then ignored.
+        """
+        self._remote = True
+        self._latencies = dict(latencies)
+        for effect in latencies:
+            self._nodes[effect] = Counter()
+            self._samples[effect] = FirstSamples()
 
     def handlers(self) -> Mapping[type[Event], Handler]:
         return {EffectExecution: self._on_effect}
 
     def _on_effect(self, event: EffectExecution) -> None:
         effect = event.effect_type
-        latencies = self._latencies.get(effect)
-        if latencies is None:
-            latencies = self._latencies[effect] = Histogram()
-            self._nodes[effect] = Counter()
-            self._samples[effect] = FirstSamples()
-        counts = latencies.counts
-        counts[event.latency_ms] = counts.get(event.latency_ms, 0) + 1
+        if self._remote:
+            if event.success or effect not in self._latencies:
+                return
+        else:
+            latencies = self._latencies.get(effect)
+            if latencies is None:
+                latencies = self._latencies[effect] = Histogram()
+                self._nodes[effect] = Counter()
+                self._samples[effect] = FirstSamples()
+            counts = latencies.counts  # type: ignore[attr-defined]  # local: a Histogram
+            counts[event.latency_ms] = counts.get(event.latency_ms, 0) + 1
         if not event.success:
             self._failures[effect] += 1
             if event.node is not None:
@@ -52,7 +69,8 @@ class EffectFailureDetector(Detector):
                 self._nodes[effect] = other._nodes[effect]
                 self._samples[effect] = other._samples[effect]
             else:
-                self._latencies[effect].merge(latencies)
+                mine = self._latencies[effect]
+                mine.merge(latencies)
                 self._nodes[effect].update(other._nodes[effect])
                 self._samples[effect].merge(other._samples[effect])
         self._failures.update(other._failures)
@@ -83,7 +101,7 @@ class EffectFailureDetector(Detector):
                         "executions": executions,
                         "failures": failures,
                         "failure_rate": round(rate, 4),
-                        "p95_ms": p95,
+                        "p95_ms": tidy(p95),
                         "nodes": dict(nodes.most_common()),
                     },
                     recommendation=(

@@ -6,7 +6,7 @@ from collections.abc import Mapping
 
 from micro_gastown.detectors.base import Detector, DetectorContext, Finding, Handler
 from micro_gastown.detectors.prose import node_hint
-from micro_gastown.detectors.stats import Histogram, TopSamples
+from micro_gastown.detectors.stats import Distribution, Histogram, TopSamples, tidy
 from micro_gastown.events.model import Event, LlmCall
 from micro_gastown.report.model import PatternType, Severity
 
@@ -17,7 +17,11 @@ class SlowLlmDetector(Detector):
     def __init__(self, context: DetectorContext) -> None:
         super().__init__(context)
         # Latencies and the slowest calls per (node, model), in one lookup per call.
-        self._by_key: dict[tuple[str | None, str], tuple[Histogram, TopSamples]] = {}
+        self._by_key: dict[tuple[str | None, str], tuple[Distribution, TopSamples]] = {}
+
+    def load_remote(self, latencies: dict[tuple[str | None, str], Distribution]) -> None:
+        """Take per-(node, model) latencies computed by Loki instead of counting (push-down)."""
+        self._by_key = {key: (dist, TopSamples()) for key, dist in latencies.items()}
 
     def handlers(self) -> Mapping[type[Event], Handler]:
         return {LlmCall: self._on_call}
@@ -29,7 +33,7 @@ class SlowLlmDetector(Detector):
             slot = self._by_key[key] = (Histogram(), TopSamples())
         latencies, samples = slot
         latency = event.latency_ms
-        counts = latencies.counts
+        counts = latencies.counts  # type: ignore[attr-defined]  # local: a Histogram
         counts[latency] = counts.get(latency, 0) + 1
         if latency > samples.floor:
             samples.offer(latency, self.context.position, event)
@@ -71,10 +75,10 @@ class SlowLlmDetector(Detector):
                         "model": model,
                         "calls": calls,
                         "slow_calls": slow,
-                        "p50_ms": stats["p50"],
-                        "p95_ms": p95,
-                        "p99_ms": stats["p99"],
-                        "max_ms": stats["max"],
+                        "p50_ms": tidy(stats["p50"]),
+                        "p95_ms": tidy(p95),
+                        "p99_ms": tidy(stats["p99"]),
+                        "max_ms": tidy(stats["max"]),
                     },
                     recommendation=(
                         f"LLM calls in {where} on {model} have p95 latency {p95:,.0f} ms over "

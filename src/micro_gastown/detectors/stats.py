@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import heapq
 import math
+from typing import Protocol
 
 from micro_gastown.events.model import Event
 
@@ -26,7 +27,9 @@ class Histogram:
     def add(self, value: int) -> None:
         self.counts[value] = self.counts.get(value, 0) + 1
 
-    def merge(self, other: Histogram) -> None:
+    def merge(self, other: Distribution) -> None:
+        if not isinstance(other, Histogram):
+            raise TypeError("only local histograms merge")
         counts = self.counts
         for value, n in other.counts.items():
             counts[value] = counts.get(value, 0) + n
@@ -34,31 +37,133 @@ class Histogram:
     def __len__(self) -> int:
         return sum(self.counts.values())
 
-    def percentiles(self, *qs: float) -> list[int]:
-        """Nearest-rank percentiles: the observed value at rank ceil(q·n), ``q`` in (0, 1]."""
+    def percentiles(self, *qs: float) -> list[float]:
+        """Percentiles as Loki's ``quantile_over_time`` computes them (see :func:`quantile`)."""
         total = len(self)
         if not total:
             raise ValueError("percentile of no values")
-        ranks = [max(1, math.ceil(q * total)) for q in qs]
-        wanted = len(set(ranks))
-        found: dict[int, int] = {}
+        wanted: dict[int, int] = {}  # index into the sorted values -> its value
+        plans = []
+        for q in qs:
+            lower, upper, weight = _ranks(q, total)
+            wanted[lower] = wanted[upper] = 0
+            plans.append((lower, upper, weight))
+        pending = sorted(wanted)
         seen = 0
         for value in sorted(self.counts):
             seen += self.counts[value]
-            for rank in ranks:
-                if rank not in found and rank <= seen:
-                    found[rank] = value
-            if len(found) == wanted:
+            while pending and pending[0] < seen:
+                wanted[pending.pop(0)] = value
+            if not pending:
                 break
-        return [found[rank] for rank in ranks]
+        return [_interpolate(wanted[lo], wanted[hi], w) for lo, hi, w in plans]
 
     def count_above(self, limit: int) -> int:
         return sum(n for value, n in self.counts.items() if value > limit)
 
-    def summary(self) -> dict[str, int]:
+    def maximum(self) -> int:
+        return max(self.counts)
+
+    def summary(self) -> dict[str, float]:
         """p50/p95/p99/max."""
         p50, p95, p99 = self.percentiles(0.50, 0.95, 0.99)
-        return {"p50": p50, "p95": p95, "p99": p99, "max": max(self.counts)}
+        return {"p50": p50, "p95": p95, "p99": p99, "max": self.maximum()}
+
+
+def _ranks(q: float, total: int) -> tuple[int, int, float]:
+    rank = q * (total - 1)
+    lower = math.floor(rank)
+    return lower, min(lower + 1, total - 1), rank - lower
+
+
+def _interpolate(low: float, high: float, weight: float) -> float:
+    return low * (1 - weight) + high * weight
+
+
+def tidy(value: float) -> float:
+    """A figure for a report: two decimals, an integral value as an int."""
+    rounded = round(value, 2)
+    return int(rounded) if float(rounded).is_integer() else rounded
+
+
+def quantile(q: float, values: list[float]) -> float:
+    """The φ-quantile of ``values`` (0 ≤ q ≤ 1) the way Prometheus and Loki compute it.
+
+    Linear interpolation between the two closest ranks of the sorted values, in the same
+    floating-point steps as Loki's ``quantile_over_time``, so a percentile computed here
+    from all values equals the one Loki sends for the same values, bit for bit. This
+    matters for push-down (:mod:`micro_gastown.analysis.pushdown`): findings from Loki's
+    aggregates must equal findings from the raw lines.
+    """
+    ordered = sorted(values)
+    lower, upper, weight = _ranks(q, len(ordered))
+    return _interpolate(ordered[lower], ordered[upper], weight)
+
+
+class Distribution(Protocol):
+    """What the detectors ask of a distribution: a local Histogram or Loki's aggregates."""
+
+    def __len__(self) -> int: ...
+
+    def percentiles(self, *qs: float) -> list[float]: ...
+
+    def count_above(self, limit: int) -> int: ...
+
+    def maximum(self) -> int: ...
+
+    def summary(self) -> dict[str, float]: ...
+
+    def merge(self, other: Distribution) -> None: ...
+
+
+class RemoteDistribution:
+    """A distribution known only by the aggregates Loki computed for it (push-down).
+
+    Holds exactly the figures the detectors ask for; asking for another is a programming
+    error, raised loudly rather than answered approximately.
+    """
+
+    __slots__ = ("_above", "_count", "_max", "_quantiles")
+
+    def __init__(
+        self,
+        count: int,
+        quantiles: dict[float, float],
+        *,
+        maximum: float | None = None,
+        above: dict[int, int] | None = None,
+    ) -> None:
+        self._count = count
+        self._quantiles = quantiles
+        self._max = maximum
+        self._above = above or {}
+
+    def __len__(self) -> int:
+        return self._count
+
+    def percentiles(self, *qs: float) -> list[float]:
+        try:
+            return [self._quantiles[q] for q in qs]
+        except KeyError as exc:
+            raise LookupError(f"quantile {exc} was not fetched from Loki") from None
+
+    def count_above(self, limit: int) -> int:
+        try:
+            return self._above[limit]
+        except KeyError:
+            raise LookupError(f"count above {limit} was not fetched from Loki") from None
+
+    def maximum(self) -> int:
+        if self._max is None:
+            raise LookupError("the maximum was not fetched from Loki")
+        return int(self._max)
+
+    def summary(self) -> dict[str, float]:
+        p50, p95, p99 = self.percentiles(0.50, 0.95, 0.99)
+        return {"p50": p50, "p95": p95, "p99": p99, "max": self.maximum()}
+
+    def merge(self, other: Distribution) -> None:
+        raise TypeError("aggregates computed by Loki cannot be merged")
 
 
 class TopSamples:

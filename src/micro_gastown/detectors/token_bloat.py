@@ -1,4 +1,8 @@
-"""token_bloat: nodes whose prompts are huge, or huge relative to what comes back."""
+"""token_bloat: nodes whose prompts are huge, or huge relative to what comes back.
+
+The ratio is the median prompt over the median completion (not the median of per-call
+ratios), so Loki can compute it from two ``quantile_over_time`` aggregates (push-down).
+"""
 
 from __future__ import annotations
 
@@ -6,21 +10,27 @@ from collections.abc import Mapping
 
 from micro_gastown.detectors.base import Detector, DetectorContext, Finding, Handler
 from micro_gastown.detectors.prose import node_hint
-from micro_gastown.detectors.stats import Histogram, TopSamples
+from micro_gastown.detectors.stats import Distribution, Histogram, TopSamples, tidy
 from micro_gastown.events.model import Event, LlmCall
 from micro_gastown.report.model import PatternType, Severity
 
+MAX_MODELS = 256  # distinct models remembered per node (8 are reported)
 
-class _NodeCalls:
-    """Token counts of one node's calls, and their prompt/completion ratios in hundredths."""
 
-    __slots__ = ("completion", "models", "prompt", "ratio", "samples")
+class NodeCalls:
+    """Token counts of one node's calls: local histograms, or Loki's aggregates."""
 
-    def __init__(self) -> None:
-        self.prompt = Histogram()
-        self.completion = Histogram()
-        self.ratio = Histogram()  # prompt * 100 // max(completion, 1): exact to 0.01
-        self.models: set[str] = set()
+    __slots__ = ("completion", "models", "prompt", "samples")
+
+    def __init__(
+        self,
+        prompt: Distribution | None = None,
+        completion: Distribution | None = None,
+        models: set[str] | None = None,
+    ) -> None:
+        self.prompt: Distribution = prompt if prompt is not None else Histogram()
+        self.completion: Distribution = completion if completion is not None else Histogram()
+        self.models: set[str] = models if models is not None else set()
         self.samples = TopSamples()
 
 
@@ -29,7 +39,11 @@ class TokenBloatDetector(Detector):
 
     def __init__(self, context: DetectorContext) -> None:
         super().__init__(context)
-        self._nodes: dict[str | None, _NodeCalls] = {}
+        self._nodes: dict[str | None, NodeCalls] = {}
+
+    def load_remote(self, nodes: dict[str | None, NodeCalls]) -> None:
+        """Take per-node figures computed by Loki instead of counting calls (push-down)."""
+        self._nodes = nodes
 
     def handlers(self) -> Mapping[type[Event], Handler]:
         return {LlmCall: self._on_call}
@@ -37,18 +51,15 @@ class TokenBloatDetector(Detector):
     def _on_call(self, event: LlmCall) -> None:
         calls = self._nodes.get(event.node)
         if calls is None:
-            calls = self._nodes[event.node] = _NodeCalls()
+            calls = self._nodes[event.node] = NodeCalls()
         prompt = event.prompt_tokens
         completion = event.completion_tokens
-        counts = calls.prompt.counts
+        counts = calls.prompt.counts  # type: ignore[attr-defined]  # local: a Histogram
         counts[prompt] = counts.get(prompt, 0) + 1
-        counts = calls.completion.counts
+        counts = calls.completion.counts  # type: ignore[attr-defined]
         counts[completion] = counts.get(completion, 0) + 1
-        ratio = prompt * 100 // (completion or 1)
-        counts = calls.ratio.counts
-        counts[ratio] = counts.get(ratio, 0) + 1
         models = calls.models
-        if len(models) < 8:
+        if len(models) < MAX_MODELS:
             models.add(event.model)
         if prompt > calls.samples.floor:
             calls.samples.offer(prompt, self.context.position, event)
@@ -61,9 +72,8 @@ class TokenBloatDetector(Detector):
                 continue
             mine.prompt.merge(theirs.prompt)
             mine.completion.merge(theirs.completion)
-            mine.ratio.merge(theirs.ratio)
             for model in sorted(theirs.models):
-                if len(mine.models) < 8:
+                if len(mine.models) < MAX_MODELS:
                     mine.models.add(model)
             mine.samples.merge(theirs.samples)
 
@@ -74,9 +84,9 @@ class TokenBloatDetector(Detector):
             calls = len(node_calls.prompt)
             if calls < t.min_occurrences:
                 continue
-            (prompt_p95,) = node_calls.prompt.percentiles(0.95)
+            prompt_p50, prompt_p95 = node_calls.prompt.percentiles(0.50, 0.95)
             (completion_p50,) = node_calls.completion.percentiles(0.50)
-            ratio_p50 = node_calls.ratio.percentiles(0.50)[0] / 100
+            ratio_p50 = prompt_p50 / max(completion_p50, 1)
             too_big = prompt_p95 >= t.prompt_tokens_p95_warning
             too_lopsided = ratio_p50 >= t.prompt_completion_ratio_warning
             if not (too_big or too_lopsided):
@@ -93,11 +103,11 @@ class TokenBloatDetector(Detector):
                 )
             if too_lopsided:
                 reasons.append(
-                    f"the median call sends {ratio_p50:,.0f}× more tokens than it gets back "
-                    f"(≥ {t.prompt_completion_ratio_warning:g}×)"
+                    f"its median prompt is {ratio_p50:,.0f}× its median completion, far more "
+                    f"tokens in than it gets back (≥ {t.prompt_completion_ratio_warning:g}×)"
                 )
             where = f"Node `{node}`" if node else "Calls with no known node"
-            models = sorted(node_calls.models)
+            models = sorted(node_calls.models)[:8]
             findings.append(
                 Finding(
                     kind=self.kind,
@@ -108,9 +118,9 @@ class TokenBloatDetector(Detector):
                         "node": node,
                         "models": models,
                         "calls": calls,
-                        "prompt_tokens_p95": prompt_p95,
-                        "completion_tokens_p50": completion_p50,
-                        "ratio_p50": round(float(ratio_p50), 2),
+                        "prompt_tokens_p95": tidy(prompt_p95),
+                        "completion_tokens_p50": tidy(completion_p50),
+                        "ratio_p50": tidy(ratio_p50),
                     },
                     recommendation=(
                         f"{where}: {' and '.join(reasons)} over {calls:,} calls. Trim the "

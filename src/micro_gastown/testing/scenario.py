@@ -100,6 +100,7 @@ class Scenario:
     minor_effect_failure_rate: float = 0.003  # Http and Cache
     session_id_run_share: float = 0.03  # newer emitters: session_id field, no span label
     node_field_share: float = 0.5  # of session_id runs that also write node/graph fields
+    span_node_field_share: float = 0.0  # of span runs that also write them (newest emitters)
     user_action_share: float = 0.3  # of runs starting with a user_action
     non_json_line_rate: float = 0.01  # of lines
     unknown_type_rate: float = 0.005  # of lines
@@ -142,7 +143,12 @@ HEALTHY: Final = replace(
     refund_escalate_share=0.05,
     schema_error_rate=0.0,
 )
-SCENARIOS: Final[Mapping[str, Scenario]] = {s.name: s for s in (DEMO, HEALTHY)}
+# The demo's traffic from emitters that name the node on every event of a run: what
+# Loki push-down needs to aggregate per node (see micro_gastown.analysis.pushdown).
+NODE_FIELDS: Final = replace(
+    DEMO, name="node-fields", node_field_share=1.0, span_node_field_share=1.0
+)
+SCENARIOS: Final[Mapping[str, Scenario]] = {s.name: s for s in (DEMO, HEALTHY, NODE_FIELDS)}
 
 
 @dataclass(frozen=True)

@@ -342,6 +342,10 @@ class SyntheticExport:
         else:
             self.stats.span_runs += 1
             run = _Run(f"{rng.getrandbits(128):032x}", coarse=False)
+            # Drawn only when asked for, so other scenarios keep their exact output.
+            if sc.span_node_field_share and rng.random() < sc.span_node_field_share:
+                extra = {"graph": sc.graph_name}
+                with_node = True
         run.steps = self._steps(t, extra, with_node)
         return run
 

@@ -20,7 +20,7 @@ def test_rate_thresholds(tmp_path: Path, failures: int, severity: str | None) ->
     if severity:
         d = found[0].details
         assert (d["effect_type"], d["executions"], d["failures"]) == ("PaymentApi", 100, failures)
-        assert d["p95_ms"] == 194  # nearest rank: the 95th of 100..199
+        assert d["p95_ms"] == 194.05  # interpolated: 0.95 * 99 = rank 94.05 of 100..199
         assert d["nodes"] == {"refund": failures}
         assert all(s.event["success"] is False for s in found[0].sample_events)
 

@@ -4,16 +4,27 @@ from __future__ import annotations
 
 import math
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from micro_gastown.detectors.stats import FirstSamples, Histogram, TopSamples
+from micro_gastown.detectors.stats import (
+    FirstSamples,
+    Histogram,
+    RemoteDistribution,
+    TopSamples,
+    quantile,
+)
 from micro_gastown.events.model import LlmCall
 
 
-def _nearest_rank(values: list[int], q: float) -> int:
+def _type7(values: list[int], q: float) -> float:
+    """Hyndman & Fan type 7 (R's default, Prometheus' and Loki's quantile), written out."""
     ordered = sorted(values)
-    return ordered[max(1, math.ceil(q * len(ordered))) - 1]
+    h = (len(ordered) - 1) * q
+    low = math.floor(h)
+    high = min(low + 1, len(ordered) - 1)
+    return ordered[low] + (h - low) * (ordered[high] - ordered[low])
 
 
 def _histogram(values: list[int]) -> Histogram:
@@ -25,10 +36,14 @@ def _histogram(values: list[int]) -> Histogram:
 
 @settings(max_examples=200, deadline=None)
 @given(st.lists(st.integers(min_value=0, max_value=500), min_size=1, max_size=300))
-def test_percentiles_equal_nearest_rank_over_all_values(values: list[int]) -> None:
+def test_percentiles_interpolate_like_loki_over_all_values(values: list[int]) -> None:
     histogram = _histogram(values)
-    qs = (0.5, 0.95, 0.99, 1.0)
-    assert histogram.percentiles(*qs) == [_nearest_rank(values, q) for q in qs]
+    qs = (0.0, 0.5, 0.95, 0.99, 1.0)
+    got = histogram.percentiles(*qs)
+    # Bit for bit what Loki sends for the same values (push-down relies on it) ...
+    assert got == [quantile(q, [float(v) for v in values]) for q in qs]
+    # ... and the textbook definition, up to float rounding.
+    assert got == pytest.approx([_type7(values, q) for q in qs], rel=1e-12, abs=1e-9)
     assert len(histogram) == len(values)
     assert histogram.summary()["max"] == max(values)
     assert histogram.count_above(250) == sum(1 for v in values if v > 250)
@@ -68,3 +83,21 @@ def test_samples_kept_in_parts_merge_to_what_one_pass_keeps(
     assert right_first.events() == whole_first.events() == events[:5]
     best = sorted(range(len(scores)), key=lambda i: (-scores[i], i))[:5]
     assert whole_top.events() == [events[i] for i in best]
+
+
+def test_interpolated_percentiles_by_hand() -> None:
+    histogram = _histogram([100, 200, 300, 400])
+    # rank = q * (n - 1): 0.5 -> 1.5 (between 200 and 300), 0.95 -> 2.85
+    assert histogram.percentiles(0.5, 0.95) == [250.0, 385.0]
+    assert _histogram([7]).percentiles(0.5, 0.99) == [7.0, 7.0]
+
+
+def test_remote_distribution_answers_only_what_was_fetched() -> None:
+    remote = RemoteDistribution(40, {0.5: 1.5, 0.95: 9.0, 0.99: 9.5}, maximum=10.0, above={5: 3})
+    assert len(remote) == 40
+    assert remote.summary() == {"p50": 1.5, "p95": 9.0, "p99": 9.5, "max": 10}
+    assert remote.count_above(5) == 3
+    with pytest.raises(LookupError, match=r"quantile 0\.75 was not fetched"):
+        remote.percentiles(0.75)
+    with pytest.raises(LookupError, match="count above 6"):
+        remote.count_above(6)

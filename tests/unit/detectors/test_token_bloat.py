@@ -34,7 +34,7 @@ def test_lopsided_ratio_alone_fires(tmp_path: Path) -> None:
     _calls(exp, "classify", [(4000, 50)] * 10)  # ratio 80, prompt below 8000
     (p,) = patterns_of(analyze(exp, tmp_path), "token_bloat")
     assert p.details["ratio_p50"] == 80
-    assert "more tokens than it gets back" in p.recommendation
+    assert "its median prompt is 80× its median completion" in p.recommendation
 
 
 def test_normal_calls_and_zero_completion_are_handled(tmp_path: Path) -> None:

@@ -1,0 +1,75 @@
+"""How to select one kind of event in this Loki: its ``event_type`` label, or a line filter.
+
+The emitter labels every stream with ``event_type`` (SPEC §1), but deployments differ: a
+shipper that drops the label, a proxy that rewrites streams. Selecting by the label there
+would silently miss events, so a probe first counts event-looking lines (a JSON ``type``
+of a known kind) in streams *without* the label; if there are any, kinds are selected by a
+line filter on the JSON ``type`` instead (:class:`micro_gastown.logql.LogQL`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+from micro_gastown.errors import LokiError
+from micro_gastown.events.model import EventType
+from micro_gastown.logql import LogQL
+from micro_gastown.sources.loki.client import LokiClient, QueryResult, ResultType
+
+
+def duration(ns: int) -> str:
+    """A LogQL range covering exactly ``ns`` nanoseconds, in the largest exact unit."""
+    for unit, size in (("s", 10**9), ("ms", 10**6), ("us", 10**3)):
+        if ns % size == 0:
+            return f"{ns // size}{unit}"
+    return f"{ns}ns"
+
+
+def whole_window(start_ns: int, end_ns: int) -> tuple[str, int]:
+    """(range, evaluation time) for an instant query over exactly ``[start_ns, end_ns)``.
+
+    Loki evaluates ``[range]`` at time ``t`` over ``(t - range, t]``; at ``end - 1ns`` with
+    a range of the window's length that is the window, both ends as the raw queries have
+    them.
+    """
+    return duration(max(end_ns - start_ns, 1)), end_ns - 1
+
+
+def vector(result: QueryResult) -> list[tuple[dict[str, str], float]]:
+    """An instant query's samples as (labels, value)."""
+    if result.result_type is not ResultType.VECTOR:
+        raise LokiError(f"expected a vector from an instant query, Loki sent {result.result_type}")
+    samples = []
+    for item in result.result:
+        try:
+            labels = {str(k): str(v) for k, v in item["metric"].items()}
+            samples.append((labels, float(item["value"][1])))
+        except (KeyError, TypeError, ValueError, IndexError, AttributeError) as exc:
+            raise LokiError(f"Loki sent a malformed vector ({exc!r})") from None
+    return samples
+
+
+def unlabelled_events(client: LokiClient, logql: LogQL, start_ns: int, end_ns: int) -> int:
+    """Lines that look like events, in streams of the base selector without the label."""
+    kinds = LogQL(logql.selector, by_label=False).stream(*(kind.value for kind in EventType))
+    streams = logql.base('event_type=""')  # matches the streams that lack the label
+    window, at = whole_window(start_ns, end_ns)
+    query = f"sum(count_over_time({streams}{kinds.partition('}')[2]} [{window}]))"
+    return int(sum(value for _, value in vector(client.query(query, at))))
+
+
+def select_event_kinds(
+    client: LokiClient, logql: LogQL, start_ns: int, end_ns: int
+) -> tuple[LogQL, int]:
+    """``logql``, switched to line filters if some events lack the label; and how many do."""
+    if not logql.by_label:
+        return logql, 0
+    missing = unlabelled_events(client, logql, start_ns, end_ns)
+    return (replace(logql, by_label=False) if missing else logql), missing
+
+
+def fallback_note(missing: int) -> str:
+    return (
+        f"{missing:,} events are in streams without an event_type label: event kinds were "
+        "selected by a line filter on the JSON type instead"
+    )

@@ -1,0 +1,178 @@
+"""Push-down: Loki's aggregates give the same findings as the raw lines, for far fewer bytes."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from micro_gastown.cli import main
+from micro_gastown.testing.scenario import NODE_FIELDS
+from micro_gastown.testing.synthetic import generate_export
+from micro_gastown.timewindow import format_ns
+
+from factories import push_export
+from lokisim import LokiSim
+
+ROOT = Path(__file__).resolve().parents[3]
+DEMO = ROOT / "examples" / "logs" / "exomonad-sample.jsonl.gz"
+REPO = ROOT / "examples" / "exomonad-sample"
+
+
+@dataclass
+class Corpus:
+    loki: LokiSim
+    export: Path
+    window: list[str]
+
+
+def _loaded(export: Path) -> Iterator[Corpus]:
+    with LokiSim() as loki:
+        first, last = push_export(loki, export)
+        yield Corpus(loki, export, ["--since", format_ns(first), "--until", format_ns(last + 1)])
+
+
+@pytest.fixture(scope="module")
+def node_fields(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Corpus]:
+    """The demo's traffic from emitters that write ``node`` on every event of a run."""
+    path = tmp_path_factory.mktemp("pushdown") / "node-fields.jsonl"
+    generate_export(path, lines=12_000, seed=11, scenario=NODE_FIELDS)
+    yield from _loaded(path)
+
+
+def _analyze(
+    corpus: Corpus, source: str, *flags: str, monkeypatch: pytest.MonkeyPatch, out: Path
+) -> tuple[dict[str, Any], list[str]]:
+    """The report, and the queries Loki received for it."""
+    monkeypatch.setenv("LOKI_ADDR", corpus.loki.url)
+    before = len(corpus.loki.requests)
+    argv = ["analyze", "--source", source, *corpus.window, *flags, "--repo", str(REPO)]
+    assert main([*argv, "--jobs", "1", "--output", str(out)]) == 0
+    queries = [q for r in corpus.loki.requests[before:] for q in r.params.get("query", [])]
+    report: dict[str, Any] = json.loads(out.read_text())
+    return report, queries
+
+
+def test_pushdown_findings_equal_the_raw_findings_for_a_fraction_of_the_bytes(
+    node_fields: Corpus, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    def analyze(source: str, *flags: str) -> tuple[dict[str, Any], list[str]]:
+        return _analyze(
+            node_fields, source, *flags, monkeypatch=monkeypatch, out=tmp_path / "r.json"
+        )
+
+    pushed, queries = analyze("loki", "--pushdown", "on")
+    raw, _ = analyze("loki", "--pushdown", "off")
+    from_file, _ = analyze(f"file:{node_fields.export}")
+    kinds = {p["type"] for p in from_file["patterns"]}
+    # The corpus has every kind push-down treats differently, so the comparison means it.
+    assert {"slow_llm", "token_bloat", "failed_transition", "dead_path"} <= kinds
+    assert pushed["patterns"] == from_file["patterns"]  # figures, samples, links: all of it
+    assert pushed["summary"] == from_file["summary"]
+    assert raw["patterns"] == from_file["patterns"]
+    assert any(q.startswith("quantile_over_time(0.95") for q in queries)
+    assert any(n.startswith("push-down: ") for n in pushed["metadata"]["notes"])
+    assert not any(n.startswith("push-down") for n in raw["metadata"]["notes"])
+    # Raw lines only for errors, failed effects, their spans and exemplars.
+    assert pushed["metadata"]["lines_read"] < raw["metadata"]["lines_read"] / 4
+    assert pushed["metadata"]["bytes_read"] < raw["metadata"]["bytes_read"] / 4
+
+
+def test_without_error_detectors_pushdown_reads_almost_no_lines(
+    node_fields: Corpus, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    subset = ["--detectors", "slow_llm,token_bloat,effect_failure,dead_path"]
+
+    def analyze(source: str, *flags: str) -> dict[str, Any]:
+        out = tmp_path / "r.json"
+        return _analyze(node_fields, source, *flags, monkeypatch=monkeypatch, out=out)[0]
+
+    pushed = analyze("loki", *subset, "--pushdown", "on")
+    from_file = analyze(f"file:{node_fields.export}", *subset)
+    assert pushed["patterns"] == from_file["patterns"]
+    kinds = {p["type"] for p in pushed["patterns"]}
+    assert kinds == {"slow_llm", "token_bloat", "effect_failure", "dead_path"}
+    assert pushed["metadata"]["bytes_read"] < from_file["metadata"]["bytes_read"] / 20
+    assert "only these detectors ran: slow_llm, token_bloat" in " ".join(
+        pushed["metadata"]["notes"]
+    )
+
+
+def test_pushdown_declines_when_calls_do_not_name_their_node(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The demo's emitter names no node: auto reads raw lines and says why; on refuses."""
+    for corpus in _loaded(DEMO):
+        out = tmp_path / "r.json"
+        auto, _ = _analyze(corpus, "loki", monkeypatch=monkeypatch, out=out)
+        from_file, _ = _analyze(corpus, f"file:{DEMO}", monkeypatch=monkeypatch, out=out)
+        assert auto["patterns"] == from_file["patterns"]
+        (note,) = [n for n in auto["metadata"]["notes"] if n.startswith("push-down declined")]
+        assert "carry no `node` field" in note
+        capsys.readouterr()
+        code = main(["analyze", "--source", "loki", *corpus.window, "--pushdown", "on"])
+        assert code != 0
+        assert "--pushdown on: " in capsys.readouterr().err
+
+
+def test_pushdown_on_needs_loki(capsys: pytest.CaptureFixture[str]) -> None:
+    code = main(["analyze", "--source", f"file:{DEMO}", "--pushdown", "on"])
+    assert code != 0
+    assert "--pushdown on: push-down needs --source loki" in capsys.readouterr().err
+
+
+def test_unknown_detectors_are_refused(capsys: pytest.CaptureFixture[str]) -> None:
+    code = main(["analyze", "--source", f"file:{DEMO}", "--detectors", "slow_llm,fast_llm"])
+    assert code != 0
+    assert "--detectors 'slow_llm,fast_llm': expected" in capsys.readouterr().err
+
+
+def test_pushdown_without_the_event_type_label_selects_by_line_filter(
+    node_fields: Corpus, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """A deployment whose shipper drops the event_type label: same findings, by line filter."""
+    from micro_gastown.events.parse import SkipCounter
+    from micro_gastown.sources import FileSource
+    from micro_gastown.timewindow import TimeWindow
+
+    streams: dict[tuple[tuple[str, str], ...], list[tuple[int, str]]] = {}
+    entries = FileSource(node_fields.export).entries(TimeWindow(), SkipCounter())
+    for ts, line, labels in entries:
+        kept = tuple(sorted((k, v) for k, v in labels.items() if k != "event_type"))
+        streams.setdefault(kept, []).append((ts, line))
+    with LokiSim() as loki:
+        for labels, values in streams.items():
+            loki.push(dict(labels), values)
+        corpus = Corpus(loki, node_fields.export, node_fields.window)
+        out = tmp_path / "r.json"
+        pushed, queries = _analyze(
+            corpus, "loki", "--pushdown", "on", monkeypatch=monkeypatch, out=out
+        )
+    from_file, _ = _analyze(
+        node_fields, f"file:{node_fields.export}", monkeypatch=monkeypatch, out=out
+    )
+
+    def unlabelled(patterns: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        """Patterns as this deployment sees them: no event_type label on samples, and
+        evidence queries (compared below) of its own."""
+        return [
+            {
+                **{k: v for k, v in p.items() if k != "grafana_query"},
+                "sample_events": [
+                    {**e, "labels": {k: v for k, v in e["labels"].items() if k != "event_type"}}
+                    for e in p["sample_events"]
+                ],
+            }
+            for p in patterns
+        ]
+
+    assert unlabelled(pushed["patterns"]) == unlabelled(from_file["patterns"])
+    assert all('|~ `"type"' in p["grafana_query"] for p in pushed["patterns"])
+    assert any("without an event_type label" in n for n in pushed["metadata"]["notes"])
+    typed = [q for q in queries if "quantile_over_time" in q]
+    assert typed
+    assert all('|~ `"type"' in q and "event_type=" not in q for q in typed)
