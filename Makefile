@@ -25,9 +25,9 @@ lint: $(STAMP)
 test: lint
 	$(BIN)/pytest -q
 
-# Regenerate schemas/PatternReport.json after changing the report models.
+# Regenerate schemas/*.json (PatternReport, ProposedChanges, PRResult) after changing the report models.
 schemas: $(STAMP)
-	$(BIN)/python -m micro_gastown.report.schema schemas/PatternReport.json
+	$(BIN)/python -m micro_gastown.report.schema schemas
 
 bench: $(STAMP)
 	$(BIN)/python bench/run.py

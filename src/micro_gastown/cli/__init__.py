@@ -24,7 +24,7 @@ class _Parser(argparse.ArgumentParser):
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from micro_gastown.cli import analyze, graph, logs
+    from micro_gastown.cli import analyze, evolve, graph, logs, validate
 
     parser = _Parser(
         prog="micro-gastown",
@@ -33,7 +33,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
     sub.required = True
-    for module in (analyze, graph, logs):
+    for module in (analyze, evolve, graph, logs, validate):
         module.register(sub)
     return parser
 

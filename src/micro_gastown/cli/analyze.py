@@ -15,6 +15,7 @@ from micro_gastown.detectors import DETECTOR_NAMES
 from micro_gastown.dsl import read_dsl
 from micro_gastown.errors import UsageError
 from micro_gastown.evidence.grafana import GrafanaExplore
+from micro_gastown.llm.factory import BACKENDS
 from micro_gastown.logql import DEFAULT_SELECTOR, LogQL
 from micro_gastown.report.markdown import render_markdown
 from micro_gastown.report.model import PatternReport, Severity
@@ -103,6 +104,13 @@ def register(sub: Any) -> None:
         default="never",
         help="exit 1 when a pattern of this severity or worse is found (default: never)",
     )
+    llm = parser.add_argument_group("LLM review (optional; off by default)")
+    add_llm_flags(llm)
+    llm.add_argument(
+        "--llm",
+        action="store_true",
+        help="let Haiku rank the findings and sharpen recommendations (never the facts)",
+    )
     group = parser.add_argument_group("thresholds (override the polecat's [thresholds])")
     for name, info in Thresholds.model_fields.items():
         kind = int if info.annotation is int else float
@@ -164,6 +172,64 @@ def _jobs(flag: int | None) -> int:
     return flag
 
 
+def add_llm_flags(group: Any, budget_default: float | None = 0.50) -> None:
+    """The flags choosing and bounding the model, shared by every command that calls one."""
+    group.add_argument(
+        "--backend",
+        choices=BACKENDS,
+        default="anthropic",
+        help="anthropic (ANTHROPIC_API_KEY), claude-code (your Claude Code login) or replay",
+    )
+    group.add_argument("--replay", type=Path, metavar="FILE", help="recorded answers (replay)")
+    group.add_argument(
+        "--budget-usd",
+        type=float,
+        default=budget_default,
+        metavar="USD",
+        help="stop cleanly before a model call could take the run past this (default 0.50)",
+    )
+    group.add_argument(
+        "--allow-non-haiku", action="store_true", help="allow models other than Haiku"
+    )
+    group.add_argument("--claude-path", default="claude", help="the claude executable")
+
+
+def _review(args: argparse.Namespace, report: PatternReport) -> PatternReport:
+    from micro_gastown.analysis.review import review_report
+    from micro_gastown.analysis.settings import default_polecat_path
+    from micro_gastown.config.polecat import load_polecat
+    from micro_gastown.llm.factory import build_backend
+    from micro_gastown.llm.ledger import CostLedger
+
+    polecat = load_polecat(args.polecat or default_polecat_path())
+    ledger = CostLedger(budget_usd=args.budget_usd)
+    backend = build_backend(
+        args.backend,
+        environ=os.environ,
+        allow_non_haiku=args.allow_non_haiku,
+        replay=args.replay,
+        claude_path=args.claude_path,
+    )
+    reviewed, note = review_report(
+        report,
+        backend,
+        ledger.meter("analyze"),
+        system=polecat.system_prompt,
+        model=polecat.model.name,
+        max_tokens=polecat.model.max_tokens,
+        temperature=polecat.model.temperature,
+        tools=list(polecat.tools.available),
+        checkout=args.repo,
+    )
+    print(f"micro-gastown: LLM review: {ledger.summary_line()}", file=sys.stderr)
+    if reviewed.metadata is not None:
+        notes = [*reviewed.metadata.notes, f"{note}; {ledger.summary_line()}"]
+        reviewed = reviewed.model_copy(
+            update={"metadata": reviewed.metadata.model_copy(update={"notes": notes})}
+        )
+    return reviewed
+
+
 def render(report: PatternReport, fmt: str) -> bytes:
     if fmt == "markdown":
         return render_markdown(report).encode()
@@ -180,6 +246,8 @@ def run(args: argparse.Namespace) -> int:
         report = run_analysis(source, window, settings, dsl)
     finally:
         source.close()
+    if args.llm:
+        report = _review(args, report)
     data = render(report, args.format)
     if args.output is None:
         sys.stdout.buffer.write(data)

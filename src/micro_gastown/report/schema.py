@@ -1,8 +1,10 @@
-"""The JSON Schema of the PatternReport, generated from the pydantic models.
+"""The JSON Schemas of PatternReport, ProposedChanges and PRResult, generated from the
+pydantic models.
 
-Emitted as a draft-07 document using ``$defs`` (SPEC §3). ``python -m
-micro_gastown.report.schema`` rewrites ``schemas/PatternReport.json``; a test fails when the
-committed file drifts from the models.
+Emitted as draft-07 documents using ``$defs`` (SPEC §3). ``python -m
+micro_gastown.report.schema [DIR]`` rewrites ``DIR/<Name>.json`` for each (default
+``schemas/``; a single ``.json`` path rewrites just that schema); tests fail when a
+committed file drifts from its models.
 """
 
 from __future__ import annotations
@@ -12,11 +14,21 @@ from pathlib import Path
 from typing import Any
 
 import orjson
+from pydantic import BaseModel
 
+from micro_gastown.report.changes import ProposedChanges, PRResult
 from micro_gastown.report.model import PatternReport
 
 DRAFT_07 = "http://json-schema.org/draft-07/schema#"
-SCHEMA_ID = "https://github.com/micro-gastown/micro-gastown/schemas/PatternReport.json"
+SCHEMA_BASE = "https://github.com/micro-gastown/micro-gastown/schemas/"
+SCHEMA_ID = f"{SCHEMA_BASE}PatternReport.json"
+
+MODELS: dict[str, type[BaseModel]] = {
+    "PatternReport": PatternReport,
+    "ProposedChanges": ProposedChanges,
+    "PRResult": PRResult,
+}
+"""Every generated schema, by name (the file stem under ``schemas/``)."""
 
 
 def _drop_null_defaults(node: Any) -> Any:
@@ -39,19 +51,31 @@ def _drop_null_defaults(node: Any) -> Any:
     return node
 
 
+def model_schema(name: str) -> dict[str, Any]:
+    body = _drop_null_defaults(MODELS[name].model_json_schema(ref_template="#/$defs/{model}"))
+    return {"$schema": DRAFT_07, "$id": f"{SCHEMA_BASE}{name}.json", **body}
+
+
 def pattern_report_schema() -> dict[str, Any]:
-    body = _drop_null_defaults(PatternReport.model_json_schema(ref_template="#/$defs/{model}"))
-    return {"$schema": DRAFT_07, "$id": SCHEMA_ID, **body}
+    return model_schema("PatternReport")
 
 
-def render_schema() -> bytes:
-    return orjson.dumps(pattern_report_schema(), option=orjson.OPT_INDENT_2) + b"\n"
+def render_schema(name: str = "PatternReport") -> bytes:
+    return orjson.dumps(model_schema(name), option=orjson.OPT_INDENT_2) + b"\n"
 
 
 def main(argv: list[str]) -> int:
-    target = Path(argv[0]) if argv else Path("schemas/PatternReport.json")
-    target.write_bytes(render_schema())
-    print(f"wrote {target}")
+    target = Path(argv[0]) if argv else Path("schemas")
+    if target.suffix == ".json":
+        targets = {target.stem: target}
+    else:
+        targets = {name: target / f"{name}.json" for name in MODELS}
+    for name, path in targets.items():
+        if name not in MODELS:
+            print(f"unknown schema {name!r} (known: {', '.join(MODELS)})", file=sys.stderr)
+            return 2
+        path.write_bytes(render_schema(name))
+        print(f"wrote {path}")
     return 0
 
 

@@ -1,0 +1,177 @@
+"""``micro-gastown evolve``: run the evolve formula (analyze → refine → file-pr) end to end.
+
+Each run is recorded under ``--runs-dir`` (default ``.micro-gastown/runs/<run-id>/``);
+``--resume RUN-ID`` continues a run that stopped, failed or was killed, never repeating a
+completed step. See :mod:`micro_gastown.engine.executor` for the semantics.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from pathlib import Path
+from typing import Any
+
+from micro_gastown.cli.analyze import add_llm_flags
+from micro_gastown.engine.state import RunState, RunStatus, RunStore, new_run_id
+
+DEFAULT_RUNS_DIR = Path(".micro-gastown") / "runs"
+DEFAULT_BUDGET_USD = 0.50
+# Run settings the analyze step falls back on (see engine.skills).
+_SETTING_FLAGS = ("source", "repo", "selector", "pushdown")
+
+
+def register(sub: Any) -> None:
+    parser = sub.add_parser(
+        "evolve",
+        help="analyze logs, refine a change, file a draft PR (resumable)",
+        description=__doc__.splitlines()[0] if __doc__ else None,
+    )
+    parser.add_argument("--since", help="start of the window (default: the formula's, 24h)")
+    parser.add_argument("--until", help="end of the window (default: now)")
+    parser.add_argument(
+        "--source",
+        default=os.environ.get("MICRO_GASTOWN_SOURCE", "loki"),
+        help="loki, loki:URL or file:PATH (env MICRO_GASTOWN_SOURCE; default loki)",
+    )
+    parser.add_argument("--repo", type=Path, help="the DSL checkout")
+    parser.add_argument("--selector", help="base LogQL stream selector")
+    parser.add_argument("--pushdown", choices=("auto", "on", "off"), help="Loki push-down")
+    parser.add_argument("--dry-run", action="store_true", help="refine, but file no PR")
+    parser.add_argument("--max-prs", type=int, metavar="N", help="open sleeptime PRs allowed")
+    parser.add_argument(
+        "--runs-dir",
+        type=Path,
+        default=DEFAULT_RUNS_DIR,
+        help=f"where runs are recorded (default {DEFAULT_RUNS_DIR})",
+    )
+    parser.add_argument("--resume", metavar="RUN-ID", help="continue a recorded run")
+    parser.add_argument("--formula", default="evolve", help="the DAG formula to run")
+    parser.add_argument(
+        "--config-dir",
+        type=Path,
+        action="append",
+        default=[],
+        help="a directory of your own polecats/, formulas/, schemas/ (repeatable)",
+    )
+    add_llm_flags(parser.add_argument_group("models and cost"), budget_default=None)
+    parser.set_defaults(func=run)
+
+
+def _given_vars(args: argparse.Namespace) -> dict[str, str]:
+    given = {}
+    if args.since is not None:
+        given["since"] = args.since
+    if args.until is not None:
+        given["until"] = args.until
+    if args.dry_run:
+        given["dry_run"] = "true"
+    if args.max_prs is not None:
+        given["max_prs"] = str(args.max_prs)
+    return given
+
+
+def run(args: argparse.Namespace) -> int:
+    from micro_gastown.config.configset import load_config
+    from micro_gastown.config.dag import resolve_vars, topological_order
+    from micro_gastown.config.placeholders import evaluate_condition, substitute
+    from micro_gastown.engine.executor import Engine, PlannedStep
+    from micro_gastown.engine.skills import builtin_skills
+    from micro_gastown.llm.ledger import CostLedger
+
+    store = RunStore(args.runs_dir)
+    config_dirs = [str(path.absolute()) for path in args.config_dir]
+    if args.resume:
+        state = store.load(args.resume)
+        if args.budget_usd is not None:
+            state.settings["budget_usd"] = args.budget_usd
+        # The run's own configuration, then any given now.
+        recorded = [d for d in state.settings.get("config_dirs", []) if d not in config_dirs]
+        config_dirs = [*recorded, *config_dirs]
+        state.settings["config_dirs"] = config_dirs
+        config = load_config([Path(d) for d in config_dirs])
+    else:
+        config = load_config([Path(d) for d in config_dirs])
+        formula = config.workflow(args.formula)
+        settings: dict[str, Any] = {
+            name: str(getattr(args, name))
+            for name in _SETTING_FLAGS
+            if getattr(args, name) is not None
+        }
+        settings.update(
+            backend=args.backend,
+            budget_usd=args.budget_usd if args.budget_usd is not None else DEFAULT_BUDGET_USD,
+            allow_non_haiku=args.allow_non_haiku,
+            claude_path=args.claude_path,
+            config_dirs=config_dirs,
+        )
+        if args.replay is not None:
+            settings["replay"] = str(args.replay)
+        state = RunState(
+            new_run_id(),
+            formula.formula,
+            str(config.files.get(f"formulas/{formula.formula}.formula.toml", "")),
+            resolve_vars(formula, _given_vars(args)),
+            settings,
+        )
+        store.create(state)
+    formula = config.workflow(state.formula)
+    plan = []
+    for step in topological_order(formula):
+        skill_name = step.skill or step.id
+        execution = config.skill(skill_name).execution
+        plan.append(
+            PlannedStep(
+                step.id,
+                skill_name,
+                tuple(step.needs),
+                step.condition,
+                dict(step.inputs),
+                float(execution.timeout_seconds),
+                execution.retry_count,
+            )
+        )
+    budget = float(state.settings.get("budget_usd", DEFAULT_BUDGET_USD))
+    ledger = (
+        CostLedger.from_dict(state.ledger, budget_usd=budget)
+        if state.ledger
+        else CostLedger(budget_usd=budget)
+    )
+    engine = Engine(
+        store,
+        builtin_skills(),
+        ledger,
+        condition=evaluate_condition,
+        substitute=lambda value, values: (
+            substitute(value, values) if isinstance(value, str) else value
+        ),
+        echo=lambda line: print(f"micro-gastown: {state.run_id}: {line}", file=sys.stderr),
+    )
+    state = engine.execute(state, plan)
+    _print_summary(state, store, ledger)
+    if state.status is RunStatus.COMPLETED:
+        return 0
+    return 5 if state.status is RunStatus.STOPPED else 1
+
+
+def _print_summary(state: RunState, store: RunStore, ledger: Any) -> None:
+    out = sys.stdout
+    out.write(f"run {state.run_id}: {state.status.value} ({store.directory(state.run_id)})\n")
+    for step_id, step in state.steps.items():
+        line = f"  {step_id:<12} {step.status.value}"
+        if step.attempts:
+            line += f" after {step.attempts} attempt{'s' if step.attempts > 1 else ''}"
+        if step.duration_ms is not None:
+            line += f", {step.duration_ms / 1000:.1f} s"
+        if step.discovered:
+            line += " (found already done)"
+        if step.error:
+            line += f": {step.error.splitlines()[0]}"
+        out.write(line + "\n")
+    out.write(f"  cost: {ledger.summary_line()}\n")
+    if state.message:
+        out.write(f"  {state.message}\n")
+    if state.status is not RunStatus.COMPLETED:
+        out.write(f"  resume with: micro-gastown evolve --resume {state.run_id}\n")
+    out.flush()

@@ -1,0 +1,302 @@
+"""Run a DAG formula's steps in dependency order, recording every transition.
+
+Semantics (SPEC §3, "nondeterministic idempotence"):
+
+- A step runs when every step it ``needs`` is done (completed, or skipped by its
+  condition); if one of them failed or is blocked, it is blocked.
+- ``condition`` is evaluated against the run's vars; false → skipped.
+- Before running, the skill may *discover* that the step's effect already exists in the
+  world (a PR for the same fingerprint): the step is then completed without running.
+- Each attempt runs in a child process, so ``timeout_seconds`` is enforced by killing it;
+  up to ``retry_count`` more attempts follow a failure. Model calls made by an attempt are
+  charged to the ledger whether it succeeds or not.
+- ``run.json`` is rewritten atomically after every transition. A completed step is never
+  run again: resuming a killed run re-runs only what had not completed.
+- A model call that would exceed the budget is not sent: the run stops cleanly
+  (``stopped``), resumable with a larger ``--budget-usd``.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import time
+import traceback
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field, replace
+from multiprocessing.connection import Connection
+from pathlib import Path
+from typing import Any, Protocol
+
+from micro_gastown.engine.state import RunState, RunStatus, RunStore, StepState, StepStatus, now_iso
+from micro_gastown.errors import MicroGastownError
+from micro_gastown.llm.base import BudgetExceeded, CallRecord, Meter, Usage
+
+
+class StepUnavailable(MicroGastownError):
+    """The skill a step runs is not built (yet); the run stays resumable."""
+
+    exit_code = 3
+
+
+@dataclass(frozen=True)
+class StepContext:
+    run_id: str
+    step_id: str
+    inputs: dict[str, Any]
+    directory: Path
+    """Where the step writes its outputs (``<run>/steps/<step-id>/``)."""
+    settings: Mapping[str, Any]
+    previous: Mapping[str, Mapping[str, Any]]
+    """Outputs of the steps completed so far, by step id."""
+    meter: Meter
+
+
+class Skill(Protocol):
+    """The Python side of a skill formula."""
+
+    name: str
+
+    def discover(self, context: StepContext) -> dict[str, Any] | None:
+        """The outputs of a step whose effect already exists in the world, else None."""
+        ...
+
+    def run(self, context: StepContext) -> dict[str, Any]:
+        """Do the step; return JSON-safe outputs."""
+        ...
+
+
+@dataclass(frozen=True)
+class PlannedStep:
+    """One step of the formula, as the engine needs it (from the loaded DAG formula)."""
+
+    id: str
+    skill: str
+    needs: tuple[str, ...] = ()
+    condition: str | None = None
+    inputs: Mapping[str, Any] = field(default_factory=dict)
+    timeout_seconds: float = 600.0
+    retry_count: int = 0
+
+
+class Ledger(Protocol):
+    def meter(self, step_id: str) -> Meter: ...
+
+    def to_dict(self) -> dict[str, Any]: ...
+
+
+@dataclass
+class _Attempt:
+    outcome: str  # "ok" | "error" | "unavailable" | "budget" | "timeout"
+    outputs: dict[str, Any] = field(default_factory=dict)
+    error: str | None = None
+    calls: list[CallRecord] = field(default_factory=list)
+
+
+class _ReportingMeter:
+    """The child's meter: checks against the ledger, and reports each call to the parent
+    as it happens, so even an attempt killed by its timeout is charged for its calls."""
+
+    def __init__(self, inner: Meter, conn: Connection) -> None:
+        self._inner = inner
+        self._conn = conn
+
+    def before(self, model: str, input_tokens: int, max_output_tokens: int) -> None:
+        self._inner.before(model, input_tokens, max_output_tokens)
+
+    def after(self, record: CallRecord) -> None:
+        self._conn.send(("call", _encode_call(record)))
+        self._inner.after(record)
+
+
+def _encode_call(call: CallRecord) -> dict[str, Any]:
+    usage = call.usage
+    return {
+        "model": call.model,
+        "usage": [
+            usage.input_tokens,
+            usage.output_tokens,
+            usage.cache_read_input_tokens,
+            usage.cache_creation_input_tokens,
+        ],
+        "reported_cost_usd": call.reported_cost_usd,
+    }
+
+
+def _decode_call(raw: dict[str, Any]) -> CallRecord:
+    return CallRecord(raw["model"], Usage(*raw["usage"]), raw["reported_cost_usd"])
+
+
+def _child(skill: Skill, context: StepContext, ledger: Ledger, conn: Connection) -> None:
+    meter = _ReportingMeter(ledger.meter(context.step_id), conn)
+    context = replace(context, meter=meter)
+    try:
+        outputs = skill.run(context)
+        message: tuple[str, dict[str, Any], str | None] = ("ok", outputs, None)
+    except BudgetExceeded as exc:
+        message = ("budget", {}, str(exc))
+    except StepUnavailable as exc:
+        message = ("unavailable", {}, str(exc))
+    except MicroGastownError as exc:
+        message = ("error", {}, str(exc))
+    except Exception as exc:  # a bug in a skill: keep the traceback in the run state
+        message = ("error", {}, f"{type(exc).__name__}: {exc}\n{traceback.format_exc()}")
+    conn.send(("done", *message))
+    conn.close()
+
+
+class Engine:
+    """Runs one run of one formula against a store of run directories."""
+
+    def __init__(
+        self,
+        store: RunStore,
+        skills: Mapping[str, Skill],
+        ledger: Ledger,
+        *,
+        condition: Callable[[str, Mapping[str, str]], bool],
+        substitute: Callable[[Any, Mapping[str, str]], Any],
+        echo: Callable[[str], None] = lambda line: None,
+    ) -> None:
+        self.store = store
+        self.skills = skills
+        self.ledger = ledger
+        self._condition = condition
+        self._substitute = substitute
+        self._echo = echo
+
+    def execute(self, state: RunState, plan: list[PlannedStep]) -> RunState:
+        """Run (or continue) ``state`` over the steps of ``plan`` (in dependency order)."""
+        for step in plan:
+            state.steps.setdefault(step.id, StepState())
+        state.status = RunStatus.RUNNING
+        state.message = None
+        self._save(state)
+        for step in plan:
+            record = state.steps[step.id]
+            if record.status.done:
+                continue  # never run again
+            if state.status is RunStatus.STOPPED:
+                break
+            waiting = [n for n in step.needs if not state.steps[n].status.done]
+            if waiting:
+                record.status = StepStatus.BLOCKED
+                record.error = f"needs {', '.join(waiting)}, which did not complete"
+                self._save(state)
+                self._echo(f"{step.id}: blocked ({record.error})")
+                continue
+            if step.condition is not None and not self._condition(step.condition, state.vars):
+                record.status = StepStatus.SKIPPED
+                record.error = None
+                record.finished_at = now_iso()
+                self._save(state)
+                self._echo(f"{step.id}: skipped ({step.condition} is false)")
+                continue
+            self._run_step(state, step, record)
+        state.status = self._final_status(state)
+        self._save(state)
+        return state
+
+    def _final_status(self, state: RunState) -> RunStatus:
+        if state.status is RunStatus.STOPPED:
+            return RunStatus.STOPPED
+        if all(step.status.done for step in state.steps.values()):
+            return RunStatus.COMPLETED
+        return RunStatus.INCOMPLETE
+
+    def _run_step(self, state: RunState, step: PlannedStep, record: StepState) -> None:
+        skill = self.skills.get(step.skill)
+        values = dict(state.vars)
+        for step_id, done in state.steps.items():
+            if done.status is StepStatus.COMPLETED and "output" in done.outputs:
+                values[f"steps.{step_id}.output"] = str(done.outputs["output"])
+        inputs = {k: self._substitute(v, values) for k, v in step.inputs.items()}
+        context = StepContext(
+            state.run_id,
+            step.id,
+            inputs,
+            self.store.step_directory(state.run_id, step.id),
+            state.settings,
+            {k: v.outputs for k, v in state.steps.items() if v.status is StepStatus.COMPLETED},
+            self.ledger.meter(step.id),
+        )
+        record.inputs = inputs
+        if skill is None:
+            missing = _Attempt("unavailable", error=f"no skill {step.skill!r}")
+            self._finish(state, step.id, record, missing)
+            return
+        found = skill.discover(context)
+        if found is not None:
+            record.status = StepStatus.COMPLETED
+            record.discovered = True
+            record.outputs = found
+            record.error = None
+            record.finished_at = now_iso()
+            self._save(state)
+            self._echo(f"{step.id}: already done (found its effect), not repeated")
+            return
+        for _ in range(step.retry_count + 1):
+            record.status = StepStatus.RUNNING
+            record.attempts += 1
+            record.started_at = now_iso()
+            record.error = None
+            self._save(state)
+            self._echo(f"{step.id}: running (attempt {record.attempts})")
+            started = time.perf_counter()
+            attempt = self._attempt(skill, context, step.timeout_seconds)
+            record.duration_ms = int((time.perf_counter() - started) * 1000)
+            meter = self.ledger.meter(step.id)
+            for call in attempt.calls:
+                meter.after(call)
+            state.ledger = self.ledger.to_dict()
+            self._finish(state, step.id, record, attempt)
+            if attempt.outcome in ("ok", "unavailable", "budget"):
+                return
+
+    def _finish(self, state: RunState, step_id: str, record: StepState, attempt: _Attempt) -> None:
+        record.finished_at = now_iso()
+        if attempt.outcome == "ok":
+            record.status = StepStatus.COMPLETED
+            record.outputs = attempt.outputs
+            record.error = None
+        else:
+            record.status = StepStatus.FAILED
+            record.error = attempt.error
+            if attempt.outcome == "budget":
+                state.status = RunStatus.STOPPED
+                state.message = attempt.error
+        self._save(state)
+        what = "completed" if attempt.outcome == "ok" else f"failed: {attempt.error}"
+        self._echo(f"{step_id}: {what}")
+
+    def _attempt(self, skill: Skill, context: StepContext, timeout: float) -> _Attempt:
+        ctx = multiprocessing.get_context("fork")
+        receive, send = ctx.Pipe(duplex=False)
+        child = ctx.Process(target=_child, args=(skill, context, self.ledger, send), daemon=True)
+        child.start()
+        send.close()
+        deadline = time.monotonic() + timeout
+        calls: list[CallRecord] = []
+        try:
+            while True:
+                if not receive.poll(max(deadline - time.monotonic(), 0)):
+                    child.kill()
+                    child.join()
+                    return _Attempt("timeout", error=f"timed out after {timeout:g} s", calls=calls)
+                try:
+                    message = receive.recv()
+                except EOFError:
+                    child.join()
+                    died = f"the step's process died (exit {child.exitcode})"
+                    return _Attempt("error", error=died, calls=calls)
+                if message[0] == "call":
+                    calls.append(_decode_call(message[1]))
+                    continue
+                _, outcome, outputs, error = message
+                child.join()
+                return _Attempt(outcome, outputs, error, calls)
+        finally:
+            receive.close()
+
+    def _save(self, state: RunState) -> None:
+        state.ledger = self.ledger.to_dict()
+        self.store.save(state)

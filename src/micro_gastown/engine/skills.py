@@ -1,0 +1,88 @@
+"""The Python side of the skill formulas the evolve pipeline runs.
+
+``analyze`` runs the Log Analyzer exactly as ``micro-gastown analyze`` does (same flags,
+same validation) and writes ``report.json`` into the step's directory. ``refine`` and
+``file-pr`` are not built yet: their steps fail with a clear "not available", and the run
+stays resumable (``evolve --resume RUN-ID``) for when they are.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import orjson
+
+from micro_gastown.engine.executor import Skill, StepContext, StepUnavailable
+from micro_gastown.errors import OutputError
+
+# Inputs of the analyze skill that map to `micro-gastown analyze` flags, and the run
+# settings that fill them when the step does not say.
+_ANALYZE_FLAGS = {
+    "source": "--source",
+    "since": "--since",
+    "until": "--until",
+    "repo": "--repo",
+    "selector": "--selector",
+    "pushdown": "--pushdown",
+    "max_lines": "--max-lines",
+    "jobs": "--jobs",
+}
+
+
+class AnalyzeSkill:
+    name = "analyze"
+
+    def discover(self, context: StepContext) -> dict[str, Any] | None:
+        return None  # no effect outside the run directory: simply run it again
+
+    def run(self, context: StepContext) -> dict[str, Any]:
+        from micro_gastown.cli import build_parser
+
+        report = context.directory / "report.json"
+        argv = ["analyze", "--output", str(report)]
+        for name, flag in _ANALYZE_FLAGS.items():
+            value = context.inputs.get(name)
+            if value in (None, ""):
+                value = context.settings.get(name)
+            if value not in (None, ""):
+                argv += [flag, str(value)]
+        args = build_parser().parse_args(argv)
+        args.func(args)  # raises MicroGastownError on anything the user can fix
+        try:
+            data = orjson.loads(report.read_bytes())
+        except (OSError, orjson.JSONDecodeError) as exc:
+            raise OutputError(f"{report}: the analysis wrote no readable report ({exc})") from None
+        summary = data["summary"]
+        return {
+            "output": str(report),  # what {{steps.<id>.output}} names
+            "patterns": summary["total_patterns"],
+            "critical": summary["critical"],
+            "warning": summary["warning"],
+            "info": summary["info"],
+            "pattern_ids": [pattern["id"] for pattern in data["patterns"]],
+        }
+
+
+class UnavailableSkill:
+    """A skill whose implementation has not landed: fails its step, keeps the run."""
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+
+    def discover(self, context: StepContext) -> dict[str, Any] | None:
+        return None
+
+    def run(self, context: StepContext) -> dict[str, Any]:
+        raise StepUnavailable(
+            f"the {self.name} skill is not available in this micro-gastown yet; the run is "
+            f"kept, and `micro-gastown evolve --resume {context.run_id}` continues from here "
+            "once it is"
+        )
+
+
+def builtin_skills() -> dict[str, Skill]:
+    return {
+        "analyze": AnalyzeSkill(),
+        "refine": UnavailableSkill("refine"),
+        "file-pr": UnavailableSkill("file-pr"),
+    }

@@ -1,0 +1,142 @@
+"""micro-gastown evolve end to end: real processes, a real kill, a resume that repeats nothing."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import jsonschema
+import pytest
+
+from micro_gastown.cli import main
+from micro_gastown.testing.synthetic import generate_export
+
+ROOT = Path(__file__).resolve().parents[3]
+DEMO = ROOT / "examples" / "logs" / "exomonad-sample.jsonl.gz"
+REPO = ROOT / "examples" / "exomonad-sample"
+WINDOW = ["--since", "2026-01-01T00:00:00Z", "--until", "2027-01-01T00:00:00Z"]
+
+
+def _state(runs: Path) -> dict[str, Any]:
+    (path,) = runs.glob("*/run.json")
+    state: dict[str, Any] = json.loads(path.read_text())
+    return state
+
+
+def test_evolve_analyzes_then_stops_where_refine_is_not_available(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    runs = tmp_path / "runs"
+    argv = ["evolve", "--source", f"file:{DEMO}", "--repo", str(REPO), "--runs-dir", str(runs)]
+    assert main([*argv, *WINDOW]) == 1
+    out = capsys.readouterr().out
+    state = _state(runs)
+    steps = state["steps"]
+    assert state["status"] == "incomplete"
+    assert (steps["analyze"]["status"], steps["analyze"]["attempts"]) == ("completed", 1)
+    assert steps["refine"]["status"] == "failed"
+    assert "refine skill is not available" in steps["refine"]["error"]
+    assert steps["file-pr"]["status"] == "blocked"
+    assert steps["refine"]["inputs"] == {"pattern_report": steps["analyze"]["outputs"]["output"]}
+    report = json.loads(Path(steps["analyze"]["outputs"]["output"]).read_text())
+    schema = json.loads((ROOT / "schemas" / "PatternReport.json").read_text())
+    jsonschema.validate(report, schema)
+    assert steps["analyze"]["outputs"]["critical"] == report["summary"]["critical"] == 4
+    assert f"resume with: micro-gastown evolve --resume {state['run_id']}" in out
+    assert "$0.0000 of $0.50" in out
+
+    # Resumed: analyze is never run again; refine is tried again (and is still unavailable).
+    assert main(["evolve", "--resume", state["run_id"], "--runs-dir", str(runs)]) == 1
+    again = _state(runs)["steps"]
+    assert again["analyze"] == steps["analyze"]
+    assert again["refine"]["attempts"] == 2
+
+
+def test_unknown_run_and_unknown_formula_are_clear_errors(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["evolve", "--resume", "nope", "--runs-dir", str(tmp_path)]) == 2
+    assert "--resume nope: no run state" in capsys.readouterr().err
+    assert main(["evolve", "--formula", "nope", "--runs-dir", str(tmp_path)]) == 2
+    assert "nope" in capsys.readouterr().err
+
+
+TWICE = """
+formula = "twice"
+description = "Analyze the window twice (a test of resuming)."
+version = 1
+
+[vars.since]
+default = "2026-01-01T00:00:00Z"
+
+[[steps]]
+id = "first"
+title = "Analyze once"
+skill = "analyze"
+
+[steps.with]
+since = "{{since}}"
+
+[[steps]]
+id = "second"
+title = "Analyze again"
+needs = ["first"]
+skill = "analyze"
+
+[steps.with]
+since = "{{since}}"
+"""
+
+
+@pytest.mark.slow
+def test_a_killed_run_resumes_without_repeating_completed_steps(tmp_path: Path) -> None:
+    export = tmp_path / "big.jsonl"
+    generate_export(export, lines=150_000, seed=3)
+    config = tmp_path / "config"
+    (config / "formulas").mkdir(parents=True)
+    (config / "formulas" / "twice.formula.toml").write_text(TWICE)
+    runs = tmp_path / "runs"
+    argv = [
+        sys.executable, "-m", "micro_gastown", "evolve", "--formula", "twice",
+        "--config-dir", str(config), "--source", f"file:{export}", "--runs-dir", str(runs),
+    ]  # fmt: skip
+    env = {**os.environ, "MICRO_GASTOWN_JOBS": "1"}
+    child = subprocess.Popen(argv, env=env, start_new_session=True, stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline:
+            states = list(runs.glob("*/run.json"))
+            if states:
+                steps = json.loads(states[0].read_text()).get("steps", {})
+                if steps.get("second", {}).get("status") == "running":
+                    break
+            assert child.poll() is None, "the run ended before it could be killed"
+            time.sleep(0.02)
+        else:
+            pytest.fail("the second step never started")
+        os.killpg(child.pid, signal.SIGKILL)  # the run and its step process, mid-step
+    finally:
+        child.wait()
+    killed = _state(runs)
+    assert killed["status"] == "running"
+    assert killed["steps"]["first"]["status"] == "completed"
+    assert killed["steps"]["second"]["status"] == "running"
+    resumed = subprocess.run(
+        [*argv[:4], "--resume", killed["run_id"], "--runs-dir", str(runs)],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert resumed.returncode == 0, resumed.stderr
+    final = _state(runs)
+    assert final["status"] == "completed"
+    assert final["steps"]["first"] == killed["steps"]["first"]  # not run again
+    assert final["steps"]["second"]["attempts"] == 2
+    assert final["steps"]["second"]["status"] == "completed"

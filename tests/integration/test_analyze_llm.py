@@ -1,0 +1,107 @@
+"""analyze --llm end to end, with recorded answers: ranking applied, cost shown, budget kept."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from micro_gastown.analysis.review import review_report
+from micro_gastown.analysis.settings import default_polecat_path
+from micro_gastown.cli import main
+from micro_gastown.config.polecat import load_polecat
+from micro_gastown.llm.base import CallRecord, LlmRequest, LlmResponse, Meter, Usage
+from micro_gastown.llm.ledger import CostLedger
+from micro_gastown.llm.replay import RecordingBackend
+from micro_gastown.report.model import PatternReport
+
+ROOT = Path(__file__).resolve().parents[2]
+DEMO = ROOT / "examples" / "logs" / "exomonad-sample.jsonl.gz"
+REPO = ROOT / "examples" / "exomonad-sample"
+ARGS = ["analyze", "--source", f"file:{DEMO}", "--repo", str(REPO), "--jobs", "1"]
+
+
+class Reverse:
+    """Stands in for the model while recording: reverses the ranking, rewrites one text."""
+
+    name = "reverse"
+
+    def complete(self, request: LlmRequest, meter: Meter) -> LlmResponse:
+        meter.before(request.model, 2000, request.max_tokens)
+        ids = [p["id"] for p in json.loads(request.prompt.split("\n\n", 1)[1])["patterns"]]
+        record = CallRecord(request.model, Usage(3000, 400, 2000, 0))
+        meter.after(record)
+        review = {
+            "ranking": list(reversed(ids)),
+            "recommendations": [{"id": ids[-1], "recommendation": "Edit Graph.hs first."}],
+        }
+        return LlmResponse(review, (record,))
+
+
+@pytest.fixture(scope="module")
+def recorded(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, list[str]]:
+    """Recordings for the demo report's review, made the way a live run would make them."""
+    folder = tmp_path_factory.mktemp("llm")
+    plain = folder / "plain.json"
+    assert main([*ARGS, "--output", str(plain)]) == 0
+    report = PatternReport.model_validate_json(plain.read_text())
+    polecat = load_polecat(default_polecat_path())
+    recordings = folder / "recordings.json"
+    review_report(
+        report,
+        RecordingBackend(Reverse(), recordings),
+        CostLedger().meter("analyze"),
+        system=polecat.system_prompt,
+        model=polecat.model.name,
+        max_tokens=polecat.model.max_tokens,
+        temperature=polecat.model.temperature,
+        tools=list(polecat.tools.available),
+        checkout=REPO,
+    )
+    return recordings, [p.id for p in report.patterns]
+
+
+def _run(tmp_path: Path, *flags: str) -> tuple[int, dict[str, Any] | None]:
+    out = tmp_path / "reviewed.json"
+    code = main([*ARGS, "--output", str(out), *flags])
+    return code, json.loads(out.read_text()) if out.exists() else None
+
+
+def test_llm_review_reorders_and_sharpens_and_shows_the_cost(
+    recorded: tuple[Path, list[str]], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    recordings, ids = recorded
+    code, report = _run(tmp_path, "--llm", "--backend", "replay", "--replay", str(recordings))
+    assert code == 0
+    assert report is not None
+    assert [p["id"] for p in report["patterns"]] == list(reversed(ids))
+    assert report["patterns"][0]["recommendation"] == "Edit Graph.hs first."
+    (note,) = [n for n in report["metadata"]["notes"] if n.startswith("ranked")]
+    assert "claude-haiku-4-5" in note
+    assert "$0." in note
+    assert "LLM review: 3,000 in / 400 out" in capsys.readouterr().err
+
+
+def test_the_budget_stops_the_review_before_the_call(
+    recorded: tuple[Path, list[str]], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    recordings, _ = recorded
+    code, report = _run(
+        tmp_path, "--llm", "--backend", "replay", "--replay", str(recordings),
+        "--budget-usd", "0.0001",
+    )  # fmt: skip
+    assert code != 0
+    assert report is None  # nothing half-written
+    assert "--budget-usd" in capsys.readouterr().err
+
+
+def test_a_prompt_that_changed_misses_the_recordings_clearly(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    empty = tmp_path / "empty.json"
+    empty.write_text("{}")
+    code, _ = _run(tmp_path, "--llm", "--backend", "replay", "--replay", str(empty))
+    assert code != 0
+    assert str(empty) in capsys.readouterr().err

@@ -1,0 +1,244 @@
+"""The engine: dependency order, conditions, retries, timeouts, budget stop, resume."""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from micro_gastown.engine.executor import Engine, PlannedStep, StepContext, StepUnavailable
+from micro_gastown.engine.state import RunState, RunStatus, RunStore, StepStatus
+from micro_gastown.errors import MicroGastownError
+from micro_gastown.llm.base import BudgetExceeded, CallRecord, Meter, Usage
+
+
+class FakeLedger:
+    """Dollars = output tokens / 1000; the budget check uses the worst case."""
+
+    def __init__(self, budget: float = 1.0) -> None:
+        self.budget = budget
+        self.calls: list[tuple[str, CallRecord]] = []
+
+    @property
+    def spent(self) -> float:
+        return sum(c.usage.output_tokens for _, c in self.calls) / 1000
+
+    def meter(self, step_id: str) -> Meter:
+        ledger = self
+
+        class _Meter:
+            def before(self, model: str, input_tokens: int, max_output_tokens: int) -> None:
+                if ledger.spent + max_output_tokens / 1000 > ledger.budget:
+                    raise BudgetExceeded(f"budget ${ledger.budget} would be exceeded")
+
+            def after(self, record: CallRecord) -> None:
+                ledger.calls.append((step_id, record))
+
+        return _Meter()
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"spent": self.spent, "calls": len(self.calls)}
+
+
+class Scripted:
+    """A skill whose behaviour per attempt is read from a script; logs every run."""
+
+    def __init__(self, name: str, log: Path, script: list[str] | None = None) -> None:
+        self.name = name
+        self.log = log
+        self.script = script or ["ok"]
+        self.found: dict[str, Any] | None = None
+
+    def discover(self, context: StepContext) -> dict[str, Any] | None:
+        return self.found
+
+    def run(self, context: StepContext) -> dict[str, Any]:
+        with self.log.open("a") as handle:
+            handle.write(f"{context.step_id}\n")
+        runs = self.log.read_text().split().count(context.step_id)
+        action = self.script[min(runs, len(self.script)) - 1]
+        if action == "fail":
+            raise MicroGastownError("it broke")
+        if action == "unavailable":
+            raise StepUnavailable(f"{self.name} is not available yet")
+        if action == "sleep":
+            time.sleep(5)
+        if action == "spend":
+            context.meter.before("haiku", 10, 100)
+            context.meter.after(CallRecord("haiku", Usage(10, 100)))
+        if action == "spend-then-sleep":
+            context.meter.after(CallRecord("haiku", Usage(10, 300)))
+            time.sleep(5)
+        if action == "overspend":
+            context.meter.before("haiku", 10, 10_000)
+        return {
+            "step": context.step_id,
+            "inputs": dict(context.inputs),
+            "seen": list(context.previous),
+        }
+
+
+def _condition(text: str, variables: Mapping[str, str]) -> bool:
+    name = text.strip("!{}")
+    value = variables.get(name, "") not in ("", "false")
+    return not value if text.startswith("!") else value
+
+
+def _substitute(value: Any, variables: Mapping[str, str]) -> Any:
+    if isinstance(value, str):
+        for name, replacement in variables.items():
+            value = value.replace("{{" + name + "}}", replacement)
+    return value
+
+
+def _engine(
+    tmp_path: Path, skills: Mapping[str, Scripted], ledger: FakeLedger | None = None
+) -> Engine:
+    return Engine(
+        RunStore(tmp_path / "runs"),
+        skills,
+        ledger or FakeLedger(),
+        condition=_condition,
+        substitute=_substitute,
+    )
+
+
+def _state(tmp_path: Path, **variables: str) -> RunState:
+    state = RunState("r1", "test", "formulas/test.formula.toml", dict(variables))
+    RunStore(tmp_path / "runs").create(state)
+    return state
+
+
+def _ran(log: Path) -> list[str]:
+    return log.read_text().split() if log.exists() else []
+
+
+def test_steps_run_in_dependency_order_and_see_earlier_outputs(tmp_path: Path) -> None:
+    log = tmp_path / "log"
+    skills = {"s": Scripted("s", log)}
+    plan = [
+        PlannedStep("a", "s", inputs={"since": "{{since}}"}),
+        PlannedStep("b", "s", needs=("a",)),
+        PlannedStep("c", "s", needs=("a",)),
+        PlannedStep("d", "s", needs=("b", "c")),
+    ]
+    state = _engine(tmp_path, skills).execute(_state(tmp_path, since="24h"), plan)
+    assert _ran(log) == ["a", "b", "c", "d"]
+    assert state.status is RunStatus.COMPLETED
+    assert state.steps["a"].outputs["inputs"] == {"since": "24h"}
+    assert state.steps["d"].outputs["seen"] == ["a", "b", "c"]
+    on_disk = json.loads((tmp_path / "runs" / "r1" / "run.json").read_text())
+    assert on_disk["status"] == "completed"
+    assert {k: v["status"] for k, v in on_disk["steps"].items()} == dict.fromkeys(
+        "abcd", "completed"
+    )
+
+
+def test_a_false_condition_skips_and_dependents_still_run(tmp_path: Path) -> None:
+    log = tmp_path / "log"
+    plan = [
+        PlannedStep("a", "s"),
+        PlannedStep("pr", "s", needs=("a",), condition="!{{dry_run}}"),
+        PlannedStep("after", "s", needs=("pr",)),
+    ]
+    state = _engine(tmp_path, {"s": Scripted("s", log)}).execute(
+        _state(tmp_path, dry_run="true"), plan
+    )
+    assert _ran(log) == ["a", "after"]
+    assert state.steps["pr"].status is StepStatus.SKIPPED
+    assert state.status is RunStatus.COMPLETED
+
+
+def test_a_failure_blocks_what_needs_it_and_leaves_the_run_incomplete(tmp_path: Path) -> None:
+    log = tmp_path / "log"
+    skills = {"s": Scripted("s", log), "bad": Scripted("bad", log, ["fail"])}
+    plan = [PlannedStep("a", "bad"), PlannedStep("b", "s", needs=("a",)), PlannedStep("c", "s")]
+    state = _engine(tmp_path, skills).execute(_state(tmp_path), plan)
+    assert _ran(log) == ["a", "c"]
+    assert (state.steps["a"].status, state.steps["a"].error) == (StepStatus.FAILED, "it broke")
+    assert state.steps["b"].status is StepStatus.BLOCKED
+    assert "needs a" in (state.steps["b"].error or "")
+    assert state.status is RunStatus.INCOMPLETE
+
+
+def test_retries_until_an_attempt_succeeds(tmp_path: Path) -> None:
+    log = tmp_path / "log"
+    skills = {"s": Scripted("s", log, ["fail", "fail", "ok"])}
+    state = _engine(tmp_path, skills).execute(
+        _state(tmp_path), [PlannedStep("a", "s", retry_count=2)]
+    )
+    assert state.steps["a"].status is StepStatus.COMPLETED
+    assert state.steps["a"].attempts == 3
+    short = _engine(tmp_path / "2", {"s": Scripted("s", tmp_path / "log2", ["fail"] * 3)})
+    (tmp_path / "2").mkdir()
+    state = short.execute(_state(tmp_path / "2"), [PlannedStep("a", "s", retry_count=1)])
+    assert (state.steps["a"].status, state.steps["a"].attempts) == (StepStatus.FAILED, 2)
+
+
+def test_a_step_past_its_timeout_is_killed_and_its_calls_still_charged(tmp_path: Path) -> None:
+    ledger = FakeLedger()
+    skills = {"s": Scripted("s", tmp_path / "log", ["spend-then-sleep"])}
+    started = time.monotonic()
+    state = _engine(tmp_path, skills, ledger).execute(
+        _state(tmp_path), [PlannedStep("a", "s", timeout_seconds=0.5)]
+    )
+    assert time.monotonic() - started < 4  # killed, not waited for
+    assert state.steps["a"].status is StepStatus.FAILED
+    assert state.steps["a"].error == "timed out after 0.5 s"
+    assert [step for step, _ in ledger.calls] == ["a"]
+    assert state.ledger == {"spent": 0.3, "calls": 1}
+
+
+def test_a_call_over_budget_is_not_sent_and_the_run_stops_cleanly(tmp_path: Path) -> None:
+    log = tmp_path / "log"
+    ledger = FakeLedger(budget=0.5)
+    skills = {"s": Scripted("s", log, ["spend"]), "big": Scripted("big", log, ["overspend"])}
+    plan = [PlannedStep("a", "s"), PlannedStep("b", "big", retry_count=3), PlannedStep("c", "s")]
+    state = _engine(tmp_path, skills, ledger).execute(_state(tmp_path), plan)
+    assert state.status is RunStatus.STOPPED
+    assert state.steps["b"].status is StepStatus.FAILED
+    assert state.steps["b"].attempts == 1  # a budget stop is not retried
+    assert "budget" in (state.message or "")
+    assert state.steps["c"].status is StepStatus.PENDING
+    assert [step for step, _ in ledger.calls] == ["a"]
+
+
+def test_resume_never_reruns_a_completed_step(tmp_path: Path) -> None:
+    log = tmp_path / "log"
+    later = Scripted("later", log, ["unavailable", "ok"])
+    skills = {"s": Scripted("s", log), "later": later}
+    plan = [PlannedStep("a", "s"), PlannedStep("b", "later", needs=("a",))]
+    store = RunStore(tmp_path / "runs")
+    first = _engine(tmp_path, skills).execute(_state(tmp_path), plan)
+    assert first.status is RunStatus.INCOMPLETE
+    assert "not available yet" in (first.steps["b"].error or "")
+    resumed = _engine(tmp_path, skills).execute(store.load("r1"), plan)
+    assert resumed.status is RunStatus.COMPLETED
+    assert _ran(log) == ["a", "b", "b"]
+    assert resumed.steps["a"].attempts == 1
+
+
+def test_a_step_found_done_in_the_world_is_not_repeated(tmp_path: Path) -> None:
+    log = tmp_path / "log"
+    skill = Scripted("pr", log)
+    skill.found = {"pr_url": "https://example.test/pr/7"}
+    state = _engine(tmp_path, {"pr": skill}).execute(_state(tmp_path), [PlannedStep("a", "pr")])
+    assert _ran(log) == []
+    assert state.steps["a"].discovered
+    assert state.steps["a"].outputs == {"pr_url": "https://example.test/pr/7"}
+
+
+def test_a_missing_skill_fails_its_step_clearly(tmp_path: Path) -> None:
+    state = _engine(tmp_path, {}).execute(_state(tmp_path), [PlannedStep("a", "nope")])
+    assert state.steps["a"].error == "no skill 'nope'"
+
+
+def test_resuming_an_unknown_run_names_what_exists(tmp_path: Path) -> None:
+    store = RunStore(tmp_path / "runs")
+    store.create(RunState("20261122-010000-abcd", "f", "p", {}))
+    with pytest.raises(MicroGastownError, match="20261122-010000-abcd"):
+        store.load("nope")
