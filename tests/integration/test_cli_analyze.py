@@ -14,6 +14,8 @@ from micro_gastown.timewindow import format_ns
 
 from factories import BASE_NS, Export
 
+SAMPLE = Path(__file__).resolve().parents[2] / "examples" / "exomonad-sample"
+
 
 def _export(tmp_path: Path) -> Path:
     exp = Export()
@@ -178,11 +180,17 @@ def test_python_dash_m_entry_point(tmp_path: Path) -> None:
 def test_empty_window_gives_an_empty_valid_report(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    """A window with no events is not an error: zero patterns, counts say why."""
+    """A window with no events is not an error: zero patterns (not every declared edge as
+    "dead"), and the note and a warning say why."""
     source = f"file:{_export(tmp_path)}"
-    assert main(["analyze", "--source", source, "--since", "2099-01-01T00:00:00Z"]) == 0
-    report = json.loads(capsys.readouterr().out)
+    since = "2099-01-01T00:00:00Z"
+    assert main(["analyze", "--source", source, "--since", since, "--repo", str(SAMPLE)]) == 0
+    out, err = capsys.readouterr()
+    report = json.loads(out)
     assert report["patterns"] == []
+    empty = "no events in the window (50 lines read fell outside it)"
+    assert any(note.startswith(empty) for note in report["metadata"]["notes"])
+    assert f"micro-gastown: warning: {empty}" in err
     assert report["summary"] == {
         "total_patterns": 0,
         "critical": 0,

@@ -124,8 +124,23 @@ def assemble_report(
         )
     if settings.detectors is not None:
         notes.append(f"only these detectors ran: {', '.join(settings.detectors)}")
+    if events_analyzed == 0:
+        outside = (
+            f" ({stats.outside_window:,} lines read fell outside it)"
+            if stats.outside_window
+            else ""
+        )
+        notes.append(
+            f"no events in the window{outside}: check --since/--until, the source and its selector"
+        )
     if dsl is None:
         notes.append("no --repo given: dead_path was not checked")
+    elif (
+        events_analyzed
+        and not run.transitions
+        and "dead_path" in (settings.detectors or ("dead_path",))
+    ):
+        notes.append("no graph transitions in the window: dead_path had nothing to compare")
     if run.truncated:
         notes.append(
             f"stopped after --max-lines {settings.max_lines:,} entries: the findings cover only "

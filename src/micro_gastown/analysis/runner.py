@@ -87,6 +87,8 @@ class AnalysisRun:
     out_of_order: int
     parts: int = 1
     truncated: bool = False
+    transitions: int = 0
+    """Graph transitions counted for dead_path (0 when the window had none)."""
 
 
 class _Capped:
@@ -305,6 +307,7 @@ class ScanPass:
             out_of_order=attributor.out_of_order,
             parts=parts,
             truncated=truncated,
+            transitions=sum(self.context.traffic.edges.values()),
         )
 
 

@@ -260,6 +260,12 @@ def run(args: argparse.Namespace) -> int:
             f"({s.critical} critical, {s.warning} warning, {s.info} info)",
             file=sys.stderr,
         )
+    if report.summary.events_analyzed == 0 and report.metadata is not None:
+        empty = next(
+            (n for n in report.metadata.notes if n.startswith("no events")),
+            "no events in the window",
+        )
+        print(f"micro-gastown: warning: {empty}", file=sys.stderr)
     if report.metadata is not None and report.metadata.truncated:
         print(
             f"micro-gastown: warning: stopped after --max-lines {args.max_lines:,} lines; "

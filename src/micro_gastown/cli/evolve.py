@@ -10,11 +10,13 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from micro_gastown.cli.analyze import add_llm_flags
 from micro_gastown.engine.state import RunState, RunStatus, RunStore, new_run_id
+from micro_gastown.timewindow import datetime_to_ns, format_ns, window_from_flags
 
 DEFAULT_RUNS_DIR = Path(".micro-gastown") / "runs"
 DEFAULT_BUDGET_USD = 0.50
@@ -72,6 +74,25 @@ def _given_vars(args: argparse.Namespace) -> dict[str, str]:
     return given
 
 
+def _pin_window(values: dict[str, str]) -> dict[str, str]:
+    """``since``/``until`` as absolute instants, fixed when the run is created.
+
+    "24h" means the 24 hours before the run started, so a run resumed tomorrow still
+    analyzes the window it was created for; a bad value fails here, before a run exists.
+    """
+    now = datetime.now(UTC)
+    since, until = values.get("since") or None, values.get("until") or None
+    window = window_from_flags(since, until, now=now)
+    pinned = dict(values)
+    if window.start_ns is not None:
+        pinned["since"] = format_ns(window.start_ns)
+    if "until" in values or window.start_ns is not None:
+        pinned["until"] = format_ns(
+            window.end_ns if window.end_ns is not None else datetime_to_ns(now)
+        )
+    return pinned
+
+
 def run(args: argparse.Namespace) -> int:
     from micro_gastown.config.configset import load_config
     from micro_gastown.config.dag import resolve_vars, topological_order
@@ -112,7 +133,7 @@ def run(args: argparse.Namespace) -> int:
             new_run_id(),
             formula.formula,
             str(config.files.get(f"formulas/{formula.formula}.formula.toml", "")),
-            resolve_vars(formula, _given_vars(args)),
+            _pin_window(resolve_vars(formula, _given_vars(args))),
             settings,
         )
         store.create(state)

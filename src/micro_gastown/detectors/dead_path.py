@@ -3,7 +3,8 @@
 Only runs with ``--repo``: the declared edge set comes from the ``Graph.hs`` files. A
 never-taken edge is ``info``, or ``warning`` when its source node ran often enough that the
 absence means something; an edge taken but below ``underused_share`` of its source's exits
-is reported as underused (``info``).
+is reported as underused (``info``). A window without a single transition says nothing
+about paths (wrong window, wrong selector, or the app was down), so it yields no finding.
 """
 
 from __future__ import annotations
@@ -26,10 +27,10 @@ class DeadPathDetector(Detector):
 
     def finish(self) -> list[Finding]:
         dsl = self.context.dsl
-        if dsl is None:
+        traffic = self.context.traffic
+        if dsl is None or not traffic.edges:
             return []
         t = self.thresholds
-        traffic = self.context.traffic
         findings = []
         seen: set[tuple[str, str]] = set()
         for edge in dsl.edges():

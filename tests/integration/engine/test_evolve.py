@@ -8,6 +8,7 @@ import signal
 import subprocess
 import sys
 import time
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -56,6 +57,35 @@ def test_evolve_analyzes_then_stops_where_refine_is_not_available(
     again = _state(runs)["steps"]
     assert again["analyze"] == steps["analyze"]
     assert again["refine"]["attempts"] == 2
+
+
+def test_a_relative_window_is_pinned_when_the_run_is_created(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """ "24h" is the day before the run started, also when it is resumed later."""
+    runs = tmp_path / "runs"
+    before = datetime.now(UTC)
+    argv = ["evolve", "--source", f"file:{DEMO}", "--runs-dir", str(runs), "--since", "24h"]
+    assert main(argv) == 1
+    after = datetime.now(UTC)
+    state = _state(runs)
+    since = datetime.fromisoformat(state["vars"]["since"])
+    until = datetime.fromisoformat(state["vars"]["until"])
+    assert until - since == timedelta(hours=24)
+    assert before - timedelta(seconds=1) <= until <= after
+    assert state["steps"]["analyze"]["inputs"] == {
+        "since": state["vars"]["since"],
+        "until": state["vars"]["until"],
+    }
+
+
+def test_a_bad_window_is_refused_before_a_run_exists(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    runs = tmp_path / "runs"
+    assert main(["evolve", "--since", "yesterday", "--runs-dir", str(runs)]) == 2
+    assert "--since 'yesterday'" in capsys.readouterr().err
+    assert not runs.exists() or not any(runs.iterdir())
 
 
 def test_unknown_run_and_unknown_formula_are_clear_errors(

@@ -56,6 +56,17 @@ def test_quiet_source_makes_dead_edges_info(tmp_path: Path) -> None:
     }
 
 
+def test_a_window_without_transitions_says_nothing_about_paths(tmp_path: Path) -> None:
+    exp = Export()
+    exp.llm("s1", latency=100)  # the app ran, but no graph transition was logged
+    report = analyze(exp, tmp_path, dsl=read_dsl(SAMPLE))
+    assert patterns_of(report, "dead_path") == []
+    assert report.metadata is not None
+    assert "no graph transitions in the window: dead_path had nothing to compare" in (
+        report.metadata.notes
+    )
+
+
 def test_without_a_repo_nothing_is_reported(tmp_path: Path) -> None:
     exp = Export()
     _traffic(exp, 300)
