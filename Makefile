@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test lint bench schemas lock clean
+.PHONY: demo demo-review test lint bench schemas lock clean
 
 $(STAMP): requirements.lock pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -13,9 +13,11 @@ $(STAMP): requirements.lock pyproject.toml
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check --no-deps --no-build-isolation -e .
 	touch $(STAMP)
 
+# The demo's LLM pass replays a hand-written answer (examples/llm/): no key, no network.
 demo: $(STAMP)
 	$(BIN)/micro-gastown analyze --source file:examples/logs/exomonad-sample.jsonl.gz \
-		--repo examples/exomonad-sample --format markdown
+		--repo examples/exomonad-sample --format markdown \
+		--llm --backend replay --replay examples/llm/log-analyzer-review.replay.json
 
 lint: $(STAMP)
 	$(BIN)/ruff format --check src tests bench
@@ -28,6 +30,11 @@ test: lint
 # Regenerate schemas/*.json (PatternReport, ProposedChanges, PRResult) after changing the report models.
 schemas: $(STAMP)
 	$(BIN)/python -m micro_gastown.report.schema schemas
+
+# Rewrite the demo's replay file after the report, the digest or the polecat's prompt changed.
+demo-review: $(STAMP)
+	$(BIN)/python -m micro_gastown.testing.demo_review \
+		examples/llm/log-analyzer-review.answer.json examples/llm/log-analyzer-review.replay.json
 
 bench: $(STAMP)
 	$(BIN)/python bench/run.py
