@@ -12,10 +12,22 @@
     │       ├── LokiNotFoundError    404: wrong URL or path prefix
     │       └── LokiUnavailableError retries exhausted (network, 408, 429, 5xx, bad bodies)
     ├── DslError                 the DSL checkout cannot be read (no Graph.hs, bad --repo)
+    ├── LlmError                 a model call failed in a way the user can act on
+    │   ├── BudgetExceeded       the next call could pass the run's budget; nothing sent
+    │   ├── ModelPolicyError     not Haiku without --allow-non-haiku; an unknown model
+    │   ├── LiveCallForbidden    a real API call while MICRO_GASTOWN_NO_LIVE_LLM is set
+    │   ├── LlmAuthError         no key, key rejected (401) or not allowed (403)
+    │   ├── LlmRequestError      400/404/413/...: the API rejected it (its own text kept)
+    │   ├── LlmUnavailableError  overloaded (529), 429, 5xx or network, after retries
+    │   │   └── LlmTimeoutError  no answer within the request's timeout
+    │   ├── LlmRefusalError      the model refused to answer
+    │   └── LlmOutputError       output still invalid after the repairs, or cut off
+    ├── StepUnavailable          a formula step's skill is not built yet; the run stays resumable
     └── OutputError              a result cannot be written
 
-The CLI turns any of these into one clear line and a non-zero exit code; any other
-exception is a bug and keeps its traceback. Third-party exceptions are translated into
+The CLI turns any of these into one clear line and a non-zero exit code (``exit_code``:
+2 ConfigError, 3 SourceError, 4 DslError and LlmError, 5 OutputError and BudgetExceeded);
+any other exception is a bug and keeps its traceback. Third-party exceptions are translated into
 these once, at the boundary where they are raised.
 """
 
@@ -77,7 +89,62 @@ class DslError(MicroGastownError):
     exit_code = 4
 
 
+class LlmError(MicroGastownError):
+    """A model call failed in a way the user can act on (auth, policy, budget, output)."""
+
+    exit_code = 4
+
+
+class BudgetExceeded(LlmError):
+    """The next call could cost more than the run's remaining budget; nothing was sent."""
+
+    exit_code = 5
+
+
+class ModelPolicyError(LlmError):
+    """A model name the policy refuses: not Haiku without --allow-non-haiku, or unknown."""
+
+
+class LiveCallForbidden(LlmError):
+    """A real Anthropic API call was about to be made where they are switched off."""
+
+
+class LlmAuthError(LlmError):
+    """The API key is missing, rejected, or lacks permission."""
+
+
+class LlmRequestError(LlmError):
+    """The API rejected the request as malformed or impossible; retrying cannot help.
+
+    ``api_message`` is the API's own explanation, when it gave one.
+    """
+
+    def __init__(self, message: str, *, api_message: str | None = None) -> None:
+        super().__init__(message)
+        self.api_message = api_message
+
+
+class LlmUnavailableError(LlmError):
+    """The API stayed overloaded, rate-limited or unreachable through the SDK's retries."""
+
+
+class LlmTimeoutError(LlmUnavailableError):
+    """No answer within the request's timeout."""
+
+
+class LlmRefusalError(LlmError):
+    """The model declined to answer (``stop_reason == "refusal"``)."""
+
+
+class LlmOutputError(LlmError):
+    """The model produced no usable output: invalid after the repairs, or cut off."""
+
+
 class OutputError(MicroGastownError):
     """A result cannot be written where it was asked to go."""
 
     exit_code = 5
+
+
+class StepUnavailable(MicroGastownError):
+    """The skill a formula step runs is not built (yet); the run stays resumable."""

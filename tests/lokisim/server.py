@@ -1,4 +1,4 @@
-"""The socket layer: a threaded HTTP/1.1 server that routes to ``LokiApi``.
+"""The socket layer: the request handler that routes to ``LokiApi``.
 
 It applies what sits in front of Loki in production (auth, tenancy header, a path
 prefix from a reverse proxy) and the scripted faults, records every request, and counts
@@ -8,20 +8,18 @@ the bytes it sends. HTTP/1.1 keep-alive is on, as httpx expects from a real Loki
 from __future__ import annotations
 
 import base64
-import contextlib
 import hmac
 import io
 import socket
 import struct
-import threading
 import traceback
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import IO, TYPE_CHECKING, Any
+from typing import IO, TYPE_CHECKING
 from urllib.parse import parse_qs, unquote, urlsplit
 
 from .api import TEXT_TYPE, Response
 from .errors import LokiError, Unauthorized
 from .faults import Fault, FaultKind
+from localserver import LocalHTTPServer, QuietHandler
 
 if TYPE_CHECKING:
     from .sim import LokiSim
@@ -55,64 +53,15 @@ class _CountingWriter:
         return self._inner.closed
 
 
-class LokiHTTPServer(ThreadingHTTPServer):
-    """Joins handler threads on close; tracks open connections so stop() can end them."""
-
-    daemon_threads = False
-    block_on_close = True
-
-    def __init__(self, address: tuple[str, int], sim: LokiSim) -> None:
-        self.sim = sim
-        self.connections: set[socket.socket] = set()
-        self.connections_lock = threading.Lock()
-        super().__init__(address, LokiRequestHandler)
-
-    def handle_error(self, request: Any, client_address: Any) -> None:
-        """Clients hanging up mid-answer are expected (timeouts, faults); record the rest."""
-        error = traceback.format_exc()
-        if "ConnectionError" in error or "BrokenPipe" in error or "ConnectionReset" in error:
-            return
-        self.sim.errors.append(error)
-
-    def drop_connections(self) -> None:
-        """Shut down every open connection so idle keep-alive handler threads exit."""
-        with self.connections_lock:
-            open_connections = list(self.connections)
-        for connection in open_connections:
-            with contextlib.suppress(OSError):
-                connection.shutdown(socket.SHUT_RDWR)
-
-
-class LokiRequestHandler(BaseHTTPRequestHandler):
+class LokiRequestHandler(QuietHandler):
     """One connection; each request goes auth -> fault -> API -> response."""
 
-    protocol_version = "HTTP/1.1"
     server_version = "lokisim"
-    # Headers and body go out in separate writes; with Nagle's algorithm the second waits
-    # for the client's delayed ACK (~40 ms a request on Linux). Loki's Go server sets
-    # TCP_NODELAY too.
-    disable_nagle_algorithm = True
-    server: LokiHTTPServer
+    server: LocalHTTPServer[LokiSim]
 
     def setup(self) -> None:
         super().setup()
-        self.wfile = _CountingWriter(self.wfile, self.server.sim)  # type: ignore[assignment]
-        with self.server.connections_lock:
-            self.server.connections.add(self.connection)
-
-    def finish(self) -> None:
-        with self.server.connections_lock:
-            self.server.connections.discard(self.connection)
-        super().finish()
-
-    def log_message(self, format: str, *args: Any) -> None:
-        """Stay quiet: pytest output is for test failures."""
-
-    def do_GET(self) -> None:
-        self._serve("GET")
-
-    def do_POST(self) -> None:
-        self._serve("POST")
+        self.wfile = _CountingWriter(self.wfile, self.server.owner)  # type: ignore[assignment]
 
     def do_DELETE(self) -> None:
         self._serve("DELETE")
@@ -120,7 +69,7 @@ class LokiRequestHandler(BaseHTTPRequestHandler):
     # -- request flow -----------------------------------------------------------------
 
     def _serve(self, method: str) -> None:
-        sim = self.server.sim
+        sim = self.server.owner
         split = urlsplit(self.path)
         params = parse_qs(split.query, keep_blank_values=True)
         length = int(self.headers.get("Content-Length") or 0)
@@ -155,7 +104,7 @@ class LokiRequestHandler(BaseHTTPRequestHandler):
         body: bytes,
         headers: dict[str, str],
     ) -> Response:
-        sim = self.server.sim
+        sim = self.server.owner
         if path is None:
             return _NOT_FOUND
         try:
@@ -192,8 +141,7 @@ class LokiRequestHandler(BaseHTTPRequestHandler):
         self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
         self.rfile.close()
         self.wfile.close()
-        with self.server.connections_lock:
-            self.server.connections.discard(self.connection)
+        self.server.forget(self.connection)
         self.connection.close()
 
 

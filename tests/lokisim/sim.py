@@ -10,14 +10,14 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable, Iterable, Mapping
-from types import TracebackType
 from typing import NamedTuple
 
 from .api import LokiApi
 from .config import Auth, Limits, Loki3Labels, Patterns
 from .faults import FaultPlan
-from .server import LokiHTTPServer
+from .server import LokiRequestHandler
 from .store import Store
+from localserver import BackgroundServer
 
 
 class RecordedRequest(NamedTuple):
@@ -28,7 +28,7 @@ class RecordedRequest(NamedTuple):
     params: dict[str, list[str]]
 
 
-class LokiSim:
+class LokiSim(BackgroundServer):
     """An in-memory Loki speaking HTTP API v1 on an ephemeral port.
 
     ``url`` includes ``path_prefix``, so a client given ``url`` as its base address talks
@@ -37,6 +37,8 @@ class LokiSim:
     the pattern ingester's retention. ``patterns`` turns on ``/loki/api/v1/patterns``
     (``True``, or ``Patterns(enabled=True, retention_ns=...)``); change it in place later.
     """
+
+    handler = LokiRequestHandler
 
     def __init__(
         self,
@@ -50,6 +52,7 @@ class LokiSim:
         host: str = "127.0.0.1",
         port: int = 0,
     ) -> None:
+        super().__init__(host=host, port=port)
         self.store = Store()
         self.limits = limits or Limits()
         self.auth = auth or Auth()
@@ -70,65 +73,13 @@ class LokiSim:
         self.faults = FaultPlan()
         self.requests: list[RecordedRequest] = []
         self.request_headers: list[dict[str, str]] = []
-        self.errors: list[str] = []
         self.bytes_sent = 0
-        self._address = (host, port)
         self._lock = threading.Lock()
-        self._stopping = threading.Event()
-        self._server: LokiHTTPServer | None = None
-        self._thread: threading.Thread | None = None
-
-    # -- lifecycle --------------------------------------------------------------------
-
-    def start(self) -> LokiSim:
-        """Bind and serve in a background thread; returns self for chaining."""
-        if self._server is not None:
-            raise RuntimeError("LokiSim already started")
-        self._stopping.clear()
-        self._server = LokiHTTPServer(self._address, self)
-        self._thread = threading.Thread(
-            target=self._server.serve_forever,
-            kwargs={"poll_interval": 0.01},
-            name="lokisim",
-            daemon=True,
-        )
-        self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        """Stop serving, end open connections and join every handler thread."""
-        server, thread = self._server, self._thread
-        if server is None or thread is None:
-            return
-        self._stopping.set()
-        server.shutdown()
-        server.drop_connections()
-        server.server_close()
-        thread.join()
-        self._server = self._thread = None
-
-    def __enter__(self) -> LokiSim:
-        return self.start()
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.stop()
-
-    @property
-    def port(self) -> int:
-        """The bound port (only while started)."""
-        if self._server is None:
-            raise RuntimeError("LokiSim is not started")
-        return int(self._server.server_address[1])
 
     @property
     def url(self) -> str:
-        """Base URL including the path prefix, e.g. ``http://127.0.0.1:53211``."""
-        return f"http://{self._address[0]}:{self.port}{self.path_prefix}"
+        """Base URL including the path prefix, e.g. ``http://127.0.0.1:53211/loki``."""
+        return super().url + self.path_prefix
 
     # -- test helpers -----------------------------------------------------------------
 

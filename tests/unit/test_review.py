@@ -126,4 +126,5 @@ def test_review_report_applies_a_good_review_and_drops_a_bad_one(
     bad = Scripted({"ranking": ["made-up"], "recommendations": []})
     kept, note = review_report(report, bad, Counting(), **settings)  # type: ignore[arg-type]
     assert kept is report
-    assert note.startswith("LLM review by claude-haiku-4-5 dropped")
+    assert note.startswith("LLM review by claude-haiku-4-5 (")
+    assert " backend) dropped: " in note

@@ -2,12 +2,12 @@
 
 The deterministic report is the truth. Haiku gets a compact digest of it (bounded in size
 whatever the log volume: at most ``MAX_PATTERNS`` patterns, long strings cut, no raw log
-lines) and may only rank the findings and sharpen their recommendations
-(``schemas/PatternReview.json``). Code then applies exactly that and checks it: the
-ranking must name every pattern once, and every other field of every pattern — type,
-key, severity, counts, details, evidence — stays byte for byte what the detectors wrote.
-A review that breaks a rule is dropped whole, with a note; the report is never worse than
-without ``--llm``.
+lines) and may only rank the findings and sharpen their recommendations, in the shape of
+:data:`REVIEW_SCHEMA` (forced as the answer's structure). Code then applies exactly that
+and checks it: the ranking must name every pattern once, and every other field of every
+pattern — type, key, severity, counts, details, evidence — stays byte for byte what the
+detectors wrote. A review that breaks a rule is dropped whole, with a note; the report is
+never worse than without ``--llm``.
 """
 
 from __future__ import annotations
@@ -17,9 +17,11 @@ from typing import Any
 
 import orjson
 
+from micro_gastown.config.polecat import Polecat
+from micro_gastown.errors import LlmError
 from micro_gastown.evidence.redact import default_redactor
 from micro_gastown.evidence.sanitize import neutralize_text
-from micro_gastown.llm.base import LlmBackend, LlmError, LlmRequest, Meter
+from micro_gastown.llm.base import LlmBackend, LlmRequest, Meter
 from micro_gastown.llm.tools import build_tools
 from micro_gastown.report.model import PatternReport
 
@@ -164,8 +166,33 @@ def review_report(
     try:
         reviewed = apply_review(report, response.output)
     except ReviewRejected as rejected:
-        return report, f"LLM review by {model} dropped: {rejected}"
+        return report, f"LLM review by {model} ({backend.name} backend) dropped: {rejected}"
     changed = sum(
         1 for a, b in zip(report.patterns, reviewed.patterns, strict=False) if a.id != b.id
     )
-    return reviewed, f"ranked and recommendations sharpened by {model} (order changed: {changed})"
+    return reviewed, (
+        f"ranked and recommendations sharpened by {model} ({backend.name} backend; "
+        f"order changed: {changed})"
+    )
+
+
+def review_with_polecat(
+    report: PatternReport,
+    polecat: Polecat,
+    backend: LlmBackend,
+    meter: Meter,
+    *,
+    checkout: Path | None,
+) -> tuple[PatternReport, str]:
+    """:func:`review_report` with the log-analyzer polecat's prompt, model and tools."""
+    return review_report(
+        report,
+        backend,
+        meter,
+        system=polecat.system_prompt,
+        model=polecat.model.name,
+        max_tokens=polecat.model.max_tokens,
+        temperature=polecat.model.temperature,
+        tools=list(polecat.tools.available),
+        checkout=checkout,
+    )

@@ -195,7 +195,7 @@ def add_llm_flags(group: Any, budget_default: float | None = 0.50) -> None:
 
 
 def _review(args: argparse.Namespace, report: PatternReport) -> PatternReport:
-    from micro_gastown.analysis.review import review_report
+    from micro_gastown.analysis.review import review_with_polecat
     from micro_gastown.analysis.settings import default_polecat_path
     from micro_gastown.config.polecat import load_polecat
     from micro_gastown.llm.factory import build_backend
@@ -210,16 +210,8 @@ def _review(args: argparse.Namespace, report: PatternReport) -> PatternReport:
         replay=args.replay,
         claude_path=args.claude_path,
     )
-    reviewed, note = review_report(
-        report,
-        backend,
-        ledger.meter("analyze"),
-        system=polecat.system_prompt,
-        model=polecat.model.name,
-        max_tokens=polecat.model.max_tokens,
-        temperature=polecat.model.temperature,
-        tools=list(polecat.tools.available),
-        checkout=args.repo,
+    reviewed, note = review_with_polecat(
+        report, polecat, backend, ledger.meter("analyze"), checkout=args.repo
     )
     print(f"micro-gastown: LLM review: {ledger.summary_line()}", file=sys.stderr)
     if reviewed.metadata is not None:

@@ -28,14 +28,8 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from micro_gastown.engine.state import RunState, RunStatus, RunStore, StepState, StepStatus, now_iso
-from micro_gastown.errors import MicroGastownError
-from micro_gastown.llm.base import BudgetExceeded, CallRecord, Meter, Usage
-
-
-class StepUnavailable(MicroGastownError):
-    """The skill a step runs is not built (yet); the run stays resumable."""
-
-    exit_code = 3
+from micro_gastown.errors import BudgetExceeded, MicroGastownError, StepUnavailable
+from micro_gastown.llm.base import CallRecord, Meter, Usage
 
 
 @dataclass(frozen=True)

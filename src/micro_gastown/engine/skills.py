@@ -12,8 +12,8 @@ from typing import Any
 
 import orjson
 
-from micro_gastown.engine.executor import Skill, StepContext, StepUnavailable
-from micro_gastown.errors import OutputError
+from micro_gastown.engine.executor import Skill, StepContext
+from micro_gastown.errors import OutputError, StepUnavailable
 
 # Inputs of the analyze skill that map to `micro-gastown analyze` flags, and the run
 # settings that fill them when the step does not say.

@@ -1,4 +1,5 @@
-"""The Anthropic Messages API backend: the one module that imports the ``anthropic`` SDK.
+"""The Anthropic Messages API backend. It and :mod:`~micro_gastown.llm.anthropic_errors`
+are the only modules that import the ``anthropic`` SDK.
 
 One :meth:`AnthropicBackend.complete` is a small tool-use loop
 (https://platform.claude.com/docs/en/agents-and-tools/tool-use/how-tool-use-works):
@@ -11,8 +12,8 @@ One :meth:`AnthropicBackend.complete` is a small tool-use loop
    it is forced to call the output tool.
 3. Read-only calls run in-process; their results (or their exceptions, as ``is_error``
    results) go back to the model. The output tool's input is validated against the schema
-   (JSON Schema draft-07); when invalid, the errors go back as an ``is_error`` result, at
-   most :data:`MAX_REPAIRS` times.
+   (:mod:`~micro_gastown.llm.output_schema`); when invalid, the errors go back as an
+   ``is_error`` result, at most :data:`MAX_REPAIRS` times.
 4. The system prompt and the tool definitions carry ``cache_control`` breakpoints, so every
    turn after the first reads them from the prompt cache
    (https://platform.claude.com/docs/en/build-with-claude/prompt-caching).
@@ -21,17 +22,23 @@ Every API call is announced to the meter first (it may refuse with BudgetExceede
 nothing is sent) and its usage reported after, even when the request fails later on.
 Transient failures (429, 5xx, 529, network) are retried by the SDK itself (``max_retries``).
 
-Errors, all :class:`~micro_gastown.llm.base.LlmError`, translated here once::
+The SDK's errors are translated once, in :mod:`~micro_gastown.llm.anthropic_errors`, to
+the classes drawn in :mod:`micro_gastown.errors`:
 
-    LlmError
-    ├── ModelPolicyError      (models) not Haiku without --allow-non-haiku; unknown model
-    ├── LiveCallForbidden     MICRO_GASTOWN_NO_LIVE_LLM is set and the client targets the real API
-    ├── LlmAuthError          no key, 401 (key rejected), 403 (key not allowed)
-    ├── LlmRequestError       400/404/413/...: the API's own message kept
-    ├── LlmUnavailableError   529 overloaded, 429, 5xx or network, after the SDK's retries
-    │   └── LlmTimeoutError   no answer within the request's timeout
-    ├── LlmRefusalError       the model refused (stop_reason "refusal")
-    └── LlmOutputError        output still invalid after the repairs, or cut off at max_tokens
+- no key, ``CredentialsError``, 401 ``AuthenticationError``, 403 ``PermissionDeniedError``:
+  :class:`~micro_gastown.errors.LlmAuthError`;
+- 529 overloaded, 429, other 5xx, ``APIConnectionError``:
+  :class:`~micro_gastown.errors.LlmUnavailableError`, after the SDK's retries;
+  ``APITimeoutError``: its subclass :class:`~micro_gastown.errors.LlmTimeoutError`;
+- any other status (400, 404, 413, ...): :class:`~micro_gastown.errors.LlmRequestError`,
+  keeping the API's own message;
+- anything else from the SDK: :class:`~micro_gastown.errors.LlmError`.
+
+The model itself can fail too: a refusal is :class:`~micro_gastown.errors.LlmRefusalError`,
+output still invalid after the repairs or cut off twice is
+:class:`~micro_gastown.errors.LlmOutputError`; the policy
+(:class:`~micro_gastown.errors.ModelPolicyError`) and the test switch
+(:class:`~micro_gastown.errors.LiveCallForbidden`) refuse before any I/O.
 """
 
 from __future__ import annotations
@@ -54,12 +61,11 @@ from anthropic.types import (
     ToolResultBlockParam,
     ToolUseBlock,
 )
-from jsonschema import Draft7Validator
-from jsonschema.exceptions import SchemaError, ValidationError
 
+from micro_gastown.errors import LiveCallForbidden, LlmAuthError, LlmOutputError, LlmRefusalError
+from micro_gastown.llm.anthropic_errors import credentials_error, translate
 from micro_gastown.llm.base import (
     CallRecord,
-    LlmError,
     LlmRequest,
     LlmResponse,
     Meter,
@@ -67,49 +73,17 @@ from micro_gastown.llm.base import (
     estimate_tokens,
 )
 from micro_gastown.llm.models import ModelInfo, model_info, resolve_model
+from micro_gastown.llm.output_schema import listed, output_errors, output_validator
 
 NO_LIVE_ENV: Final = "MICRO_GASTOWN_NO_LIVE_LLM"
 """When set (to anything but ``0``), calls to the real API are refused before any I/O."""
 REAL_API_HOST: Final = "api.anthropic.com"
 MAX_TOOL_TURNS: Final = 8
 MAX_REPAIRS: Final = 2
-MAX_REPORTED_ERRORS: Final = 20
 _NO_KEY = (
     "no Anthropic API key: set ANTHROPIC_API_KEY (https://platform.claude.com/settings/keys), "
     "or use the Claude Code backend, which uses your Claude Code login"
 )
-
-
-class LiveCallForbidden(LlmError):
-    """A real Anthropic API call was about to be made where they are switched off."""
-
-
-class LlmAuthError(LlmError):
-    """The API key is missing, rejected, or lacks permission."""
-
-
-class LlmRequestError(LlmError):
-    """The API rejected the request as malformed or impossible; retrying cannot help."""
-
-    def __init__(self, message: str, *, api_message: str | None = None) -> None:
-        super().__init__(message)
-        self.api_message = api_message
-
-
-class LlmUnavailableError(LlmError):
-    """The API stayed overloaded, rate-limited or unreachable through the SDK's retries."""
-
-
-class LlmTimeoutError(LlmUnavailableError):
-    """No answer within the request's timeout."""
-
-
-class LlmRefusalError(LlmError):
-    """The model declined to answer (``stop_reason == "refusal"``)."""
-
-
-class LlmOutputError(LlmError):
-    """The model produced no usable output: invalid after the repairs, or cut off."""
 
 
 class AnthropicBackend:
@@ -138,8 +112,8 @@ class AnthropicBackend:
                 client = anthropic.Anthropic(
                     api_key=api_key or None, base_url=base_url, max_retries=max_retries
                 )
-            except anthropic.CredentialsError as exc:  # a profile or federation set-up failed
-                raise LlmAuthError(f"the Anthropic SDK could not load credentials: {exc}") from exc
+            except anthropic.CredentialsError as exc:
+                raise credentials_error(exc) from exc
             if client.api_key is None and client.auth_token is None and client.credentials is None:
                 raise LlmAuthError(_NO_KEY)
         self._client = client
@@ -190,7 +164,7 @@ class _Exchange:
         self.meter = meter
         self.max_tool_turns = max_tool_turns
         self.tools = {tool.name: tool for tool in request.tools}
-        self.validator = _output_validator(request)
+        self.validator = output_validator(request)
         self.tool_params = _tool_params(request)
         self.system: list[TextBlockParam] = [
             {"type": "text", "text": request.system, "cache_control": {"type": "ephemeral"}}
@@ -221,7 +195,8 @@ class _Exchange:
             uses = [block for block in response.content if isinstance(block, ToolUseBlock)]
             output_use = self._output_use(uses)
             if output_use is not None:
-                errors = self._errors(output_use.input)
+                assert self.validator is not None  # else there is no output tool
+                errors = output_errors(self.validator, output_use.input)
                 if not errors:
                     return self._response(dict(cast(Mapping[str, Any], output_use.input)))
                 self._repair(response, uses, output_use, errors)
@@ -240,13 +215,6 @@ class _Exchange:
             return None
         return next((use for use in uses if use.name == self.request.output_name), None)
 
-    def _errors(self, output: object) -> list[str]:
-        assert self.validator is not None
-        if not isinstance(output, Mapping):
-            return [f"$: expected a JSON object, got {type(output).__name__}"]
-        found = sorted(self.validator.iter_errors(output), key=_error_order)
-        return [f"{_json_path(error)}: {error.message}" for error in found]
-
     def _repair(
         self,
         response: Message,
@@ -254,16 +222,16 @@ class _Exchange:
         output_use: ToolUseBlock,
         errors: Sequence[str],
     ) -> None:
-        listed = _listed(errors)
+        name, bullets = self.request.output_name, listed(errors)
         if self.repairs >= MAX_REPAIRS:
             raise LlmOutputError(
-                f"the model's {self.request.output_name!r} output is still not valid against "
-                f"its schema after {MAX_REPAIRS} repair rounds:\n{listed}"
+                f"the model's {name!r} output is still not valid against its schema after "
+                f"{MAX_REPAIRS} repair rounds:\n{bullets}"
             )
         self.repairs += 1
         feedback = (
-            f"The {self.request.output_name} input is not valid against its schema:\n{listed}\n"
-            f"Call {self.request.output_name} again with the complete, corrected answer."
+            f"The {name} input is not valid against its schema:\n{bullets}\n"
+            f"Call {name} again with the complete, corrected answer."
         )
         results = [
             _tool_result(use.id, feedback, is_error=True) if use is output_use else self._run(use)
@@ -357,7 +325,7 @@ class _Exchange:
                 timeout=request.timeout_s,
             )
         except anthropic.AnthropicError as exc:
-            raise _translate(exc, self.client, request.timeout_s) from exc
+            raise translate(exc, self.client, request.timeout_s) from exc
         record = CallRecord(model.id, _usage(response))
         self.calls.append(record)
         self.meter.after(record)
@@ -369,28 +337,6 @@ class _Exchange:
 
 
 # -- request pieces -----------------------------------------------------------------------
-
-
-def _output_validator(request: LlmRequest) -> Draft7Validator | None:
-    """A draft-07 validator for the output, checked before anything is sent."""
-    schema = request.output_schema
-    if schema is None:
-        return None
-    if request.output_name in {tool.name for tool in request.tools}:
-        raise LlmError(f"the output tool name {request.output_name!r} is also a read-only tool")
-    if schema.get("type") != "object":
-        raise LlmError(
-            f"the output schema for {request.output_name!r} must describe a JSON object "
-            f'("type": "object"): the API takes tool inputs as objects only'
-        )
-    try:
-        Draft7Validator.check_schema(schema)
-    except SchemaError as exc:
-        raise LlmError(
-            f"the output schema for {request.output_name!r} is not valid JSON Schema "
-            f"draft-07: {exc.message}"
-        ) from None
-    return Draft7Validator(schema)
 
 
 def _tool_params(request: LlmRequest) -> list[ToolParam]:
@@ -469,77 +415,4 @@ def _refusal_text(response: Message) -> str:
     return (
         f"the model refused to answer{reason}; nothing was produced. Rephrase the prompt or "
         f"leave out the evidence that triggers it"
-    )
-
-
-def _error_order(error: ValidationError) -> list[str]:
-    return [str(part) for part in error.absolute_path]
-
-
-def _json_path(error: ValidationError) -> str:
-    """``$.patterns[0].severity``: where in the output the error is."""
-    path = "$"
-    for part in error.absolute_path:
-        path += f"[{part}]" if isinstance(part, int) else f".{part}"
-    return path
-
-
-def _listed(errors: Sequence[str]) -> str:
-    lines = [f"- {error}" for error in errors[:MAX_REPORTED_ERRORS]]
-    if len(errors) > MAX_REPORTED_ERRORS:
-        lines.append(f"- ... and {len(errors) - MAX_REPORTED_ERRORS} more")
-    return "\n".join(lines)
-
-
-# -- errors -------------------------------------------------------------------------------
-
-
-def _translate(
-    exc: anthropic.AnthropicError, client: anthropic.Anthropic, timeout_s: float
-) -> LlmError:
-    """The SDK's exception as the most specific LlmError. Never quotes the API key."""
-    retries = f"after {client.max_retries} retries"
-    if isinstance(exc, anthropic.CredentialsError):  # a profile or federation set-up failed
-        return LlmAuthError(f"the Anthropic SDK could not load credentials: {exc}")
-    if not isinstance(exc, anthropic.APIError):
-        return LlmError(f"the Anthropic SDK failed: {type(exc).__name__}: {exc}")
-    if isinstance(exc, anthropic.APITimeoutError):
-        return LlmTimeoutError(
-            f"the Anthropic API did not answer within {timeout_s:g} s ({retries}); "
-            f"try again later or raise the step's timeout"
-        )
-    if isinstance(exc, anthropic.APIConnectionError):
-        cause = exc.__cause__ or exc
-        return LlmUnavailableError(
-            f"cannot reach the Anthropic API at {client.base_url} ({retries}): {cause}"
-        )
-    if not isinstance(exc, anthropic.APIStatusError):
-        return LlmError(f"the Anthropic API answered something unreadable: {exc.message}")
-    status, kind = exc.status_code, exc.type or "error"
-    api_message = exc.api_message or ""
-    if isinstance(exc, anthropic.AuthenticationError):
-        return LlmAuthError(
-            f"the Anthropic API rejected the API key ({status} {kind}): check ANTHROPIC_API_KEY"
-        )
-    if isinstance(exc, anthropic.PermissionDeniedError):
-        return LlmAuthError(
-            f"the Anthropic API key may not do this ({status} {kind}): {api_message}"
-        )
-    if status == 529:
-        return LlmUnavailableError(
-            f"the Anthropic API is overloaded ({status} {kind}) and stayed so {retries}; "
-            f"try again in a few minutes"
-        )
-    if status == 429:
-        return LlmUnavailableError(
-            f"the Anthropic API is rate-limiting this key ({status} {kind}) {retries}: "
-            f"{api_message}"
-        )
-    if status >= 500:
-        return LlmUnavailableError(
-            f"the Anthropic API failed ({status} {kind}) {retries}: {api_message}"
-        )
-    return LlmRequestError(
-        f"the Anthropic API rejected the request ({status} {kind}): {api_message}",
-        api_message=api_message,
     )

@@ -4,7 +4,7 @@ A polecat step builds one :class:`LlmRequest` (system prompt, the user's content
 it may call, the JSON Schema its answer must satisfy) and a backend returns one
 :class:`LlmResponse`: the validated structured output (or text), and the usage of every
 model call it made, so the cost ledger can price each call exactly. Backends raise
-:class:`LlmError` (or a subclass) for anything the caller can act on.
+:class:`~micro_gastown.errors.LlmError` (or a subclass) for anything the caller can act on.
 """
 
 from __future__ import annotations
@@ -12,20 +12,6 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Protocol
-
-from micro_gastown.errors import MicroGastownError
-
-
-class LlmError(MicroGastownError):
-    """A model call failed in a way the user can act on (auth, policy, budget, output)."""
-
-    exit_code = 4
-
-
-class BudgetExceeded(LlmError):
-    """The next call could cost more than the run's remaining budget; nothing was sent."""
-
-    exit_code = 5
 
 
 @dataclass(frozen=True, slots=True)
@@ -97,7 +83,7 @@ class Meter(Protocol):
 
     def before(self, model: str, input_tokens: int, max_output_tokens: int) -> None:
         """Runs before each call with an upper estimate of its size; may raise
-        :class:`BudgetExceeded`, and then nothing is sent."""
+        :class:`~micro_gastown.errors.BudgetExceeded`, and then nothing is sent."""
 
     def after(self, record: CallRecord) -> None:
         """Runs after each call that returned usage, even if the request later fails."""

@@ -34,8 +34,10 @@ started from an argument list, never a shell. Decisions:
   timeout (or Ctrl-C) the group is killed, so no helper it started outlives the run.
 - **Structured output**: the schema goes to ``--json-schema`` and the answer is read from
   ``structured_output``; when that is missing (older versions) the ``result`` text is parsed
-  as JSON (a Markdown code fence is allowed). Either way it is validated with jsonschema here,
-  and violations are an :class:`~micro_gastown.llm.base.LlmError` listing them.
+  as JSON (a Markdown code fence is allowed). Either way it is validated like the other
+  backends' answers (:mod:`~micro_gastown.llm.output_schema`), and violations are an
+  :class:`~micro_gastown.errors.LlmError` listing them. A schema no backend can use fails
+  before ``claude`` is started.
 - A Claude Code too old for one of these flags stops with "unknown option", which the
   error shows (the start of its stderr).
 - **Cost**: Claude Code reports dollars (``total_cost_usd``, older ``cost_usd``), which the
@@ -56,11 +58,11 @@ import tempfile
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
-from jsonschema.validators import Draft7Validator, validator_for
+from jsonschema.protocols import Validator
 
+from micro_gastown.errors import LlmError
 from micro_gastown.llm.base import (
     CallRecord,
-    LlmError,
     LlmRequest,
     LlmResponse,
     Meter,
@@ -68,6 +70,7 @@ from micro_gastown.llm.base import (
     estimate_tokens,
 )
 from micro_gastown.llm.models import resolve_model
+from micro_gastown.llm.output_schema import listed, output_errors, output_validator, plain_json
 
 CLAUDE_CODE_ALIASES = frozenset({"haiku"})
 """Model aliases passed to ``--model`` unchanged: Claude Code maps them to its current model."""
@@ -153,32 +156,6 @@ def _kill_group(process: subprocess.Popen[str]) -> None:
         process.kill()
 
 
-def plain_json(value: Any) -> Any:
-    """``value`` with every Mapping turned into a dict and tuple into a list, for json."""
-    if isinstance(value, Mapping):
-        return {str(key): plain_json(item) for key, item in value.items()}
-    if isinstance(value, list | tuple):
-        return [plain_json(item) for item in value]
-    return value
-
-
-def schema_errors(schema: Mapping[str, Any], instance: Any, limit: int = 10) -> list[str]:
-    """The JSON Schema validation errors of ``instance``, one line each, by position
-    (``patterns/0/id: 'X' does not match '^[a-z0-9-]+$'``). Empty when it is valid.
-    The dialect follows ``$schema``; draft-07 when absent (SPEC §3)."""
-    plain = plain_json(schema)
-    validator = validator_for(plain, default=Draft7Validator)(plain)
-    errors = sorted(validator.iter_errors(instance), key=lambda e: [str(p) for p in e.path])
-    lines = []
-    for error in errors[:limit]:
-        where = "/".join(str(part) for part in error.absolute_path) or "(root)"
-        message = error.message if len(error.message) <= 200 else error.message[:197] + "..."
-        lines.append(f"{where}: {message}")
-    if len(errors) > limit:
-        lines.append(f"... and {len(errors) - limit} more")
-    return lines
-
-
 class ClaudeCodeBackend:
     """Answers requests by running Claude Code headless (``claude -p``)."""
 
@@ -198,7 +175,7 @@ class ClaudeCodeBackend:
 
     def choose_model(self, requested: str) -> tuple[str, str]:
         """``(for --model, for pricing)`` of a requested model; refuses non-Haiku models
-        unless allowed (:class:`~micro_gastown.llm.models.ModelPolicyError`)."""
+        unless allowed (:class:`~micro_gastown.errors.ModelPolicyError`)."""
         price_model = resolve_model(requested, allow_non_haiku=self.allow_non_haiku)
         alias = requested.strip().lower()
         return (alias if alias in CLAUDE_CODE_ALIASES else price_model), price_model
@@ -224,6 +201,7 @@ class ClaudeCodeBackend:
 
     def complete(self, request: LlmRequest, meter: Meter) -> LlmResponse:
         cli_model, price_model = self.choose_model(request.model)
+        validator = output_validator(request)
         argv = self.argv(request, cli_model)
         schema_text = json.dumps(plain_json(request.output_schema or {}))
         estimate = (
@@ -243,7 +221,7 @@ class ClaudeCodeBackend:
             raise LlmError(
                 f"claude exited with status {completed.returncode}: {_error_text(result)}"
             )
-        output = _output(request, result)
+        output = _output(validator, result)
         return LlmResponse(output=output, calls=(record,))
 
     def _execute(self, argv: list[str], prompt: str) -> subprocess.CompletedProcess[str]:
@@ -346,9 +324,9 @@ def _error_text(result: Mapping[str, Any]) -> str:
     return text.strip()[:1000]
 
 
-def _output(request: LlmRequest, result: Mapping[str, Any]) -> Any:
+def _output(validator: Validator | None, result: Mapping[str, Any]) -> Any:
     text = result.get("result")
-    if request.output_schema is None:
+    if validator is None:
         return text if isinstance(text, str) else ""
     if "structured_output" in result and result["structured_output"] is not None:
         output = result["structured_output"]
@@ -362,11 +340,9 @@ def _output(request: LlmRequest, result: Mapping[str, Any]) -> Any:
             ) from None
     else:
         raise LlmError("claude gave neither structured_output nor a result")
-    errors = schema_errors(request.output_schema, output)
+    errors = output_errors(validator, output)
     if errors:
-        raise LlmError(
-            "claude's structured output does not satisfy the schema: " + "; ".join(errors)
-        )
+        raise LlmError(f"claude's structured output does not satisfy the schema:\n{listed(errors)}")
     return output
 
 

@@ -2,7 +2,7 @@
 
 Each formula step gets a :class:`~micro_gastown.llm.base.Meter` from :meth:`CostLedger.meter`.
 Before a call the meter prices its worst case (the input estimate plus ``max_tokens`` of
-output) and refuses it with :class:`~micro_gastown.llm.base.BudgetExceeded` when that could
+output) and refuses it with :class:`~micro_gastown.errors.BudgetExceeded` when that could
 take the run past its budget, so a run stops cleanly *before* the call that would overspend.
 After a call it records the model, the four kinds of tokens and the cost: the dollars the
 backend reported (Claude Code does) or else the usage priced from the model price table.
@@ -30,8 +30,8 @@ from decimal import ROUND_CEILING, ROUND_HALF_EVEN, Context, Decimal, InvalidOpe
 from enum import StrEnum
 from typing import Any
 
-from micro_gastown.errors import ConfigError
-from micro_gastown.llm.base import BudgetExceeded, CallRecord, Usage
+from micro_gastown.errors import BudgetExceeded, ConfigError
+from micro_gastown.llm.base import CallRecord, Usage
 from micro_gastown.llm.models import price_decimal
 
 PriceFunction = Callable[[str, Usage], float | Decimal]

@@ -39,7 +39,8 @@ from decimal import Decimal
 from enum import StrEnum
 from types import MappingProxyType
 
-from micro_gastown.llm.base import LlmError, Usage
+from micro_gastown.errors import ModelPolicyError
+from micro_gastown.llm.base import Usage
 
 ALLOW_NON_HAIKU_FLAG = "--allow-non-haiku"
 DEFAULT_HAIKU = "claude-haiku-4-5-20251001"
@@ -145,10 +146,6 @@ PRICES: Mapping[str, Prices] = MappingProxyType({info.id: info.prices for info i
 """USD per million tokens by canonical id (Haiku 5.5's short-prompt band; see MODELS)."""
 
 
-class ModelPolicyError(LlmError):
-    """A model name the policy refuses: not Haiku without --allow-non-haiku, or unknown."""
-
-
 def _canonical(name: str) -> str | None:
     key = name.strip().lower()
     if key in MODELS:
@@ -168,8 +165,8 @@ def _looks_non_haiku(name: str) -> bool:
 def resolve_model(name: str, allow_non_haiku: bool = False) -> str:
     """The canonical id ``name`` stands for, if the Haiku-only policy lets us call it.
 
-    Raises :class:`ModelPolicyError` for a non-Haiku model without ``allow_non_haiku``
-    (naming the flag), and for any name this table cannot price.
+    Raises :class:`~micro_gastown.errors.ModelPolicyError` for a non-Haiku model without
+    ``allow_non_haiku`` (naming the flag), and for any name this table cannot price.
     """
     canonical = _canonical(name)
     family = MODELS[canonical].family if canonical else None

@@ -34,17 +34,16 @@ from pathlib import Path
 from typing import Any
 
 from micro_gastown.atomicfile import write_atomic
-from micro_gastown.errors import ConfigError
+from micro_gastown.errors import ConfigError, LlmError
 from micro_gastown.llm.base import (
     CallRecord,
     LlmBackend,
-    LlmError,
     LlmRequest,
     LlmResponse,
     Meter,
     Usage,
 )
-from micro_gastown.llm.claude_code import plain_json, schema_errors
+from micro_gastown.llm.output_schema import listed, output_errors, output_validator, plain_json
 
 KEY_VERSION = 1
 _USAGE_FIELDS = (
@@ -165,6 +164,7 @@ class ReplayBackend:
         self._lock = threading.Lock()
 
     def complete(self, request: LlmRequest, meter: Meter) -> LlmResponse:
+        validator = output_validator(request)
         key = request_key(request)
         recording = self._recordings.get(key)
         if recording is None:
@@ -186,12 +186,12 @@ class ReplayBackend:
             meter.after(call)
         with self._lock:
             self._played.add(key)
-        if request.output_schema is not None:
-            errors = schema_errors(request.output_schema, recording.output)
+        if validator is not None:
+            errors = output_errors(validator, recording.output)
             if errors:
                 raise LlmError(
                     f"the recorded output for request {key} in {self.source} does not satisfy "
-                    "the output schema: " + "; ".join(errors)
+                    f"the output schema:\n{listed(errors)}"
                 )
         return LlmResponse(copy.deepcopy(recording.output), recording.calls, recording.repairs)
 

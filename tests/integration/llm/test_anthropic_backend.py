@@ -38,6 +38,22 @@ import pytest
 import vcr as vcrpy  # type: ignore[import-untyped]
 import yaml  # type: ignore[import-untyped]
 
+from micro_gastown.errors import (
+    BudgetExceeded,
+    LiveCallForbidden,
+    LlmAuthError,
+    LlmError,
+    LlmOutputError,
+    LlmRefusalError,
+    LlmRequestError,
+    LlmTimeoutError,
+    LlmUnavailableError,
+    ModelPolicyError,
+)
+from micro_gastown.llm.anthropic_backend import NO_LIVE_ENV, AnthropicBackend
+from micro_gastown.llm.base import CallRecord, LlmRequest, LlmResponse, ToolSpec, Usage
+from micro_gastown.llm.models import DEFAULT_HAIKU
+
 from anthropic_fake import (
     DEFAULT_API_KEY,
     FakeAnthropic,
@@ -49,27 +65,6 @@ from anthropic_fake import (
     text,
     tool_use,
 )
-from micro_gastown.llm.anthropic_backend import (
-    NO_LIVE_ENV,
-    AnthropicBackend,
-    LiveCallForbidden,
-    LlmAuthError,
-    LlmOutputError,
-    LlmRefusalError,
-    LlmRequestError,
-    LlmTimeoutError,
-    LlmUnavailableError,
-)
-from micro_gastown.llm.base import (
-    BudgetExceeded,
-    CallRecord,
-    LlmError,
-    LlmRequest,
-    LlmResponse,
-    ToolSpec,
-    Usage,
-)
-from micro_gastown.llm.models import DEFAULT_HAIKU, ModelPolicyError
 
 CASSETTES = Path(__file__).resolve().parents[2] / "data" / "cassettes" / "anthropic"
 RECORD = os.environ.get("MG_RECORD_CASSETTES") == "1"

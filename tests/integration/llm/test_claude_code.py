@@ -15,17 +15,11 @@ from typing import Any
 
 import pytest
 
-from micro_gastown.llm.base import (
-    BudgetExceeded,
-    CallRecord,
-    LlmError,
-    LlmRequest,
-    ToolSpec,
-    Usage,
-)
+from micro_gastown.errors import BudgetExceeded, LlmError, ModelPolicyError
+from micro_gastown.llm.base import CallRecord, LlmRequest, ToolSpec, Usage
 from micro_gastown.llm.claude_code import ClaudeCodeBackend
 from micro_gastown.llm.ledger import CostLedger
-from micro_gastown.llm.models import DEFAULT_HAIKU, ModelPolicyError, price_decimal
+from micro_gastown.llm.models import DEFAULT_HAIKU, price_decimal
 
 FAKE_SOURCE = Path(__file__).resolve().parents[2] / "fakes" / "claude.py"
 
@@ -268,9 +262,10 @@ def test_invalid_structured_output_is_an_error_listing_the_problems(
     with pytest.raises(LlmError) as caught:
         backend(fake_claude).complete(REQUEST, meter)
 
-    message = str(caught.value)
-    assert "answer: 42 is not of type 'string'" in message
-    assert "Additional properties are not allowed ('extra' was unexpected)" in message
+    assert str(caught.value).splitlines()[1:] == [
+        "- $: Additional properties are not allowed ('extra' was unexpected)",
+        "- $.answer: 42 is not of type 'string'",
+    ]
     assert len(meter.afters) == 1  # the call was paid for all the same
 
 
@@ -361,6 +356,17 @@ def test_non_haiku_model_is_refused_before_anything_runs(fake_claude: FakeClaude
     meter = LoggingMeter()
     with pytest.raises(ModelPolicyError, match="--allow-non-haiku"):
         backend(fake_claude).complete(replace(REQUEST, model="claude-sonnet-4-6"), meter)
+    assert meter.befores == []
+    assert not fake_claude.ran
+
+
+def test_an_unusable_output_schema_is_refused_before_anything_runs(
+    fake_claude: FakeClaude,
+) -> None:
+    meter = LoggingMeter()
+    broken = replace(REQUEST, output_schema={"type": "object", "required": "answer"})
+    with pytest.raises(LlmError, match="not valid JSON Schema draft-07"):
+        backend(fake_claude).complete(broken, meter)
     assert meter.befores == []
     assert not fake_claude.ran
 

@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from micro_gastown.cli import main
+from micro_gastown.cli import build_parser, main
 from micro_gastown.timewindow import format_ns, parse_rfc3339_ns
 
 from factories import push_export
@@ -275,10 +275,37 @@ def test_session_by_session_id_field(loki: LokiSim, capsys: pytest.CaptureFixtur
 
 def test_bad_flags_are_one_line_errors(loki: LokiSim, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["logs", "transitions", "--limit", "0"]) != 0
+    assert main(["logs", "llm-calls", "--min-latency", "-1"]) != 0
     assert main(["logs", "errors", "--selector", "job=x"]) != 0
     assert main(["logs", "errors", "--source", "nope"]) != 0
     err = capsys.readouterr().err
-    assert err.count("micro-gastown: error:") == 3
+    assert err.count("micro-gastown: error:") == 4
+    assert "expected a positive integer, got '0'" in err
+    assert "expected a non-negative integer, got '-1'" in err
+
+
+@pytest.mark.parametrize(
+    ("view", "positional", "since"),
+    [
+        ("transitions", [], "1h"),
+        ("llm-calls", [], "1h"),
+        ("errors", [], "1h"),
+        ("session", ["sess-42"], "7d"),
+    ],
+)
+def test_every_view_takes_the_same_flags(view: str, positional: list[str], since: str) -> None:
+    """The views share one flag set: names, short forms and defaults (session looks back 7d)."""
+    args = build_parser().parse_args(["logs", view, *positional])
+    assert (args.since, args.until, args.limit, args.json, args.verbose, args.source) == (
+        since,
+        None,
+        100,
+        False,
+        False,
+        "loki",
+    )
+    short = build_parser().parse_args(["logs", view, *positional, "-s", "2h", "-n", "3", "-jv"])
+    assert (short.since, short.limit, short.json, short.verbose) == ("2h", 3, True, True)
 
 
 def test_export_to_stdout_is_logcli_jsonl_oldest_first(

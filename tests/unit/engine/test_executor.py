@@ -10,10 +10,10 @@ from typing import Any
 
 import pytest
 
-from micro_gastown.engine.executor import Engine, PlannedStep, StepContext, StepUnavailable
+from micro_gastown.engine.executor import Engine, PlannedStep, StepContext
 from micro_gastown.engine.state import RunState, RunStatus, RunStore, StepStatus
-from micro_gastown.errors import MicroGastownError
-from micro_gastown.llm.base import BudgetExceeded, CallRecord, Meter, Usage
+from micro_gastown.errors import BudgetExceeded, MicroGastownError, StepUnavailable
+from micro_gastown.llm.base import CallRecord, Meter, Usage
 
 
 class FakeLedger:

@@ -9,8 +9,8 @@ from decimal import Decimal
 
 import pytest
 
-from micro_gastown.errors import ConfigError
-from micro_gastown.llm.base import BudgetExceeded, CallRecord, Usage
+from micro_gastown.errors import BudgetExceeded, ConfigError
+from micro_gastown.llm.base import CallRecord, Usage
 from micro_gastown.llm.ledger import CostLedger, CostSource
 from micro_gastown.llm.models import DEFAULT_HAIKU, price_decimal
 

@@ -6,11 +6,11 @@ from decimal import Decimal
 
 import pytest
 
-from micro_gastown.llm.base import LlmError, Usage
+from micro_gastown.errors import LlmError, ModelPolicyError
+from micro_gastown.llm.base import Usage
 from micro_gastown.llm.models import (
     DEFAULT_HAIKU,
     PRICES,
-    ModelPolicyError,
     model_info,
     price,
     price_decimal,

@@ -12,11 +12,9 @@ from typing import Any
 
 import pytest
 
-from micro_gastown.errors import ConfigError
+from micro_gastown.errors import BudgetExceeded, ConfigError, LlmError
 from micro_gastown.llm.base import (
-    BudgetExceeded,
     CallRecord,
-    LlmError,
     LlmRequest,
     LlmResponse,
     Meter,
@@ -165,7 +163,7 @@ def test_replay_missing_key_names_key_file_and_how_to_record(tmp_path: Path) -> 
 
 def test_replay_validates_recorded_output_against_the_schema() -> None:
     backend = ReplayBackend(recordings_for(REQUEST, {"ranked": [1]}, CALLS))
-    with pytest.raises(LlmError, match=r"ranked/0: 1 is not of type 'string'"):
+    with pytest.raises(LlmError, match=r"schema:\n- \$\.ranked\[0\]: 1 is not of type 'string'$"):
         backend.complete(REQUEST, LoggingMeter())
 
 
