@@ -196,3 +196,11 @@ def review_with_polecat(
         tools=list(polecat.tools.available),
         checkout=checkout,
     )
+
+
+def with_note(report: PatternReport, note: str) -> PatternReport:
+    """``report`` with ``note`` appended to its metadata notes (unchanged without metadata)."""
+    if report.metadata is None:
+        return report
+    metadata = report.metadata.model_copy(update={"notes": [*report.metadata.notes, note]})
+    return report.model_copy(update={"metadata": metadata})

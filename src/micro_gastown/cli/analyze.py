@@ -15,7 +15,7 @@ from micro_gastown.detectors import DETECTOR_NAMES
 from micro_gastown.dsl import read_dsl
 from micro_gastown.errors import UsageError
 from micro_gastown.evidence.grafana import GrafanaExplore
-from micro_gastown.llm.factory import BACKENDS
+from micro_gastown.llm.factory import BACKENDS, BackendChoice
 from micro_gastown.logql import DEFAULT_SELECTOR, LogQL
 from micro_gastown.report.markdown import render_markdown
 from micro_gastown.report.model import PatternReport, Severity
@@ -182,6 +182,12 @@ def add_llm_flags(group: Any, budget_default: float | None = 0.50) -> None:
     )
     group.add_argument("--replay", type=Path, metavar="FILE", help="recorded answers (replay)")
     group.add_argument(
+        "--record",
+        type=Path,
+        metavar="FILE",
+        help="write the live backend's answers here, for --backend replay later",
+    )
+    group.add_argument(
         "--budget-usd",
         type=float,
         default=budget_default,
@@ -194,32 +200,22 @@ def add_llm_flags(group: Any, budget_default: float | None = 0.50) -> None:
     group.add_argument("--claude-path", default="claude", help="the claude executable")
 
 
-def _review(args: argparse.Namespace, report: PatternReport) -> PatternReport:
-    from micro_gastown.analysis.review import review_with_polecat
+def _review(
+    args: argparse.Namespace, choice: BackendChoice, report: PatternReport
+) -> PatternReport:
+    from micro_gastown.analysis.review import review_with_polecat, with_note
     from micro_gastown.analysis.settings import default_polecat_path
     from micro_gastown.config.polecat import load_polecat
-    from micro_gastown.llm.factory import build_backend
     from micro_gastown.llm.ledger import CostLedger
 
     polecat = load_polecat(args.polecat or default_polecat_path())
     ledger = CostLedger(budget_usd=args.budget_usd)
-    backend = build_backend(
-        args.backend,
-        environ=os.environ,
-        allow_non_haiku=args.allow_non_haiku,
-        replay=args.replay,
-        claude_path=args.claude_path,
-    )
+    backend = choice.build(os.environ)
     reviewed, note = review_with_polecat(
         report, polecat, backend, ledger.meter("analyze"), checkout=args.repo
     )
     print(f"micro-gastown: LLM review: {ledger.summary_line()}", file=sys.stderr)
-    if reviewed.metadata is not None:
-        notes = [*reviewed.metadata.notes, f"{note}; {ledger.summary_line()}"]
-        reviewed = reviewed.model_copy(
-            update={"metadata": reviewed.metadata.model_copy(update={"notes": notes})}
-        )
-    return reviewed
+    return with_note(reviewed, f"{note}; {ledger.summary_line()}")
 
 
 def render(report: PatternReport, fmt: str) -> bytes:
@@ -233,13 +229,14 @@ def run(args: argparse.Namespace) -> int:
     settings = _settings(args)
     window = window_from_flags(args.since, args.until)
     dsl = read_dsl(args.repo) if args.repo is not None else None
+    choice = BackendChoice.from_args(args) if args.llm else None
     source = open_source(args.source, selector=args.selector, environ=os.environ)
     try:
         report = run_analysis(source, window, settings, dsl)
     finally:
         source.close()
-    if args.llm:
-        report = _review(args, report)
+    if choice is not None:
+        report = _review(args, choice, report)
     data = render(report, args.format)
     if args.output is None:
         sys.stdout.buffer.write(data)

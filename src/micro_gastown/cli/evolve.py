@@ -16,6 +16,7 @@ from typing import Any
 
 from micro_gastown.cli.analyze import add_llm_flags
 from micro_gastown.engine.state import RunState, RunStatus, RunStore, new_run_id
+from micro_gastown.llm.factory import BackendChoice
 from micro_gastown.timewindow import datetime_to_ns, format_ns, window_from_flags
 
 DEFAULT_RUNS_DIR = Path(".micro-gastown") / "runs"
@@ -40,6 +41,9 @@ def register(sub: Any) -> None:
     parser.add_argument("--repo", type=Path, help="the DSL checkout")
     parser.add_argument("--selector", help="base LogQL stream selector")
     parser.add_argument("--pushdown", choices=("auto", "on", "off"), help="Loki push-down")
+    parser.add_argument(
+        "--llm", action="store_true", help="let Haiku rank the findings (see analyze --llm)"
+    )
     parser.add_argument("--dry-run", action="store_true", help="refine, but file no PR")
     parser.add_argument("--max-prs", type=int, metavar="N", help="open sleeptime PRs allowed")
     parser.add_argument(
@@ -67,11 +71,22 @@ def _given_vars(args: argparse.Namespace) -> dict[str, str]:
         given["since"] = args.since
     if args.until is not None:
         given["until"] = args.until
+    if args.llm:
+        given["llm"] = "true"
     if args.dry_run:
         given["dry_run"] = "true"
     if args.max_prs is not None:
         given["max_prs"] = str(args.max_prs)
     return given
+
+
+def _absolute(name: str, value: str) -> str:
+    """A setting naming a local path, made absolute so a resume from elsewhere finds it."""
+    if name == "repo":
+        return str(Path(value).absolute())
+    if name == "source" and value.startswith("file:"):
+        return "file:" + str(Path(value.removeprefix("file:")).absolute())
+    return value
 
 
 def _pin_window(values: dict[str, str]) -> dict[str, str]:
@@ -116,19 +131,15 @@ def run(args: argparse.Namespace) -> int:
         config = load_config([Path(d) for d in config_dirs])
         formula = config.workflow(args.formula)
         settings: dict[str, Any] = {
-            name: str(getattr(args, name))
+            name: _absolute(name, str(getattr(args, name)))
             for name in _SETTING_FLAGS
             if getattr(args, name) is not None
         }
         settings.update(
-            backend=args.backend,
+            BackendChoice.from_args(args).settings(),
             budget_usd=args.budget_usd if args.budget_usd is not None else DEFAULT_BUDGET_USD,
-            allow_non_haiku=args.allow_non_haiku,
-            claude_path=args.claude_path,
             config_dirs=config_dirs,
         )
-        if args.replay is not None:
-            settings["replay"] = str(args.replay)
         state = RunState(
             new_run_id(),
             formula.formula,

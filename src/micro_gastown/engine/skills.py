@@ -1,17 +1,22 @@
 """The Python side of the skill formulas the evolve pipeline runs.
 
 ``analyze`` runs the Log Analyzer exactly as ``micro-gastown analyze`` does (same flags,
-same validation) and writes ``report.json`` into the step's directory. ``refine`` and
+same validation) and writes ``report.json`` into the step's directory; with ``llm`` true,
+the log-analyzer polecat's LLM pass follows, its calls charged to the run's ledger. ``refine`` and
 ``file-pr`` are not built yet: their steps fail with a clear "not available", and the run
 stays resumable (``evolve --resume RUN-ID``) for when they are.
 """
 
 from __future__ import annotations
 
+import os
+from pathlib import Path
 from typing import Any
 
 import orjson
 
+from micro_gastown.atomicfile import write_atomic
+from micro_gastown.config.placeholders import truthy
 from micro_gastown.engine.executor import Skill, StepContext
 from micro_gastown.errors import OutputError, StepUnavailable
 
@@ -52,6 +57,8 @@ class AnalyzeSkill:
             data = orjson.loads(report.read_bytes())
         except (OSError, orjson.JSONDecodeError) as exc:
             raise OutputError(f"{report}: the analysis wrote no readable report ({exc})") from None
+        if truthy(str(context.inputs.get("llm") or "")):
+            data = self._review(context, data, report)
         summary = data["summary"]
         return {
             "output": str(report),  # what {{steps.<id>.output}} names
@@ -61,6 +68,33 @@ class AnalyzeSkill:
             "info": summary["info"],
             "pattern_ids": [pattern["id"] for pattern in data["patterns"]],
         }
+
+    @staticmethod
+    def _review(context: StepContext, data: dict[str, Any], path: Path) -> dict[str, Any]:
+        """The log-analyzer polecat's LLM pass over the step's report, charged to the run's
+        ledger through the step's meter, with the run's backend settings."""
+        from micro_gastown.analysis.review import review_with_polecat, with_note
+        from micro_gastown.config.configset import load_config
+        from micro_gastown.llm.factory import BackendChoice
+        from micro_gastown.report.model import PatternReport
+
+        settings = context.settings
+        config = load_config([Path(d) for d in settings.get("config_dirs", [])])
+        polecat = config.polecat(config.skill("analyze").execution.polecat)
+        backend = BackendChoice.from_settings(settings).build(os.environ)
+        repo = context.inputs.get("repo") or settings.get("repo")
+        reviewed, note = review_with_polecat(
+            PatternReport.model_validate(data),
+            polecat,
+            backend,
+            context.meter,
+            checkout=Path(repo) if repo else None,
+        )
+        reviewed = with_note(reviewed, note)
+        written = reviewed.to_json()
+        write_atomic(path, written + b"\n")
+        result: dict[str, Any] = orjson.loads(written)
+        return result
 
 
 class UnavailableSkill:

@@ -170,8 +170,8 @@ class ReplayBackend:
         if recording is None:
             raise LlmError(
                 f"no recorded response for request {key} (model {request.model}) in "
-                f"{self.source}; record it by running this step once with a live backend "
-                "wrapped in micro_gastown.llm.replay.RecordingBackend, which writes the file"
+                f"{self.source}: the request changed since it was recorded (the report, the "
+                "window or the prompt); record it again with a live backend and --record FILE"
             )
         for call in recording.calls:
             # The same worst case a live backend checks: the call's whole input, and the

@@ -76,6 +76,7 @@ def test_a_relative_window_is_pinned_when_the_run_is_created(
     assert state["steps"]["analyze"]["inputs"] == {
         "since": state["vars"]["since"],
         "until": state["vars"]["until"],
+        "llm": "false",
     }
 
 

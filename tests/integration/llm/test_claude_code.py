@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import json
 import subprocess
-import sys
 import time
 from dataclasses import dataclass, field, replace
 from decimal import Decimal
@@ -21,7 +20,7 @@ from micro_gastown.llm.claude_code import ClaudeCodeBackend
 from micro_gastown.llm.ledger import CostLedger
 from micro_gastown.llm.models import DEFAULT_HAIKU, price_decimal
 
-FAKE_SOURCE = Path(__file__).resolve().parents[2] / "fakes" / "claude.py"
+from fakes import FakeClaude, claude_result, install_fake_claude
 
 SCHEMA = {
     "type": "object",
@@ -46,69 +45,12 @@ USAGE = Usage(12, 340, 9_000, 1_500)
 
 
 def result(**fields: Any) -> dict[str, Any]:
-    """A successful `claude -p --output-format json` result, with ``fields`` overriding."""
-    base: dict[str, Any] = {
-        "type": "result",
-        "subtype": "success",
-        "is_error": False,
-        "result": "",
-        "num_turns": 2,
-        "session_id": "5b1c7d1e-0000-4000-8000-000000000000",
-        "total_cost_usd": 0.0123,
-        "usage": USAGE_JSON,
-    }
-    base.update(fields)
-    return {key: value for key, value in base.items() if value is not None}
-
-
-@dataclass
-class FakeClaude:
-    """The fake executable and its two files: what to answer, and what it was given."""
-
-    path: Path
-    scenario: Path
-    log: Path
-
-    def answer(
-        self,
-        stdout: str | dict[str, Any] = "",
-        *,
-        stderr: str = "",
-        exit: int = 0,
-        sleep: float = 0.0,
-        spawn_sleeper: bool = False,
-    ) -> None:
-        self.scenario.write_text(
-            json.dumps(
-                {
-                    "stdout": stdout,
-                    "stderr": stderr,
-                    "exit": exit,
-                    "sleep": sleep,
-                    "spawn_sleeper": spawn_sleeper,
-                }
-            )
-        )
-
-    @property
-    def ran(self) -> bool:
-        return self.log.exists()
-
-    def seen(self) -> dict[str, Any]:
-        data: dict[str, Any] = json.loads(self.log.read_text())
-        return data
+    return claude_result(USAGE_JSON, **fields)
 
 
 @pytest.fixture
 def fake_claude(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> FakeClaude:
-    bin_dir = tmp_path / "bin"
-    bin_dir.mkdir()
-    executable = bin_dir / "claude"
-    executable.write_text(f"#!{sys.executable}\n{FAKE_SOURCE.read_text()}")
-    executable.chmod(0o755)
-    fake = FakeClaude(executable, tmp_path / "scenario.json", tmp_path / "seen.json")
-    monkeypatch.setenv("FAKE_CLAUDE_SCENARIO", str(fake.scenario))
-    monkeypatch.setenv("FAKE_CLAUDE_LOG", str(fake.log))
+    fake = install_fake_claude(tmp_path, monkeypatch)
     fake.answer(result(structured_output={"answer": "42"}))
     return fake
 

@@ -138,7 +138,7 @@ BREAKS = [
         "var-enum-default",
         'default = "false"',
         'default = "maybe"',
-        "vars.dry_run.default",
+        "vars.llm.default",
         "default 'maybe' is not one of 'true', 'false'",
     ),
     _dag(

@@ -385,6 +385,7 @@ def test_resolve_vars_applies_defaults_and_checks_enum_and_pattern() -> None:
     assert resolve_vars(evolve, {"since": "7d"}) == {
         "since": "7d",
         "until": "",
+        "llm": "false",
         "dry_run": "false",
         "max_prs": "1",
     }

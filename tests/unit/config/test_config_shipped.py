@@ -122,6 +122,7 @@ def test_evolve_is_analyze_then_refine_then_file_pr_unless_dry_run() -> None:
     assert {name: spec.default for name, spec in evolve.vars.items()} == {
         "since": "24h",
         "until": "",
+        "llm": "false",
         "dry_run": "false",
         "max_prs": "1",
     }

@@ -157,7 +157,7 @@ def test_replay_missing_key_names_key_file_and_how_to_record(tmp_path: Path) -> 
     message = str(caught.value)
     assert request_key(drifted) in message
     assert str(path) in message
-    assert "RecordingBackend" in message
+    assert "--record FILE" in message
     assert meter.events == []
 
 
