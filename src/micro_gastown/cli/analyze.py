@@ -13,7 +13,7 @@ from micro_gastown.analysis.settings import Thresholds, load_thresholds
 from micro_gastown.atomicfile import write_atomic
 from micro_gastown.detectors import DETECTOR_NAMES
 from micro_gastown.dsl import read_dsl
-from micro_gastown.errors import UsageError
+from micro_gastown.errors import LlmError, UsageError
 from micro_gastown.evidence.grafana import GrafanaExplore
 from micro_gastown.llm.factory import BACKENDS, BackendChoice
 from micro_gastown.logql import DEFAULT_SELECTOR, LogQL
@@ -235,8 +235,17 @@ def run(args: argparse.Namespace) -> int:
         report = run_analysis(source, window, settings, dsl)
     finally:
         source.close()
+    review_failed: LlmError | None = None
     if choice is not None:
-        report = _review(args, choice, report)
+        try:
+            report = _review(args, choice, report)
+        except LlmError as exc:
+            # The deterministic report stands on its own: write it, say why it is unreviewed,
+            # and still exit non-zero, since the review that was asked for did not happen.
+            from micro_gastown.analysis.review import with_note
+
+            review_failed = exc
+            report = with_note(report, f"LLM review not applied: {exc}")
     data = render(report, args.format)
     if args.output is None:
         sys.stdout.buffer.write(data)
@@ -261,6 +270,13 @@ def run(args: argparse.Namespace) -> int:
             "the report covers only the start of the window",
             file=sys.stderr,
         )
+    if review_failed is not None:
+        print(
+            f"micro-gastown: error: LLM review not applied, report written without it: "
+            f"{review_failed}",
+            file=sys.stderr,
+        )
+        return review_failed.exit_code
     if args.fail_on != "never":
         limit = Severity(args.fail_on).rank
         if any(p.severity.rank <= limit for p in report.patterns):
