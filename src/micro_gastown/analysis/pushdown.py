@@ -69,7 +69,9 @@ from micro_gastown.report.model import PatternType
 from micro_gastown.sources.base import LogEntry, LogSource
 from micro_gastown.sources.loki.client import LokiClient
 from micro_gastown.sources.loki.selection import (
+    duration,
     fallback_note,
+    matrix_points,
     select_event_kinds,
     vector,
     whole_window,
@@ -162,12 +164,13 @@ class _Plan:
             now=lambda: self.end,
         )
 
-    def pull(self, query: str) -> Generator[LogEntry]:
-        """Every entry of the window, oldest first, with its stream's own labels."""
+    def pull(self, query: str, window: TimeWindow | None = None) -> Generator[LogEntry]:
+        """Every entry of the window (or of ``window`` within it), oldest first, with its
+        stream's own labels."""
         raw = self.raw(query)
         parsed = "| json" in query
         try:
-            for ts, line, labels in raw.entries(self.window, SkipCounter()):
+            for ts, line, labels in raw.entries(window or self.window, SkipCounter()):
                 self.raw_lines += 1
                 yield ts, line, _stream_labels(labels, line) if parsed else labels
         finally:
@@ -175,6 +178,50 @@ class _Plan:
             self.source.stats.notes.extend(
                 note for note in raw.stats.notes if note not in self.source.stats.notes
             )
+
+    def pull_where_present(self, query: str) -> Iterator[LogEntry]:
+        """:meth:`pull`, over only the sub-ranges in which ``query`` has lines.
+
+        A scope query matches a hundred spans or sessions, which mostly live within an hour
+        or two of their errors; asking every sub-range of the window for them would be
+        mostly empty requests. One count per sub-range (a range query) says which to read.
+        """
+        for window in self.present(query):
+            yield from self.pull(query, window)
+
+    def present(self, query: str) -> list[TimeWindow]:
+        """The sub-ranges of the window where ``query`` counts lines, adjacent ones merged.
+
+        Evaluated at ``start + k * split - 1ns``, each count covers exactly the sub-range
+        ``[start + (k-1) * split, start + k * split)`` (as in :func:`whole_window`), the
+        same sub-ranges a raw read asks for, so every line is in exactly one of them.
+        """
+        split = self.source.split_ns
+        first = self.start + split - 1
+        points = -(-(self.end - self.start) // split)
+        step = duration(split)
+        self.metric_queries += 1
+        result = self.client.query_range(
+            f"sum(count_over_time({query} [{step}]))",
+            first,
+            first + (points - 1) * split,
+            limit=self.source.batch_size,
+            step=step,
+        )
+        busy = sorted(
+            {round((ts - first) / split) for ts, value in matrix_points(result) if value > 0}
+        )
+        windows: list[TimeWindow] = []
+        for index in busy:
+            start = self.start + index * split
+            end = min(start + split, self.end)
+            if not 0 <= index < points or start >= end:
+                continue
+            if windows and windows[-1].end_ns == start:
+                windows[-1] = TimeWindow(windows[-1].start_ns, end)
+            else:
+                windows.append(TimeWindow(start, end))
+        return windows
 
     # -- the plan ---------------------------------------------------------------------
 
@@ -296,8 +343,9 @@ class _Plan:
         every span or session in which attribution needs the order of events."""
         skips = SkipCounter()
         direct: list[tuple[LogEntry, str | None, str | None]] = []
-        spans: set[str] = set()
-        sessions: set[str] = set()
+        # in order of first appearance, so that each batch of scopes is close in time
+        spans: dict[str, None] = {}
+        sessions: dict[str, None] = {}
         pulls = []
         if errors:
             pulls.append(self.pull(self.logql.stream("error")))
@@ -313,9 +361,9 @@ class _Plan:
             if isinstance(event, EffectExecution) and event.node is not None:
                 continue  # names its node: no attribution needed
             if span is not None:
-                spans.add(span)
+                spans[span] = None
             elif session is not None:
-                sessions.add(session)
+                sessions[session] = None
         # An entry a scope query returns comes from there, so each is fed exactly once.
         alone = [
             entry
@@ -323,15 +371,15 @@ class _Plan:
             if not (span in spans if span is not None else session in sessions)
         ]
         streams: list[Iterator[LogEntry]] = [iter(alone)]
-        ordered = sorted(spans)
+        ordered = list(spans)
         for i in range(0, len(ordered), SCOPES_PER_QUERY):
             batch = _regex_alternation(ordered[i : i + SCOPES_PER_QUERY])
-            streams.append(self.pull(self.logql.base(f"span=~{quote_regex(batch)}")))
-        ordered = sorted(sessions)
+            streams.append(self.pull_where_present(self.logql.base(f"span=~{quote_regex(batch)}")))
+        ordered = list(sessions)
         for i in range(0, len(ordered), SCOPES_PER_QUERY):
             batch = _regex_alternation(ordered[i : i + SCOPES_PER_QUERY])
             streams.append(
-                self.pull(
+                self.pull_where_present(
                     f"{self.logql.base()} |~ {quote_regex(batch)} | json "
                     f'| session_id=~{quote_regex(batch)} | span=""'
                 )

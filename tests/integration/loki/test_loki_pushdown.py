@@ -15,7 +15,7 @@ from micro_gastown.testing.scenario import NODE_FIELDS
 from micro_gastown.testing.synthetic import generate_export
 from micro_gastown.timewindow import format_ns
 
-from factories import push_export
+from factories import BASE_NS, Export, push_export
 from lokisim import LokiSim
 
 ROOT = Path(__file__).resolve().parents[3]
@@ -176,3 +176,47 @@ def test_pushdown_without_the_event_type_label_selects_by_line_filter(
     typed = [q for q in queries if "quantile_over_time" in q]
     assert typed
     assert all('|~ `"type"' in q and "event_type=" not in q for q in typed)
+
+
+def test_scope_reads_ask_only_the_hours_where_the_scopes_have_lines(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """A day of traffic with errors in two hours: the span reads ask Loki for those hours,
+    not for each of the 24 sub-ranges, and the findings stay those of the raw lines."""
+    hour = 3_600_000  # ms
+    exp = Export()
+    for h in range(24):
+        exp.now = BASE_NS + h * hour * 1_000_000
+        for i in range(4):
+            span = f"h{h}s{i}"
+            exp.tick(60_000)
+            exp.transition(span, "classify", "route").transition(span, "route", "refund")
+            if h in (3, 17):
+                exp.error(span, f"payment gateway timeout after {1000 + i} ms")
+            exp.transition(span, "refund", "summarize")
+    export = exp.write(tmp_path / "day.jsonl")
+    with LokiSim() as loki:
+        push_export(loki, export)
+        corpus = Corpus(
+            loki,
+            export,
+            ["--since", format_ns(BASE_NS), "--until", format_ns(BASE_NS + 24 * hour * 10**6)],
+        )
+        before = len(loki.requests)
+        pushed, _ = _analyze(
+            corpus, "loki", "--pushdown", "on", monkeypatch=monkeypatch, out=tmp_path / "p.json"
+        )
+        scope_reads = [
+            (int(r.params["start"][0]), int(r.params["end"][0]))
+            for r in loki.requests[before:]
+            if "span=~" in r.params.get("query", [""])[0]
+            and not r.params["query"][0].startswith("sum(")
+        ]
+        from_file, _ = _analyze(
+            corpus, f"file:{export}", monkeypatch=monkeypatch, out=tmp_path / "f.json"
+        )
+    assert pushed["patterns"] == from_file["patterns"]
+    assert any(p["type"] == "failed_transition" for p in pushed["patterns"])
+    hours = sorted({(start - BASE_NS) // (hour * 10**6) for start, _ in scope_reads})
+    assert hours == [3, 17]
+    assert all(end - start <= hour * 10**6 for start, end in scope_reads)

@@ -49,6 +49,24 @@ def vector(result: QueryResult) -> list[tuple[dict[str, str], float]]:
     return samples
 
 
+def matrix_points(result: QueryResult) -> list[tuple[int, float]]:
+    """A range query's samples, all series together, as (nanoseconds, value).
+
+    Loki writes matrix timestamps as float seconds, so the nanoseconds are approximate
+    (about a microsecond); callers map them back to their own evaluation instants.
+    """
+    if result.result_type is not ResultType.MATRIX:
+        raise LokiError(f"expected a matrix from a range query, Loki sent {result.result_type}")
+    points = []
+    for item in result.result:
+        try:
+            for ts, value in item["values"]:
+                points.append((round(float(ts) * 1e9), float(value)))
+        except (KeyError, TypeError, ValueError, AttributeError) as exc:
+            raise LokiError(f"Loki sent a malformed matrix ({exc!r})") from None
+    return points
+
+
 def unlabelled_events(client: LokiClient, logql: LogQL, start_ns: int, end_ns: int) -> int:
     """Lines that look like events, in streams of the base selector without the label."""
     kinds = LogQL(logql.selector, by_label=False).stream(*(kind.value for kind in EventType))
