@@ -16,7 +16,9 @@ from typing import Any
 
 from micro_gastown.cli.analyze import add_llm_flags
 from micro_gastown.engine.state import RunState, RunStatus, RunStore, new_run_id
+from micro_gastown.errors import UsageError
 from micro_gastown.llm.factory import BackendChoice
+from micro_gastown.logql import DEFAULT_SELECTOR
 from micro_gastown.timewindow import datetime_to_ns, format_ns, window_from_flags
 
 DEFAULT_RUNS_DIR = Path(".micro-gastown") / "runs"
@@ -89,6 +91,24 @@ def _absolute(name: str, value: str) -> str:
     return value
 
 
+def _check_setup(args: argparse.Namespace) -> None:
+    """What a step would only find out later, checked before a run exists: the source
+    (its spelling, the Loki settings in the environment, a file that is there) and the
+    DSL checkout. Nothing is read from the logs."""
+    from micro_gastown.dsl import read_dsl
+    from micro_gastown.sources import open_source
+
+    source = open_source(
+        args.source, selector=args.selector or DEFAULT_SELECTOR, environ=os.environ
+    )
+    source.close()
+    scheme, _, rest = str(args.source).partition(":")
+    if scheme == "file" and not Path(rest).exists():
+        raise UsageError(f"--source {args.source}: {rest}: no such log export file")
+    if args.repo is not None:
+        read_dsl(args.repo)
+
+
 def _pin_window(values: dict[str, str]) -> dict[str, str]:
     """``since``/``until`` as absolute instants, fixed when the run is created.
 
@@ -130,6 +150,7 @@ def run(args: argparse.Namespace) -> int:
     else:
         config = load_config([Path(d) for d in config_dirs])
         formula = config.workflow(args.formula)
+        _check_setup(args)
         settings: dict[str, Any] = {
             name: _absolute(name, str(getattr(args, name)))
             for name in _SETTING_FLAGS

@@ -8,8 +8,9 @@ Semantics (SPEC §3, "nondeterministic idempotence"):
 - Before running, the skill may *discover* that the step's effect already exists in the
   world (a PR for the same fingerprint): the step is then completed without running.
 - Each attempt runs in a child process, so ``timeout_seconds`` is enforced by killing it;
-  up to ``retry_count`` more attempts follow a failure. Model calls made by an attempt are
-  charged to the ledger whether it succeeds or not.
+  up to ``retry_count`` more attempts follow a failure, except a setup error (a bad flag,
+  file or checkout: ConfigError, DslError), which would only fail the same way again.
+  Model calls made by an attempt are charged to the ledger whether it succeeds or not.
 - ``run.json`` is rewritten atomically after every transition. A completed step is never
   run again: resuming a killed run re-runs only what had not completed.
 - A model call that would exceed the budget is not sent: the run stops cleanly
@@ -28,8 +29,18 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from micro_gastown.engine.state import RunState, RunStatus, RunStore, StepState, StepStatus, now_iso
-from micro_gastown.errors import BudgetExceeded, MicroGastownError, StepUnavailable
+from micro_gastown.errors import (
+    BudgetExceeded,
+    ConfigError,
+    DslError,
+    MicroGastownError,
+    StepUnavailable,
+)
 from micro_gastown.llm.base import CallRecord, Meter, Usage
+
+_NOT_RETRIED = frozenset({"ok", "unavailable", "budget", "setup"})
+"""Outcomes another attempt cannot change: success, a missing skill, the budget, and a
+setup error (a bad flag, file or checkout), which fails the same way every time."""
 
 
 @dataclass(frozen=True)
@@ -130,6 +141,8 @@ def _child(skill: Skill, context: StepContext, ledger: Ledger, conn: Connection)
         message = ("budget", {}, str(exc))
     except StepUnavailable as exc:
         message = ("unavailable", {}, str(exc))
+    except (ConfigError, DslError) as exc:  # the same setup fails the same way again
+        message = ("setup", {}, str(exc))
     except MicroGastownError as exc:
         message = ("error", {}, str(exc))
     except Exception as exc:  # a bug in a skill: keep the traceback in the run state
@@ -243,7 +256,7 @@ class Engine:
                 meter.after(call)
             state.ledger = self.ledger.to_dict()
             self._finish(state, step.id, record, attempt)
-            if attempt.outcome in ("ok", "unavailable", "budget"):
+            if attempt.outcome in _NOT_RETRIED:
                 return
 
     def _finish(self, state: RunState, step_id: str, record: StepState, attempt: _Attempt) -> None:

@@ -89,6 +89,30 @@ def test_a_bad_window_is_refused_before_a_run_exists(
     assert not runs.exists() or not any(runs.iterdir())
 
 
+@pytest.mark.parametrize(
+    ("flags", "code", "needle"),
+    [
+        (["--source", "file:/no/such/export.jsonl"], 2, "/no/such/export.jsonl: no such log"),
+        (["--source", "elastic"], 2, "--source 'elastic': expected file:PATH"),
+        (["--source", f"file:{DEMO}", "--repo", "{empty}"], 4, "no Graph.hs file found"),
+    ],
+)
+def test_a_setup_error_is_refused_before_a_run_exists(
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    flags: list[str],
+    code: int,
+    needle: str,
+) -> None:
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    runs = tmp_path / "runs"
+    argv = ["evolve", "--runs-dir", str(runs), *(f.format(empty=empty) for f in flags)]
+    assert main(argv) == code
+    assert needle in capsys.readouterr().err
+    assert not runs.exists()
+
+
 def test_unknown_run_and_unknown_formula_are_clear_errors(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

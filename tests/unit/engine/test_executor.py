@@ -12,7 +12,7 @@ import pytest
 
 from micro_gastown.engine.executor import Engine, PlannedStep, StepContext
 from micro_gastown.engine.state import RunState, RunStatus, RunStore, StepStatus
-from micro_gastown.errors import BudgetExceeded, MicroGastownError, StepUnavailable
+from micro_gastown.errors import BudgetExceeded, ConfigError, MicroGastownError, StepUnavailable
 from micro_gastown.llm.base import CallRecord, Meter, Usage
 
 
@@ -65,6 +65,8 @@ class Scripted:
             raise MicroGastownError("it broke")
         if action == "unavailable":
             raise StepUnavailable(f"{self.name} is not available yet")
+        if action == "setup":
+            raise ConfigError("polecats/x.toml: model.name: unknown model")
         if action == "sleep":
             time.sleep(5)
         if action == "spend":
@@ -177,6 +179,17 @@ def test_retries_until_an_attempt_succeeds(tmp_path: Path) -> None:
     (tmp_path / "2").mkdir()
     state = short.execute(_state(tmp_path / "2"), [PlannedStep("a", "s", retry_count=1)])
     assert (state.steps["a"].status, state.steps["a"].attempts) == (StepStatus.FAILED, 2)
+
+
+def test_a_setup_error_is_not_retried(tmp_path: Path) -> None:
+    log = tmp_path / "log"
+    skills = {"s": Scripted("s", log, ["setup", "ok"])}
+    state = _engine(tmp_path, skills).execute(
+        _state(tmp_path), [PlannedStep("a", "s", retry_count=3)]
+    )
+    assert (state.steps["a"].status, state.steps["a"].attempts) == (StepStatus.FAILED, 1)
+    assert state.steps["a"].error == "polecats/x.toml: model.name: unknown model"
+    assert _ran(log) == ["a"]
 
 
 def test_a_step_past_its_timeout_is_killed_and_its_calls_still_charged(tmp_path: Path) -> None:
