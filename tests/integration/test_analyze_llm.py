@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from micro_gastown.analysis.review import review_report
+from micro_gastown.analysis.review import review_with_polecat
 from micro_gastown.analysis.settings import default_polecat_path
 from micro_gastown.cli import main
 from micro_gastown.config.polecat import load_polecat
@@ -49,15 +49,11 @@ def recorded(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, list[str]]
     report = PatternReport.model_validate_json(plain.read_text())
     polecat = load_polecat(default_polecat_path())
     recordings = folder / "recordings.json"
-    review_report(
+    review_with_polecat(
         report,
+        polecat,
         RecordingBackend(Reverse(), recordings),
         CostLedger().meter("analyze"),
-        system=polecat.system_prompt,
-        model=polecat.model.name,
-        max_tokens=polecat.model.max_tokens,
-        temperature=polecat.model.temperature,
-        tools=list(polecat.tools.available),
         checkout=REPO,
     )
     return recordings, [p.id for p in report.patterns]

@@ -11,12 +11,13 @@ from typing import Any
 from micro_gastown.analysis.runner import AnalysisSettings, run_analysis
 from micro_gastown.analysis.settings import Thresholds, load_thresholds
 from micro_gastown.atomicfile import write_atomic
+from micro_gastown.cli.source_flags import add_source_flags
 from micro_gastown.detectors import DETECTOR_NAMES
 from micro_gastown.dsl import read_dsl
 from micro_gastown.errors import LlmError, UsageError
 from micro_gastown.evidence.grafana import GrafanaExplore
 from micro_gastown.llm.factory import BACKENDS, BackendChoice
-from micro_gastown.logql import DEFAULT_SELECTOR, LogQL
+from micro_gastown.logql import LogQL
 from micro_gastown.report.markdown import render_markdown
 from micro_gastown.report.model import PatternReport, Severity
 from micro_gastown.sources import open_source
@@ -38,13 +39,7 @@ def register(sub: Any) -> None:
             "--since/--until filter by event time and default to the whole file."
         ),
     )
-    parser.add_argument(
-        "--source",
-        required=True,
-        metavar="SPEC",
-        help="file:PATH (logcli JSONL export, .gz ok), loki (GRAFANA_LOKI_URL / LOKI_ADDR "
-        "and credentials from the environment) or loki:URL",
-    )
+    add_source_flags(parser, required=True)
     parser.add_argument("--since", help="duration back from now (24h, 7d) or RFC 3339 time")
     parser.add_argument("--until", help="RFC 3339 time (or duration back from now)")
     parser.add_argument("--repo", type=Path, help="DSL checkout: enables dead_path detection")
@@ -55,11 +50,6 @@ def register(sub: Any) -> None:
         type=Path,
         help="log-analyzer polecat TOML to read [thresholds] from "
         "(default: the bundled polecats/log-analyzer.toml)",
-    )
-    parser.add_argument(
-        "--selector",
-        default=os.environ.get("MICRO_GASTOWN_SELECTOR", DEFAULT_SELECTOR),
-        help=f"base LogQL stream selector (env MICRO_GASTOWN_SELECTOR; default {DEFAULT_SELECTOR})",
     )
     parser.add_argument(
         "--grafana-url",

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from micro_gastown.cli.analyze import add_llm_flags
+from micro_gastown.cli.source_flags import add_source_flags
 from micro_gastown.engine.state import RunState, RunStatus, RunStore, new_run_id
 from micro_gastown.errors import UsageError
 from micro_gastown.llm.factory import BackendChoice
@@ -35,13 +36,8 @@ def register(sub: Any) -> None:
     )
     parser.add_argument("--since", help="start of the window (default: the formula's, 24h)")
     parser.add_argument("--until", help="end of the window (default: now)")
-    parser.add_argument(
-        "--source",
-        default=os.environ.get("MICRO_GASTOWN_SOURCE", "loki"),
-        help="loki, loki:URL or file:PATH (env MICRO_GASTOWN_SOURCE; default loki)",
-    )
+    add_source_flags(parser)
     parser.add_argument("--repo", type=Path, help="the DSL checkout")
-    parser.add_argument("--selector", help="base LogQL stream selector")
     parser.add_argument("--pushdown", choices=("auto", "on", "off"), help="Loki push-down")
     parser.add_argument(
         "--llm", action="store_true", help="let Haiku rank the findings (see analyze --llm)"

@@ -17,7 +17,8 @@ from typing import Any
 import orjson
 
 from micro_gastown.atomicfile import stream_atomic
-from micro_gastown.cli.logs.source import Entry, add_source_flags, read_entries
+from micro_gastown.cli.logs.source import Entry, read_entries
+from micro_gastown.cli.source_flags import add_source_flags
 from micro_gastown.events import SkipCounter
 from micro_gastown.logql import LogQL
 from micro_gastown.timewindow import format_ns, window_from_flags

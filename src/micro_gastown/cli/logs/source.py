@@ -1,35 +1,20 @@
-"""Where ``logs`` views and ``export`` read from: the ``--source``/``--selector`` flags.
+"""Where ``logs`` views and ``export`` read from (flags: :mod:`micro_gastown.cli.source_flags`).
 
 A source is opened per read and closed when its entries are exhausted or abandoned.
 """
 
 from __future__ import annotations
 
-import argparse
 import os
 import sys
 from collections.abc import Generator
 
 from micro_gastown.events import SkipCounter
-from micro_gastown.logql import DEFAULT_SELECTOR, LogQL
+from micro_gastown.logql import LogQL
 from micro_gastown.sources import LogSource, open_source
 from micro_gastown.timewindow import TimeWindow
 
 Entry = tuple[int, str, dict[str, str]]
-
-
-def add_source_flags(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument(
-        "--source",
-        default="loki",
-        help="file:PATH (a logcli --output=jsonl export), loki (address from "
-        "GRAFANA_LOKI_URL or LOKI_ADDR; the default) or loki:URL",
-    )
-    parser.add_argument(
-        "--selector",
-        default=os.environ.get("MICRO_GASTOWN_SELECTOR", DEFAULT_SELECTOR),
-        help=f"base LogQL stream selector (env MICRO_GASTOWN_SELECTOR; default {DEFAULT_SELECTOR})",
-    )
 
 
 def read_entries(

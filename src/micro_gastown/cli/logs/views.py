@@ -23,7 +23,8 @@ from typing import Any
 
 import orjson
 
-from micro_gastown.cli.logs.source import add_source_flags, read_entries, resolve_event_kinds
+from micro_gastown.cli.logs.source import read_entries, resolve_event_kinds
+from micro_gastown.cli.source_flags import add_source_flags
 from micro_gastown.events import (
     EffectExecution,
     ErrorEvent,
