@@ -125,49 +125,75 @@ def _pin_window(values: dict[str, str]) -> dict[str, str]:
 
 
 def run(args: argparse.Namespace) -> int:
+    store = RunStore(args.runs_dir)
+    run_id = store.load(args.resume).run_id if args.resume else _create(args, store)
+    with store.hold(run_id):  # loaded under the lock: what the last holder wrote
+        state, config = _load(args, store, run_id)
+        state, ledger = _execute(state, config, store)
+    _print_summary(state, store, ledger)
+    if state.status is RunStatus.COMPLETED:
+        return 0
+    return 5 if state.status is RunStatus.STOPPED else 1
+
+
+def _config_dirs(args: argparse.Namespace) -> list[str]:
+    return [str(path.absolute()) for path in args.config_dir]
+
+
+def _create(args: argparse.Namespace, store: RunStore) -> str:
+    """Check the flags, write a new run's state; its id."""
     from micro_gastown.config.configset import load_config
-    from micro_gastown.config.dag import resolve_vars, topological_order
+    from micro_gastown.config.dag import resolve_vars
+
+    config_dirs = _config_dirs(args)
+    config = load_config([Path(d) for d in config_dirs])
+    formula = config.workflow(args.formula)
+    _check_setup(args)
+    settings: dict[str, Any] = {
+        name: _absolute(name, str(getattr(args, name)))
+        for name in _SETTING_FLAGS
+        if getattr(args, name) is not None
+    }
+    settings.update(
+        BackendChoice.from_args(args).settings(),
+        budget_usd=args.budget_usd if args.budget_usd is not None else DEFAULT_BUDGET_USD,
+        config_dirs=config_dirs,
+    )
+    state = RunState(
+        new_run_id(),
+        formula.formula,
+        str(config.files.get(f"formulas/{formula.formula}.formula.toml", "")),
+        _pin_window(resolve_vars(formula, _given_vars(args))),
+        settings,
+    )
+    store.create(state)
+    return state.run_id
+
+
+def _load(args: argparse.Namespace, store: RunStore, run_id: str) -> tuple[RunState, Any]:
+    """The recorded run and its configuration: the run's own config directories, then any
+    given now; a budget given now replaces the recorded one."""
+    from micro_gastown.config.configset import load_config
+
+    state = store.load(run_id)
+    if args.budget_usd is not None:
+        state.settings["budget_usd"] = args.budget_usd
+    given = _config_dirs(args)
+    recorded = [d for d in state.settings.get("config_dirs", []) if d not in given]
+    state.settings["config_dirs"] = [*recorded, *given]
+    return state, load_config([Path(d) for d in state.settings["config_dirs"]])
+
+
+def _execute(state: RunState, config: Any, store: RunStore) -> tuple[RunState, Any]:
+    """Run the formula's steps from where ``state`` stands; the final state and ledger."""
+    from micro_gastown.config.dag import topological_order
     from micro_gastown.config.placeholders import evaluate_condition, substitute
     from micro_gastown.engine.executor import Engine, PlannedStep
     from micro_gastown.engine.skills import builtin_skills
     from micro_gastown.llm.ledger import CostLedger
 
-    store = RunStore(args.runs_dir)
-    config_dirs = [str(path.absolute()) for path in args.config_dir]
-    if args.resume:
-        state = store.load(args.resume)
-        if args.budget_usd is not None:
-            state.settings["budget_usd"] = args.budget_usd
-        # The run's own configuration, then any given now.
-        recorded = [d for d in state.settings.get("config_dirs", []) if d not in config_dirs]
-        config_dirs = [*recorded, *config_dirs]
-        state.settings["config_dirs"] = config_dirs
-        config = load_config([Path(d) for d in config_dirs])
-    else:
-        config = load_config([Path(d) for d in config_dirs])
-        formula = config.workflow(args.formula)
-        _check_setup(args)
-        settings: dict[str, Any] = {
-            name: _absolute(name, str(getattr(args, name)))
-            for name in _SETTING_FLAGS
-            if getattr(args, name) is not None
-        }
-        settings.update(
-            BackendChoice.from_args(args).settings(),
-            budget_usd=args.budget_usd if args.budget_usd is not None else DEFAULT_BUDGET_USD,
-            config_dirs=config_dirs,
-        )
-        state = RunState(
-            new_run_id(),
-            formula.formula,
-            str(config.files.get(f"formulas/{formula.formula}.formula.toml", "")),
-            _pin_window(resolve_vars(formula, _given_vars(args))),
-            settings,
-        )
-        store.create(state)
-    formula = config.workflow(state.formula)
     plan = []
-    for step in topological_order(formula):
+    for step in topological_order(config.workflow(state.formula)):
         skill_name = step.skill or step.id
         execution = config.skill(skill_name).execution
         plan.append(
@@ -187,6 +213,7 @@ def run(args: argparse.Namespace) -> int:
         if state.ledger
         else CostLedger(budget_usd=budget)
     )
+    run_id = state.run_id
     engine = Engine(
         store,
         builtin_skills(),
@@ -195,13 +222,9 @@ def run(args: argparse.Namespace) -> int:
         substitute=lambda value, values: (
             substitute(value, values) if isinstance(value, str) else value
         ),
-        echo=lambda line: print(f"micro-gastown: {state.run_id}: {line}", file=sys.stderr),
+        echo=lambda line: print(f"micro-gastown: {run_id}: {line}", file=sys.stderr),
     )
-    state = engine.execute(state, plan)
-    _print_summary(state, store, ledger)
-    if state.status is RunStatus.COMPLETED:
-        return 0
-    return 5 if state.status is RunStatus.STOPPED else 1
+    return engine.execute(state, plan), ledger
 
 
 def _print_summary(state: RunState, store: RunStore, ledger: Any) -> None:

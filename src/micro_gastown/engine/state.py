@@ -4,12 +4,18 @@ A run lives in its own directory (default ``.micro-gastown/runs/<run-id>/``): ``
 holds this state and is rewritten atomically after every change of a step, so a run
 killed at any instant leaves the state of its last finished transition; each step writes
 its outputs (reports, proposals) under ``steps/<step-id>/``. ``evolve --resume RUN-ID``
-loads it and carries on: a completed step is never run again.
+loads it and carries on: a completed step is never run again. While a process runs a
+run it holds ``lock`` there (an advisory ``flock``, released by the kernel when the process
+dies, however it dies), so two processes never run the same run at once.
 """
 
 from __future__ import annotations
 
+import fcntl
+import os
 import secrets
+from collections.abc import Iterator
+from contextlib import contextmanager, suppress
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from enum import StrEnum
@@ -22,7 +28,22 @@ from micro_gastown.atomicfile import write_atomic
 from micro_gastown.errors import ConfigError
 
 STATE_FILE = "run.json"
+LOCK_FILE = "lock"
 STATE_VERSION = 1
+
+_held: set[int] = set()
+"""Lock descriptors this process holds. A forked step process closes its copies, so the
+lock goes with the process that runs the run, not with a step left running."""
+
+
+def _close_held_in_child() -> None:
+    for fd in _held:
+        with suppress(OSError):
+            os.close(fd)
+    _held.clear()
+
+
+os.register_at_fork(after_in_child=_close_held_in_child)
 
 
 class StepStatus(StrEnum):
@@ -170,6 +191,31 @@ class RunStore:
         except OSError as exc:
             raise ConfigError(f"{directory}: cannot create the run directory ({exc})") from None
         self.save(state)
+
+    @contextmanager
+    def hold(self, run_id: str) -> Iterator[None]:
+        """Run ``run_id`` exclusively; ConfigError at once if another process runs it."""
+        path = self.directory(run_id) / LOCK_FILE
+        try:
+            fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+        except OSError as exc:
+            raise ConfigError(f"{path}: cannot open the run's lock ({exc.strerror})") from None
+        try:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                holder = os.pread(fd, 32, 0).decode(errors="replace").strip() or "unknown"
+                raise ConfigError(
+                    f"run {run_id} is being run by another micro-gastown process (pid "
+                    f"{holder}); wait for it to finish, then resume"
+                ) from None
+            os.ftruncate(fd, 0)
+            os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
+            _held.add(fd)
+            yield
+        finally:
+            _held.discard(fd)
+            os.close(fd)
 
     def save(self, state: RunState) -> None:
         state.updated_at = now_iso()

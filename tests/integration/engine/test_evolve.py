@@ -16,6 +16,7 @@ import jsonschema
 import pytest
 
 from micro_gastown.cli import main
+from micro_gastown.engine.state import RunStore
 from micro_gastown.testing.synthetic import generate_export
 
 ROOT = Path(__file__).resolve().parents[3]
@@ -111,6 +112,22 @@ def test_a_setup_error_is_refused_before_a_run_exists(
     assert main(argv) == code
     assert needle in capsys.readouterr().err
     assert not runs.exists()
+
+
+def test_a_run_another_process_is_running_is_not_resumed(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    runs = tmp_path / "runs"
+    argv = ["evolve", "--source", f"file:{DEMO}", "--runs-dir", str(runs), *WINDOW]
+    assert main(argv) == 1
+    run_id = _state(runs)["run_id"]
+    capsys.readouterr()
+    with RunStore(runs).hold(run_id):
+        assert main(["evolve", "--resume", run_id, "--runs-dir", str(runs)]) == 2
+        assert "is being run by another micro-gastown process" in capsys.readouterr().err
+        assert _state(runs)["steps"]["refine"]["attempts"] == 1  # nothing ran
+    assert main(["evolve", "--resume", run_id, "--runs-dir", str(runs)]) == 1
+    assert _state(runs)["steps"]["refine"]["attempts"] == 2
 
 
 def test_unknown_run_and_unknown_formula_are_clear_errors(
