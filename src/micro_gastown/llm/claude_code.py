@@ -60,7 +60,7 @@ from typing import Any
 
 from jsonschema.protocols import Validator
 
-from micro_gastown.errors import LlmError
+from micro_gastown.errors import LlmError, LlmOutputError, LlmRequestError, LlmTimeoutError
 from micro_gastown.llm.base import (
     CallRecord,
     LlmRequest,
@@ -193,7 +193,7 @@ class ClaudeCodeBackend:
             argv += ["--json-schema", schema]
         for argument in argv:
             if len(argument.encode("utf-8")) > MAX_ARGUMENT_BYTES:
-                raise LlmError(
+                raise LlmRequestError(
                     f"the system prompt or output schema is over {MAX_ARGUMENT_BYTES:,} bytes, "
                     "too long for claude's command line; use the anthropic backend"
                 )
@@ -238,7 +238,7 @@ class ClaudeCodeBackend:
                     check=False,
                 )
             except subprocess.TimeoutExpired:
-                raise LlmError(f"claude timed out after {self.timeout_s:g} s") from None
+                raise LlmTimeoutError(f"claude timed out after {self.timeout_s:g} s") from None
             except FileNotFoundError:
                 raise LlmError(
                     f"Claude Code executable {self.executable!r} not found: {INSTALL_HINT}"
@@ -334,15 +334,17 @@ def _output(validator: Validator | None, result: Mapping[str, Any]) -> Any:
         try:
             output = json.loads(_strip_code_fence(text))
         except ValueError:
-            raise LlmError(
+            raise LlmOutputError(
                 "claude gave no structured_output and its result is not JSON: "
                 f"{text.strip()[:300]!r}"
             ) from None
     else:
-        raise LlmError("claude gave neither structured_output nor a result")
+        raise LlmOutputError("claude gave neither structured_output nor a result")
     errors = output_errors(validator, output)
     if errors:
-        raise LlmError(f"claude's structured output does not satisfy the schema:\n{listed(errors)}")
+        raise LlmOutputError(
+            f"claude's structured output does not satisfy the schema:\n{listed(errors)}"
+        )
     return output
 
 

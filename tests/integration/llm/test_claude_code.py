@@ -14,7 +14,13 @@ from typing import Any
 
 import pytest
 
-from micro_gastown.errors import BudgetExceeded, LlmError, ModelPolicyError
+from micro_gastown.errors import (
+    BudgetExceeded,
+    LlmError,
+    LlmOutputError,
+    LlmTimeoutError,
+    ModelPolicyError,
+)
 from micro_gastown.llm.base import CallRecord, LlmRequest, ToolSpec, Usage
 from micro_gastown.llm.claude_code import ClaudeCodeBackend
 from micro_gastown.llm.ledger import CostLedger
@@ -213,7 +219,7 @@ def test_invalid_structured_output_is_an_error_listing_the_problems(
 
 def test_result_that_is_not_json_when_a_schema_is_required(fake_claude: FakeClaude) -> None:
     fake_claude.answer(result(result="Sure! Here is the ranking: a, b."))
-    with pytest.raises(LlmError, match="no structured_output and its result is not JSON"):
+    with pytest.raises(LlmOutputError, match="no structured_output and its result is not JSON"):
         backend(fake_claude).complete(REQUEST, LoggingMeter())
 
 
@@ -264,7 +270,7 @@ def test_timeout_kills_claude_and_the_helpers_it_started(fake_claude: FakeClaude
     meter = LoggingMeter()
 
     started = time.monotonic()
-    with pytest.raises(LlmError, match=r"^claude timed out after 0\.3 s$"):
+    with pytest.raises(LlmTimeoutError, match=r"^claude timed out after 0\.3 s$"):
         backend(fake_claude, timeout_s=0.3).complete(REQUEST, meter)
 
     assert time.monotonic() - started < 5
