@@ -89,12 +89,26 @@ class PolecatInfo(Table):
 
 
 class ModelSettings(Table):
-    """Which model answers. The Haiku-only policy is the LLM backend's to enforce."""
+    """Which model answers. A name the price table does not know is a load error (no call
+    could be priced); the Haiku-only policy itself is enforced when a call is made, so a
+    user may still run another model with ``--allow-non-haiku``."""
 
     provider: Literal["anthropic"]
     name: str = Field(min_length=1)
     max_tokens: int = Field(4096, ge=1)
     temperature: float = Field(0.0, ge=0, le=1)
+
+    @field_validator("name")
+    @classmethod
+    def _priced(cls, name: str) -> str:
+        from micro_gastown.errors import ModelPolicyError
+        from micro_gastown.llm.models import resolve_model
+
+        try:
+            resolve_model(name, allow_non_haiku=True)
+        except ModelPolicyError as exc:
+            raise custom_error(str(exc)) from None
+        return name
 
 
 class SystemPrompt(Table):

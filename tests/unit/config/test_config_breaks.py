@@ -58,6 +58,13 @@ BREAKS = [
         "should be an integer, got string '4096'",
     ),
     Break(
+        "unpriced-model",
+        "polecats/pr-filer.toml",
+        (('name = "claude-haiku-4-5"', 'name = "gpt-4o"'),),
+        "model.name",
+        "unknown model 'gpt-4o': micro-gastown has no price for it",
+    ),
+    Break(
         "unknown-tool",
         "polecats/conditional-refiner.toml",
         (('"search_dsl"]', '"search_dsl", "run_shell"]'),),
