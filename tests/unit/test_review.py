@@ -5,9 +5,18 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+import orjson
 import pytest
 
-from micro_gastown.analysis.review import ReviewRejected, apply_review, digest, review_report
+from micro_gastown.analysis.review import (
+    MAX_DIGEST_BYTES,
+    MAX_PATTERNS,
+    MAX_RECOMMENDATION_CHARS,
+    ReviewRejected,
+    apply_review,
+    digest,
+    review_report,
+)
 from micro_gastown.llm.base import CallRecord, LlmRequest, LlmResponse, Meter, Usage
 from micro_gastown.report.model import PatternReport
 
@@ -75,6 +84,40 @@ def test_the_digest_is_bounded_and_carries_no_log_lines(report: PatternReport) -
     view = digest(report)
     assert "sample_events" not in str(view)
     assert {p["id"] for p in view["patterns"]} == set(_ids(report))
+
+
+def _huge(report: PatternReport, count: int) -> PatternReport:
+    """``count`` patterns with oversized details, keys and recommendations."""
+    template = report.patterns[0]
+    patterns = [
+        template.model_copy(
+            update={
+                "id": f"huge-{i:03d}",
+                "details": {f"k{j}": ["x" * 5_000] * 50 for j in range(40)},
+                "key": {"template": "y" * 5_000},
+                "recommendation": "z" * 20_000,
+            }
+        )
+        for i in range(count)
+    ]
+    return report.model_copy(update={"patterns": patterns})
+
+
+def test_the_digest_stays_under_its_byte_cap_however_big_the_report(
+    report: PatternReport,
+) -> None:
+    big = _huge(report, 300)
+    view = digest(big)
+    assert len(orjson.dumps(view)) <= MAX_DIGEST_BYTES
+    shown = [p["id"] for p in view["patterns"]]
+    assert 1 <= len(shown) < MAX_PATTERNS
+    assert shown == [p.id for p in big.patterns[: len(shown)]]  # the report's own order
+    assert all(len(p["recommendation"]) <= MAX_RECOMMENDATION_CHARS for p in view["patterns"])
+    # a review ranks what the model saw; the rest follow in the detectors' order
+    reviewed = apply_review(big, {"ranking": list(reversed(shown)), "recommendations": []})
+    ids = [p.id for p in reviewed.patterns]
+    assert ids[: len(shown)] == list(reversed(shown))
+    assert ids[len(shown) :] == [p.id for p in big.patterns[len(shown) :]]
 
 
 class Scripted:

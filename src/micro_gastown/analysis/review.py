@@ -26,6 +26,10 @@ from micro_gastown.llm.tools import build_tools
 from micro_gastown.report.model import PatternReport
 
 MAX_PATTERNS = 50
+MAX_DIGEST_BYTES = 48_000
+"""About 12,000 tokens: the review's input costs about a cent on Haiku at most, whatever
+the report holds; patterns past it (the least severe, by the report's order) stay as the
+detectors ranked them."""
 MAX_DETAIL_CHARS = 200
 MAX_RECOMMENDATION_CHARS = 1200
 
@@ -68,23 +72,26 @@ def _cut(value: Any) -> Any:
 
 
 def digest(report: PatternReport) -> dict[str, Any]:
-    """What the model sees of the report: bounded, and without raw log lines."""
+    """What the model sees of the report: at most ``MAX_PATTERNS`` patterns and
+    ``MAX_DIGEST_BYTES`` of JSON (at least one pattern), and no raw log lines."""
     data = report.model_dump(mode="json", exclude_none=True)
-    return {
-        "summary": data["summary"],
-        "patterns": [
-            {
-                "id": p["id"],
-                "type": p["type"],
-                "severity": p["severity"],
-                "occurrences": p["occurrences"],
-                "key": p.get("key"),
-                "details": _cut(p["details"]),
-                "recommendation": p["recommendation"][:MAX_RECOMMENDATION_CHARS],
-            }
-            for p in data["patterns"][:MAX_PATTERNS]
-        ],
-    }
+    patterns: list[dict[str, Any]] = []
+    size = len(orjson.dumps(data["summary"]))
+    for p in data["patterns"][:MAX_PATTERNS]:
+        item = {
+            "id": p["id"],
+            "type": p["type"],
+            "severity": p["severity"],
+            "occurrences": p["occurrences"],
+            "key": _cut(p.get("key")),
+            "details": _cut(p["details"]),
+            "recommendation": p["recommendation"][:MAX_RECOMMENDATION_CHARS],
+        }
+        size += len(orjson.dumps(item)) + 1
+        if patterns and size > MAX_DIGEST_BYTES:
+            break
+        patterns.append(item)
+    return {"summary": data["summary"], "patterns": patterns}
 
 
 class ReviewRejected(ValueError):
@@ -93,7 +100,7 @@ class ReviewRejected(ValueError):
 
 def apply_review(report: PatternReport, review: dict[str, Any]) -> PatternReport:
     """``report`` ranked and with sharpened recommendations; raises ReviewRejected."""
-    ids = [p.id for p in report.patterns[:MAX_PATTERNS]]
+    ids = [p["id"] for p in digest(report)["patterns"]]
     ranking = review.get("ranking")
     if not isinstance(ranking, list) or sorted(map(str, ranking)) != sorted(ids):
         raise ReviewRejected("the ranking must name every pattern exactly once")
@@ -107,7 +114,7 @@ def apply_review(report: PatternReport, review: dict[str, Any]) -> PatternReport
         if text.strip():
             texts[pattern_id] = text.strip()[:MAX_RECOMMENDATION_CHARS]
     by_id = {p.id: p for p in report.patterns}
-    ranked = [by_id[str(i)] for i in ranking] + list(report.patterns[MAX_PATTERNS:])
+    ranked = [by_id[str(i)] for i in ranking] + list(report.patterns[len(ids) :])
     patterns = [
         p.model_copy(update={"recommendation": texts[p.id]}) if p.id in texts else p for p in ranked
     ]
