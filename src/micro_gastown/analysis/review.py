@@ -28,8 +28,8 @@ from micro_gastown.report.model import PatternReport
 MAX_PATTERNS = 50
 MAX_DIGEST_BYTES = 48_000
 """About 12,000 tokens, about a cent of Haiku input whatever the report holds (tool calls
-add to it, within the run's budget); patterns past it (the least severe, by the report's order) stay as the
-detectors ranked them."""
+add to it, within the run's budget); patterns past it (the least severe, by the report's
+order) stay as the detectors ranked them."""
 MAX_DETAIL_CHARS = 200
 MAX_RECOMMENDATION_CHARS = 1200
 
