@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from micro_gastown.analysis.pushdown import _stream_labels
+from micro_gastown.analysis.pushdown.queries import _stream_labels
 from micro_gastown.sources.loki.selection import duration, whole_window
 
 

@@ -2,14 +2,9 @@
 
 from __future__ import annotations
 
-from micro_gastown.sources.loki.client import (
-    LogPattern,
-    LokiClient,
-    QueryResult,
-    ResultType,
-    Stream,
-)
+from micro_gastown.sources.loki.client import LokiClient
 from micro_gastown.sources.loki.config import LokiConfig, RetryPolicy
+from micro_gastown.sources.loki.models import LogPattern, QueryResult, ResultType, Stream
 from micro_gastown.sources.loki.source import LokiSource
 
 __all__ = [

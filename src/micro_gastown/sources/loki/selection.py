@@ -14,7 +14,8 @@ from dataclasses import replace
 from micro_gastown.errors import LokiError
 from micro_gastown.events.model import EventType
 from micro_gastown.logql import LogQL
-from micro_gastown.sources.loki.client import LokiClient, QueryResult, ResultType
+from micro_gastown.sources.loki.client import LokiClient
+from micro_gastown.sources.loki.models import QueryResult, ResultType
 
 
 def duration(ns: int) -> str:
