@@ -12,6 +12,7 @@ import pytest
 
 from micro_gastown.errors import (
     LokiAuthError,
+    LokiError,
     LokiNotFoundError,
     LokiQueryError,
     LokiUnavailableError,
@@ -243,6 +244,32 @@ def test_an_unresolvable_host_fails_after_three_attempts() -> None:
     assert "http://loki.invalid:3100" in str(caught.value)
     assert "does not resolve" in str(caught.value)
     assert "LOKI_ADDR" in str(caught.value)
+
+
+@pytest.mark.parametrize(
+    ("error", "needle"),
+    [
+        (httpx.LocalProtocolError("Illegal header value b'tok-secret-9\\n'"), "stray spaces"),
+        (httpx.DecodingError("Error -3 while decompressing data"), "Content-Encoding"),
+        (httpx.UnsupportedProtocol("Request URL has an unsupported protocol"), "unsupported"),
+    ],
+)
+def test_an_httpx_error_no_retry_can_help_is_one_clear_loki_error(
+    error: httpx.HTTPError, needle: str
+) -> None:
+    def fail(request: httpx.Request) -> httpx.Response:
+        raise error
+
+    config = LokiConfig(url="http://loki:3100", bearer_token="tok-secret-9", retry=PATIENT)
+    client = LokiClient(config, transport=httpx.MockTransport(fail))
+    with client, pytest.raises(LokiError) as caught:
+        read(client)
+    assert type(caught.value) is LokiError
+    assert client.requests == 1  # not retried
+    message = str(caught.value)
+    assert message.startswith("cannot talk to Loki at http://loki:3100")
+    assert needle in message
+    assert "tok-secret-9" not in message
 
 
 def test_refused_after_an_answer_is_transient_and_uses_the_budget() -> None:

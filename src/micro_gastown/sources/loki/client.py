@@ -31,7 +31,12 @@ import httpx
 from micro_gastown.errors import LokiNotFoundError, LokiUnavailableError
 from micro_gastown.sources.loki import retrying, tally
 from micro_gastown.sources.loki.config import LokiConfig
-from micro_gastown.sources.loki.failures import read_answer, scrub, transport_failure
+from micro_gastown.sources.loki.failures import (
+    http_failure,
+    read_answer,
+    scrub,
+    transport_failure,
+)
 from micro_gastown.sources.loki.models import (
     LogPattern,
     QueryResult,
@@ -240,6 +245,8 @@ class LokiClient:
             response = self._http.get(path, params=params)
         except (httpx.TimeoutException, httpx.NetworkError, httpx.RemoteProtocolError) as exc:
             raise transport_failure(exc) from None
+        except httpx.HTTPError as exc:
+            raise http_failure(exc, self.config) from None
         self._answered = True  # any HTTP answer proves the address right
         received = len(response.content)
         if counts is not None:

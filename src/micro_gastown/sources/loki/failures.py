@@ -6,6 +6,8 @@ Each failure becomes the most specific class of the ``LokiError`` tree in
 
     timeout, network error, cut-short answer  -> Transient
       connection refused, host not resolved   -> Unreachable (a Transient)
+    any other httpx error (a bad encoding,
+      a header value httpx refuses, ...)      -> LokiError (never retried)
     200, body not JSON (cut short?)           -> Transient
     200 without "status": "success"           -> LokiError
     408, 429, 5xx                             -> Transient, carrying Retry-After
@@ -42,6 +44,22 @@ def transport_failure(
     if isinstance(exc, httpx.ConnectError) and (why := _unreachable(exc)) is not None:
         return Unreachable(f"{why} ({reason})")
     return Transient(reason)
+
+
+def http_failure(exc: httpx.HTTPError, config: LokiConfig) -> LokiError:
+    """An httpx error that no retry can help: the request could not be made or the answer
+    not be decoded as HTTP. Names the address; never quotes a credential."""
+    reason = scrub(f"{type(exc).__name__}: {exc}", config)
+    hint = ""
+    if isinstance(exc, httpx.LocalProtocolError):
+        hint = (
+            "; a header could not be sent: check the credential and tenant variables "
+            "(GRAFANA_LOKI_USER/GRAFANA_LOKI_TOKEN, LOKI_BEARER_TOKEN, LOKI_ORG_ID) for stray "
+            "spaces or newlines"
+        )
+    elif isinstance(exc, httpx.DecodingError):
+        hint = "; the answer's Content-Encoding could not be decoded (a proxy in between?)"
+    return LokiError(f"cannot talk to Loki at {config.base_url} ({reason}){hint}")
 
 
 def _unreachable(exc: BaseException) -> str | None:
