@@ -81,17 +81,23 @@ class LogQL:
             return self.base(f"event_type=~{quote('|'.join(kinds))}")
         return self.base(f"event_type={quote(event_type)}")
 
-    def llm_latency_p95(self, model: str) -> str:
+    def llm_latency_p95(self, model: str, node: str | None = None) -> str:
+        """p95 latency of ``model``'s calls; of ``node``'s only when the calls name their
+        node in a ``node`` field (else it is known only from their span, not to LogQL)."""
+        node_filter, by = (f" | node={quote(node)}", "node, model") if node else ("", "model")
         return (
-            f"quantile_over_time(0.95, {self.stream('llm_call')} | json "
-            f"| model={quote(model)} | unwrap latency_ms [1h]) by (model)"
+            f"quantile_over_time(0.95, {self.stream('llm_call')} | json{node_filter} "
+            f"| model={quote(model)} | unwrap latency_ms [1h]) by ({by})"
         )
 
-    def prompt_tokens_p95(self, model: str | None) -> str:
+    def prompt_tokens_p95(self, model: str | None, node: str | None = None) -> str:
+        """p95 prompt tokens, of one model if given, of one node if its calls name it."""
+        node_filter = f" | node={quote(node)}" if node else ""
         model_filter = f" | model={quote(model)}" if model else ""
+        by = "node, model" if node else "model"
         return (
-            f"quantile_over_time(0.95, {self.stream('llm_call')} | json{model_filter} "
-            f"| unwrap prompt_tokens [1h]) by (model)"
+            f"quantile_over_time(0.95, {self.stream('llm_call')} | json{node_filter}"
+            f"{model_filter} | unwrap prompt_tokens [1h]) by ({by})"
         )
 
     def transition(self, source: str, target: str) -> str:

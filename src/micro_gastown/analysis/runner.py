@@ -131,6 +131,7 @@ class PartResult:
     orphans: list[tuple[int, Event]]
     errors: list[tuple[int, ErrorEvent]]
     unattributed: int
+    inferred_llm_nodes: set[str]
     out_of_order: int
 
 
@@ -257,6 +258,7 @@ class ScanPass:
             orphans=self.orphans,
             errors=self.errors,
             unattributed=attributor.unattributed,
+            inferred_llm_nodes=attributor.inferred_llm_nodes,
             out_of_order=attributor.out_of_order,
         )
 
@@ -283,6 +285,7 @@ class ScanPass:
                 handler(error)
         attributor.adopt(part.scopes)
         attributor.unattributed += part.unattributed
+        attributor.inferred_llm_nodes |= part.inferred_llm_nodes
         attributor.out_of_order += part.out_of_order
         edges = context.traffic.edges
         for edge, n in part.edges.items():

@@ -87,8 +87,12 @@ class SlowLlmDetector(Detector):
                         f"Shrink what the prompt sends{node_hint(self.context.dsl, node)}, "
                         "lower max_tokens, or split the node so each call does less."
                     ),
-                    logql=self.context.logql.llm_latency_p95(model),
+                    logql=self.context.logql.llm_latency_p95(model, self._named(node)),
                     samples=samples.events(),
                 )
             )
         return findings
+
+    def _named(self, node: str | None) -> str | None:
+        """``node`` if LogQL can select its calls (every one names it), else None."""
+        return node if node and node not in self.context.attributor.inferred_llm_nodes else None

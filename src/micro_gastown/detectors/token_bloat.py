@@ -129,7 +129,8 @@ class TokenBloatDetector(Detector):
                         "whole documents, and cache the stable prefix."
                     ),
                     logql=self.context.logql.prompt_tokens_p95(
-                        models[0] if len(models) == 1 else None
+                        models[0] if len(models) == 1 else None,
+                        node if node not in self.context.attributor.inferred_llm_nodes else None,
                     ),
                     samples=node_calls.samples.events(),
                 )

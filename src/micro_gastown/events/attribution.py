@@ -24,7 +24,7 @@ from __future__ import annotations
 
 from typing import Final
 
-from micro_gastown.events.model import ErrorEvent, Event, GraphTransition
+from micro_gastown.events.model import ErrorEvent, Event, GraphTransition, LlmCall
 
 _PRUNE_EVERY = 1 << 16
 
@@ -57,6 +57,7 @@ class Attributor:
         "_seen",
         "defer_unknown",
         "idle_timeout_ns",
+        "inferred_llm_nodes",
         "out_of_order",
         "pruned_scopes",
         "scopes",
@@ -70,6 +71,9 @@ class Attributor:
         self.defer_unknown = defer_unknown
         self.scopes: dict[str, ScopeState] = {}
         self.unattributed = 0
+        # Nodes with an LLM call whose node came from its scope, not from a ``node`` field:
+        # a LogQL filter on ``node`` would miss those calls.
+        self.inferred_llm_nodes: set[str] = set()
         self.out_of_order = 0
         self.pruned_scopes = 0
         self._seen = 0
@@ -104,6 +108,8 @@ class Attributor:
                 state.last_ts = ts
             if event.node is None:
                 event.node = state.node
+                if type(event) is LlmCall and state.node is not None:
+                    self.inferred_llm_nodes.add(state.node)
             if type(event) is ErrorEvent and state.edge is not None and not state.edge_failed:
                 state.edge_failed = True
                 event.failed_edge = state.edge

@@ -84,3 +84,20 @@ def test_interleaved_sessions_attribute_to_their_own_node(tmp_path: Path) -> Non
         exp.llm("a", latency=8000)
     found = patterns_of(analyze(exp, tmp_path), "slow_llm")
     assert [p.key["node"] for p in found] == ["summarize"]
+
+
+def test_the_query_selects_the_node_only_when_its_calls_name_it(tmp_path: Path) -> None:
+    """The Grafana query must reproduce the figure: a ``node`` filter when every call of the
+    node carries a ``node`` field, else the model's calls (LogQL cannot see spans)."""
+    exp = Export()
+    exp.transition("a", "entry", "summarize").transition("b", "entry", "classify")
+    for i in range(5):
+        exp.llm("a", latency=7000 + i, fields={"node": "summarize"})
+        exp.llm("b", latency=7000 + i, model="claude-haiku-4-5-20251001")  # node from span
+    found = {p.key["node"]: p for p in patterns_of(analyze(exp, tmp_path), "slow_llm")}
+    named = found["summarize"].grafana_query or ""
+    assert '| json | node="summarize" | model="claude-haiku-4-5" |' in named
+    assert named.endswith("by (node, model)")
+    inferred = found["classify"].grafana_query or ""
+    assert "node=" not in inferred
+    assert inferred.endswith("by (model)")

@@ -49,3 +49,14 @@ def test_threshold_flags_change_the_outcome(tmp_path: Path) -> None:
     exp = Export()
     _calls(exp, "answerFaq", [(9000, 2000)] * 10)
     assert patterns_of(analyze(exp, tmp_path, prompt_tokens_p95_warning=10000), "token_bloat") == []
+
+
+def test_the_query_selects_the_node_only_when_its_calls_name_it(tmp_path: Path) -> None:
+    exp = Export()
+    exp.transition("a", "entry", "answerFaq").transition("b", "entry", "classify")
+    for _ in range(5):
+        exp.llm("a", prompt=20_000, completion=50, fields={"node": "answerFaq"})
+        exp.llm("b", prompt=20_000, completion=50)  # node known from the span only
+    found = {p.key["node"]: p for p in patterns_of(analyze(exp, tmp_path), "token_bloat")}
+    assert '| node="answerFaq" |' in (found["answerFaq"].grafana_query or "")
+    assert "node=" not in (found["classify"].grafana_query or "")
