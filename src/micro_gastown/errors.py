@@ -25,6 +25,10 @@
     ├── StepUnavailable          a formula step's skill is not built yet; the run stays resumable
     └── OutputError              a result cannot be written
 
+Setup mistakes (ConfigError, DslError, ModelPolicyError, LiveCallForbidden, LlmAuthError,
+LlmRequestError) have ``retryable = False``: the same attempt would fail the same way, so a
+formula step is not retried on them.
+
 The CLI turns any of these into one clear line and a non-zero exit code (``exit_code``:
 2 ConfigError, 3 SourceError, 4 DslError and LlmError, 5 OutputError and BudgetExceeded);
 any other exception is a bug and keeps its traceback. Third-party exceptions are translated into
@@ -38,12 +42,16 @@ class MicroGastownError(Exception):
     """Base class: an error the user can act on, explained in one line."""
 
     exit_code = 1
+    retryable = True
+    """False for a mistake in the setup (a flag, a file, a key, a model): trying the same
+    thing again fails the same way, so a formula step is not retried on it."""
 
 
 class ConfigError(MicroGastownError):
     """Bad configuration: names the file, table/field or flag that is wrong."""
 
     exit_code = 2
+    retryable = False
 
 
 class UsageError(ConfigError):
@@ -87,6 +95,7 @@ class DslError(MicroGastownError):
     """The DSL checkout given with --repo cannot be read."""
 
     exit_code = 4
+    retryable = False
 
 
 class LlmError(MicroGastownError):
@@ -104,13 +113,19 @@ class BudgetExceeded(LlmError):
 class ModelPolicyError(LlmError):
     """A model name the policy refuses: not Haiku without --allow-non-haiku, or unknown."""
 
+    retryable = False
+
 
 class LiveCallForbidden(LlmError):
     """A real Anthropic API call was about to be made where they are switched off."""
 
+    retryable = False
+
 
 class LlmAuthError(LlmError):
     """The API key is missing, rejected, or lacks permission."""
+
+    retryable = False
 
 
 class LlmRequestError(LlmError):
@@ -118,6 +133,8 @@ class LlmRequestError(LlmError):
 
     ``api_message`` is the API's own explanation, when it gave one.
     """
+
+    retryable = False
 
     def __init__(self, message: str, *, api_message: str | None = None) -> None:
         super().__init__(message)

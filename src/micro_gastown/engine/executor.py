@@ -8,9 +8,12 @@ Semantics (SPEC §3, "nondeterministic idempotence"):
 - Before running, the skill may *discover* that the step's effect already exists in the
   world (a PR for the same fingerprint): the step is then completed without running.
 - Each attempt runs in a child process, so ``timeout_seconds`` is enforced by killing it;
-  up to ``retry_count`` more attempts follow a failure, except a setup error (a bad flag,
-  file or checkout: ConfigError, DslError), which would only fail the same way again.
-  Model calls made by an attempt are charged to the ledger whether it succeeds or not.
+  up to ``retry_count`` more attempts follow a failure, except a setup error (an error
+  that is not ``retryable``: a bad flag, file, checkout, key or model), which would only
+  fail the same way again. A timeout sends SIGTERM (the skill's cleanup runs, e.g. a
+  `claude` process group is killed), then SIGKILL after ``TERM_GRACE_S``.
+  Each model call an attempt makes is charged to the ledger and saved in ``run.json`` as
+  it is reported, whether the attempt then succeeds, fails, times out or is interrupted.
 - ``run.json`` is rewritten atomically after every transition. A completed step is never
   run again: resuming a killed run re-runs only what had not completed.
 - A model call that would exceed the budget is not sent: the run stops cleanly
@@ -20,27 +23,37 @@ Semantics (SPEC §3, "nondeterministic idempotence"):
 from __future__ import annotations
 
 import multiprocessing
+import signal
 import time
 import traceback
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
+from enum import StrEnum
 from multiprocessing.connection import Connection
+from multiprocessing.process import BaseProcess
 from pathlib import Path
 from typing import Any, Protocol
 
 from micro_gastown.engine.state import RunState, RunStatus, RunStore, StepState, StepStatus, now_iso
-from micro_gastown.errors import (
-    BudgetExceeded,
-    ConfigError,
-    DslError,
-    MicroGastownError,
-    StepUnavailable,
-)
+from micro_gastown.errors import BudgetExceeded, MicroGastownError, StepUnavailable
 from micro_gastown.llm.base import CallRecord, Meter, Usage
 
-_NOT_RETRIED = frozenset({"ok", "unavailable", "budget", "setup"})
-"""Outcomes another attempt cannot change: success, a missing skill, the budget, and a
-setup error (a bad flag, file or checkout), which fails the same way every time."""
+
+class Outcome(StrEnum):
+    """How one attempt of a step ended."""
+
+    OK = "ok"
+    ERROR = "error"  # worth another attempt, if the step has retries left
+    SETUP = "setup"  # a bad flag, file, key or model: fails the same way every time
+    UNAVAILABLE = "unavailable"  # the skill is not built
+    BUDGET = "budget"  # the next model call could pass the budget: the run stops
+    TIMEOUT = "timeout"
+
+
+_NOT_RETRIED = frozenset({Outcome.OK, Outcome.SETUP, Outcome.UNAVAILABLE, Outcome.BUDGET})
+TERM_GRACE_S = 5.0
+"""After a timeout the step process gets SIGTERM, and this long to end its own children
+(a `claude` process group) before SIGKILL."""
 
 
 @dataclass(frozen=True)
@@ -91,10 +104,9 @@ class Ledger(Protocol):
 
 @dataclass
 class _Attempt:
-    outcome: str  # "ok" | "error" | "unavailable" | "budget" | "timeout"
+    outcome: Outcome
     outputs: dict[str, Any] = field(default_factory=dict)
     error: str | None = None
-    calls: list[CallRecord] = field(default_factory=list)
 
 
 class _ReportingMeter:
@@ -132,23 +144,39 @@ def _decode_call(raw: dict[str, Any]) -> CallRecord:
 
 
 def _child(skill: Skill, context: StepContext, ledger: Ledger, conn: Connection) -> None:
+    # SIGTERM (a timeout) unwinds like an exception, so a skill's own cleanup runs: the
+    # Claude Code backend kills its `claude` process group on the way out.
+    signal.signal(signal.SIGTERM, _exit_on_term)
     meter = _ReportingMeter(ledger.meter(context.step_id), conn)
     context = replace(context, meter=meter)
     try:
         outputs = skill.run(context)
-        message: tuple[str, dict[str, Any], str | None] = ("ok", outputs, None)
+        message: tuple[Outcome, dict[str, Any], str | None] = (Outcome.OK, outputs, None)
     except BudgetExceeded as exc:
-        message = ("budget", {}, str(exc))
+        message = (Outcome.BUDGET, {}, str(exc))
     except StepUnavailable as exc:
-        message = ("unavailable", {}, str(exc))
-    except (ConfigError, DslError) as exc:  # the same setup fails the same way again
-        message = ("setup", {}, str(exc))
+        message = (Outcome.UNAVAILABLE, {}, str(exc))
     except MicroGastownError as exc:
-        message = ("error", {}, str(exc))
+        message = (Outcome.ERROR if exc.retryable else Outcome.SETUP, {}, str(exc))
     except Exception as exc:  # a bug in a skill: keep the traceback in the run state
-        message = ("error", {}, f"{type(exc).__name__}: {exc}\n{traceback.format_exc()}")
+        error = f"{type(exc).__name__}: {exc}\n{traceback.format_exc()}"
+        message = (Outcome.ERROR, {}, error)
     conn.send(("done", *message))
     conn.close()
+
+
+def _exit_on_term(signum: int, frame: object) -> None:
+    raise SystemExit(128 + signum)
+
+
+def _stop(child: BaseProcess) -> None:
+    """End a step process: SIGTERM, a grace period for its cleanup, then SIGKILL."""
+    if child.is_alive():
+        child.terminate()
+        child.join(TERM_GRACE_S)
+    if child.is_alive():
+        child.kill()
+    child.join()
 
 
 class Engine:
@@ -228,7 +256,7 @@ class Engine:
         )
         record.inputs = inputs
         if skill is None:
-            missing = _Attempt("unavailable", error=f"no skill {step.skill!r}")
+            missing = _Attempt(Outcome.UNAVAILABLE, error=f"no skill {step.skill!r}")
             self._finish(state, step.id, record, missing)
             return
         found = skill.discover(context)
@@ -249,60 +277,68 @@ class Engine:
             self._save(state)
             self._echo(f"{step.id}: running (attempt {record.attempts})")
             started = time.perf_counter()
-            attempt = self._attempt(skill, context, step.timeout_seconds)
-            record.duration_ms = int((time.perf_counter() - started) * 1000)
             meter = self.ledger.meter(step.id)
-            for call in attempt.calls:
-                meter.after(call)
-            state.ledger = self.ledger.to_dict()
+
+            def charge(call: CallRecord, meter: Meter = meter) -> None:
+                meter.after(call)  # recorded at once: a crash now still counts it as spent
+                self._save(state)
+
+            attempt = self._attempt(skill, context, step.timeout_seconds, charge)
+            record.duration_ms = int((time.perf_counter() - started) * 1000)
             self._finish(state, step.id, record, attempt)
             if attempt.outcome in _NOT_RETRIED:
                 return
 
     def _finish(self, state: RunState, step_id: str, record: StepState, attempt: _Attempt) -> None:
         record.finished_at = now_iso()
-        if attempt.outcome == "ok":
+        if attempt.outcome is Outcome.OK:
             record.status = StepStatus.COMPLETED
             record.outputs = attempt.outputs
             record.error = None
         else:
             record.status = StepStatus.FAILED
             record.error = attempt.error
-            if attempt.outcome == "budget":
+            if attempt.outcome is Outcome.BUDGET:
                 state.status = RunStatus.STOPPED
                 state.message = attempt.error
         self._save(state)
-        what = "completed" if attempt.outcome == "ok" else f"failed: {attempt.error}"
+        what = "completed" if attempt.outcome is Outcome.OK else f"failed: {attempt.error}"
         self._echo(f"{step_id}: {what}")
 
-    def _attempt(self, skill: Skill, context: StepContext, timeout: float) -> _Attempt:
+    def _attempt(
+        self,
+        skill: Skill,
+        context: StepContext,
+        timeout: float,
+        charge: Callable[[CallRecord], None],
+    ) -> _Attempt:
         ctx = multiprocessing.get_context("fork")
         receive, send = ctx.Pipe(duplex=False)
-        child = ctx.Process(target=_child, args=(skill, context, self.ledger, send), daemon=True)
+        # Not a daemon: a step may start processes of its own (a parallel file scan).
+        child = ctx.Process(target=_child, args=(skill, context, self.ledger, send))
         child.start()
         send.close()
         deadline = time.monotonic() + timeout
-        calls: list[CallRecord] = []
         try:
             while True:
                 if not receive.poll(max(deadline - time.monotonic(), 0)):
-                    child.kill()
-                    child.join()
-                    return _Attempt("timeout", error=f"timed out after {timeout:g} s", calls=calls)
+                    _stop(child)
+                    return _Attempt(Outcome.TIMEOUT, error=f"timed out after {timeout:g} s")
                 try:
                     message = receive.recv()
                 except EOFError:
                     child.join()
                     died = f"the step's process died (exit {child.exitcode})"
-                    return _Attempt("error", error=died, calls=calls)
+                    return _Attempt(Outcome.ERROR, error=died)
                 if message[0] == "call":
-                    calls.append(_decode_call(message[1]))
+                    charge(_decode_call(message[1]))
                     continue
                 _, outcome, outputs, error = message
                 child.join()
-                return _Attempt(outcome, outputs, error, calls)
+                return _Attempt(Outcome(outcome), outputs, error)
         finally:
             receive.close()
+            _stop(child)  # also when the parent is interrupted (Ctrl-C)
 
     def _save(self, state: RunState) -> None:
         state.ledger = self.ledger.to_dict()

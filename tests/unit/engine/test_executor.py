@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Mapping
+from concurrent.futures import ProcessPoolExecutor
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -12,8 +14,16 @@ import pytest
 
 from micro_gastown.engine.executor import Engine, PlannedStep, StepContext
 from micro_gastown.engine.state import RunState, RunStatus, RunStore, StepStatus
-from micro_gastown.errors import BudgetExceeded, ConfigError, MicroGastownError, StepUnavailable
+from micro_gastown.errors import (
+    BudgetExceeded,
+    ConfigError,
+    LlmAuthError,
+    MicroGastownError,
+    StepUnavailable,
+)
 from micro_gastown.llm.base import CallRecord, Meter, Usage
+from micro_gastown.llm.ledger import CostLedger
+from micro_gastown.llm.models import price_decimal
 
 
 class FakeLedger:
@@ -77,6 +87,24 @@ class Scripted:
             time.sleep(5)
         if action == "overspend":
             context.meter.before("haiku", 10, 10_000)
+        if action == "auth":
+            raise LlmAuthError("the Anthropic API rejected the API key (401)")
+        if action == "pool":  # a step that starts processes of its own (a parallel scan)
+            with ProcessPoolExecutor(1) as pool:
+                assert pool.submit(abs, -3).result() == 3
+        if action == "spend-then-watch":
+            # the parent must have saved the charge before the attempt ends
+            context.meter.after(CallRecord("haiku", Usage(10, 200)))
+            state_file = context.directory.parents[1] / "run.json"
+            deadline = time.monotonic() + 5
+            while json.loads(state_file.read_text())["ledger"].get("calls") != 1:
+                assert time.monotonic() < deadline, "the charge was not saved while running"
+                time.sleep(0.02)
+        if action == "sleep-then-clean-up":
+            try:
+                time.sleep(30)
+            finally:  # runs on SIGTERM, as a Claude Code call's process-group kill does
+                (context.directory / "cleaned-up").write_text("yes")
         return {
             "step": context.step_id,
             "inputs": dict(context.inputs),
@@ -204,6 +232,47 @@ def test_a_step_past_its_timeout_is_killed_and_its_calls_still_charged(tmp_path:
     assert state.steps["a"].error == "timed out after 0.5 s"
     assert [step for step, _ in ledger.calls] == ["a"]
     assert state.ledger == {"spent": 0.3, "calls": 1}
+
+
+def test_a_timeout_lets_the_step_clean_up_before_it_is_killed(tmp_path: Path) -> None:
+    skills = {"s": Scripted("s", tmp_path / "log", ["sleep-then-clean-up"])}
+    state = _engine(tmp_path, skills).execute(
+        _state(tmp_path), [PlannedStep("a", "s", timeout_seconds=0.5)]
+    )
+    assert state.steps["a"].error == "timed out after 0.5 s"
+    marker = RunStore(tmp_path / "runs").step_directory("r1", "a") / "cleaned-up"
+    assert marker.read_text() == "yes"
+
+
+def test_each_call_is_saved_as_spent_while_the_attempt_still_runs(tmp_path: Path) -> None:
+    ledger = FakeLedger()
+    skills = {"s": Scripted("s", tmp_path / "log", ["spend-then-watch"])}
+    state = _engine(tmp_path, skills, ledger).execute(_state(tmp_path), [PlannedStep("a", "s")])
+    assert state.steps["a"].status is StepStatus.COMPLETED, state.steps["a"].error
+    assert state.ledger == {"spent": 0.2, "calls": 1}
+
+
+def test_a_step_may_start_processes_of_its_own(tmp_path: Path) -> None:
+    skills = {"s": Scripted("s", tmp_path / "log", ["pool"])}
+    state = _engine(tmp_path, skills).execute(_state(tmp_path), [PlannedStep("a", "s")])
+    assert state.steps["a"].status is StepStatus.COMPLETED, state.steps["a"].error
+
+
+def test_a_rejected_key_is_a_setup_error_and_not_retried(tmp_path: Path) -> None:
+    skills = {"s": Scripted("s", tmp_path / "log", ["auth", "ok"])}
+    state = _engine(tmp_path, skills).execute(
+        _state(tmp_path), [PlannedStep("a", "s", retry_count=2)]
+    )
+    assert (state.steps["a"].status, state.steps["a"].attempts) == (StepStatus.FAILED, 1)
+
+
+def test_the_real_ledger_charges_calls_made_in_the_step_process(tmp_path: Path) -> None:
+    ledger = CostLedger(budget_usd=0.5)
+    skills = {"s": Scripted("s", tmp_path / "log", ["spend"])}
+    state = _engine(tmp_path, skills, ledger).execute(_state(tmp_path), [PlannedStep("a", "s")])
+    [call] = state.ledger["steps"]["a"]["calls"]
+    assert call["usage"]["input_tokens"] == 10
+    assert Decimal(state.ledger["spent_usd"]) == price_decimal("haiku", Usage(10, 100)) > 0
 
 
 def test_a_call_over_budget_is_not_sent_and_the_run_stops_cleanly(tmp_path: Path) -> None:
