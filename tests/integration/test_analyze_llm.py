@@ -105,3 +105,28 @@ def test_a_prompt_that_changed_misses_the_recordings_clearly(
     code, _ = _run(tmp_path, "--llm", "--backend", "replay", "--replay", str(empty))
     assert code != 0
     assert str(empty) in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    ("flags", "code", "needle"),
+    [
+        (["--backend", "anthropic"], 4, "no Anthropic API key"),
+        (["--backend", "replay"], 2, "--backend replay needs --replay FILE"),
+        (["--budget-usd", "-1"], 2, "'-1': expected dollars"),
+    ],
+)
+def test_review_setup_mistakes_fail_before_any_log_is_read(
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+    flags: list[str],
+    code: int,
+    needle: str,
+) -> None:
+    monkeypatch.delenv("ANTHROPIC_API_KEY", raising=False)
+    missing = tmp_path / "never-read.jsonl"  # reading it would fail with exit 3
+    out = tmp_path / "report.json"
+    argv = ["analyze", "--source", f"file:{missing}", "--llm", "--output", str(out), *flags]
+    assert main(argv) == code
+    assert needle in capsys.readouterr().err
+    assert not out.exists()

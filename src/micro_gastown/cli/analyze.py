@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import argparse
+import math
 import os
 import sys
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -162,6 +164,17 @@ def _jobs(flag: int | None) -> int:
     return flag
 
 
+def budget_usd(text: str) -> float:
+    """``--budget-usd``: dollars, finite and not negative."""
+    try:
+        value = float(text)
+    except ValueError:
+        value = math.nan
+    if not math.isfinite(value) or value < 0:
+        raise argparse.ArgumentTypeError(f"{text!r}: expected dollars, 0 or more (e.g. 0.50)")
+    return value
+
+
 def add_llm_flags(group: Any, budget_default: float | None = 0.50) -> None:
     """The flags choosing and bounding the model, shared by every command that calls one."""
     group.add_argument(
@@ -179,7 +192,7 @@ def add_llm_flags(group: Any, budget_default: float | None = 0.50) -> None:
     )
     group.add_argument(
         "--budget-usd",
-        type=float,
+        type=budget_usd,
         default=budget_default,
         metavar="USD",
         help="stop cleanly before a model call could take the run past this (default 0.50)",
@@ -190,19 +203,38 @@ def add_llm_flags(group: Any, budget_default: float | None = 0.50) -> None:
     group.add_argument("--claude-path", default="claude", help="the claude executable")
 
 
-def _review(
-    args: argparse.Namespace, choice: BackendChoice, report: PatternReport
-) -> PatternReport:
-    from micro_gastown.analysis.review import review_with_polecat, with_note
+@dataclass(frozen=True)
+class _Reviewer:
+    """Everything the LLM review needs, built (and checked) before any log is read."""
+
+    polecat: Any
+    ledger: Any
+    backend: Any
+    checkout: Path | None
+
+
+def _prepare_review(args: argparse.Namespace) -> _Reviewer:
+    """The polecat, the budget, the model policy and the backend (a missing key too): a
+    mistake in any of them fails now, not after minutes of reading Loki."""
     from micro_gastown.analysis.settings import default_polecat_path
     from micro_gastown.config.polecat import load_polecat
     from micro_gastown.llm.ledger import CostLedger
+    from micro_gastown.llm.models import resolve_model
 
+    choice = BackendChoice.from_args(args)
     polecat = load_polecat(args.polecat or default_polecat_path())
+    resolve_model(polecat.model.name, allow_non_haiku=choice.allow_non_haiku)
     ledger = CostLedger(budget_usd=args.budget_usd)
-    backend = choice.build(os.environ)
+    return _Reviewer(polecat, ledger, choice.build(os.environ), args.repo)
+
+
+def _review(reviewer: _Reviewer, report: PatternReport) -> PatternReport:
+    from micro_gastown.analysis.review import review_with_polecat, with_note
+
+    ledger = reviewer.ledger
+    meter = ledger.meter("analyze")
     reviewed, note = review_with_polecat(
-        report, polecat, backend, ledger.meter("analyze"), checkout=args.repo
+        report, reviewer.polecat, reviewer.backend, meter, checkout=reviewer.checkout
     )
     print(f"micro-gastown: LLM review: {ledger.summary_line()}", file=sys.stderr)
     return with_note(reviewed, f"{note}; {ledger.summary_line()}")
@@ -219,16 +251,16 @@ def run(args: argparse.Namespace) -> int:
     settings = _settings(args)
     window = window_from_flags(args.since, args.until)
     dsl = read_dsl(args.repo) if args.repo is not None else None
-    choice = BackendChoice.from_args(args) if args.llm else None
+    reviewer = _prepare_review(args) if args.llm else None
     source = open_source(args.source, selector=args.selector, environ=os.environ)
     try:
         report = run_analysis(source, window, settings, dsl)
     finally:
         source.close()
     review_failed: LlmError | None = None
-    if choice is not None:
+    if reviewer is not None:
         try:
-            report = _review(args, choice, report)
+            report = _review(reviewer, report)
         except LlmError as exc:
             # The deterministic report stands on its own: write it, say why it is unreviewed,
             # and still exit non-zero, since the review that was asked for did not happen.

@@ -17,13 +17,12 @@ from typing import Any
 from micro_gastown.cli.analyze import add_llm_flags
 from micro_gastown.cli.source_flags import add_source_flags
 from micro_gastown.engine.state import RunState, RunStatus, RunStore, new_run_id
-from micro_gastown.errors import UsageError
+from micro_gastown.errors import BudgetExceeded
 from micro_gastown.llm.factory import BackendChoice
-from micro_gastown.logql import DEFAULT_SELECTOR
+from micro_gastown.llm.ledger import DEFAULT_BUDGET_USD
 from micro_gastown.timewindow import datetime_to_ns, format_ns, window_from_flags
 
 DEFAULT_RUNS_DIR = Path(".micro-gastown") / "runs"
-DEFAULT_BUDGET_USD = 0.50
 # Run settings the analyze step falls back on (see engine.skills).
 _SETTING_FLAGS = ("source", "repo", "selector", "pushdown")
 
@@ -87,22 +86,26 @@ def _absolute(name: str, value: str) -> str:
     return value
 
 
-def _check_setup(args: argparse.Namespace) -> None:
+def _check_setup(args: argparse.Namespace, config: Any) -> None:
     """What a step would only find out later, checked before a run exists: the source
-    (its spelling, the Loki settings in the environment, a file that is there) and the
-    DSL checkout. Nothing is read from the logs."""
+    (its spelling, the Loki settings in the environment, an export that is there), the
+    DSL checkout and, with --llm, the polecat's model under the policy and the backend (a
+    missing key). Nothing is read from the logs and no model is called."""
     from micro_gastown.dsl import read_dsl
-    from micro_gastown.sources import open_source
+    from micro_gastown.llm.models import resolve_model
+    from micro_gastown.sources import FileSource, open_source
 
-    source = open_source(
-        args.source, selector=args.selector or DEFAULT_SELECTOR, environ=os.environ
-    )
+    source = open_source(args.source, selector=args.selector, environ=os.environ)
+    if isinstance(source, FileSource):
+        source.check()
     source.close()
-    scheme, _, rest = str(args.source).partition(":")
-    if scheme == "file" and not Path(rest).exists():
-        raise UsageError(f"--source {args.source}: {rest}: no such log export file")
     if args.repo is not None:
         read_dsl(args.repo)
+    if args.llm:
+        choice = BackendChoice.from_args(args)
+        polecat = config.polecat(config.skill("analyze").execution.polecat)
+        resolve_model(polecat.model.name, allow_non_haiku=choice.allow_non_haiku)
+        choice.build(os.environ)
 
 
 def _pin_window(values: dict[str, str]) -> dict[str, str]:
@@ -133,7 +136,7 @@ def run(args: argparse.Namespace) -> int:
     _print_summary(state, store, ledger)
     if state.status is RunStatus.COMPLETED:
         return 0
-    return 5 if state.status is RunStatus.STOPPED else 1
+    return BudgetExceeded.exit_code if state.status is RunStatus.STOPPED else 1
 
 
 def _config_dirs(args: argparse.Namespace) -> list[str]:
@@ -148,7 +151,7 @@ def _create(args: argparse.Namespace, store: RunStore) -> str:
     config_dirs = _config_dirs(args)
     config = load_config([Path(d) for d in config_dirs])
     formula = config.workflow(args.formula)
-    _check_setup(args)
+    _check_setup(args, config)
     settings: dict[str, Any] = {
         name: _absolute(name, str(getattr(args, name)))
         for name in _SETTING_FLAGS
@@ -156,7 +159,7 @@ def _create(args: argparse.Namespace, store: RunStore) -> str:
     }
     settings.update(
         BackendChoice.from_args(args).settings(),
-        budget_usd=args.budget_usd if args.budget_usd is not None else DEFAULT_BUDGET_USD,
+        budget_usd=args.budget_usd if args.budget_usd is not None else float(DEFAULT_BUDGET_USD),
         config_dirs=config_dirs,
     )
     state = RunState(
@@ -207,7 +210,7 @@ def _execute(state: RunState, config: Any, store: RunStore) -> tuple[RunState, A
                 execution.retry_count,
             )
         )
-    budget = float(state.settings.get("budget_usd", DEFAULT_BUDGET_USD))
+    budget = state.settings.get("budget_usd", DEFAULT_BUDGET_USD)
     ledger = (
         CostLedger.from_dict(state.ledger, budget_usd=budget)
         if state.ledger

@@ -123,6 +123,10 @@ class FileSource:
         cuts.append(size)
         return [FileSource(self.path, (start, end)) for start, end in pairwise(cuts) if end > start]
 
+    def check(self) -> None:
+        """Open and close the file: the SourceError a read would raise, without reading."""
+        self._open().close()
+
     def _open(self) -> io.BufferedIOBase:
         try:
             raw = self.path.open("rb")

@@ -93,7 +93,9 @@ def test_a_bad_window_is_refused_before_a_run_exists(
 @pytest.mark.parametrize(
     ("flags", "code", "needle"),
     [
-        (["--source", "file:/no/such/export.jsonl"], 2, "/no/such/export.jsonl: no such log"),
+        (["--source", "file:/no/such/export.jsonl"], 3, "/no/such/export.jsonl: no such log"),
+        (["--source", f"file:{DEMO}", "--llm"], 4, "no Anthropic API key"),
+        (["--source", f"file:{DEMO}", "--budget-usd", "nan"], 2, "'nan': expected dollars"),
         (["--source", "elastic"], 2, "--source 'elastic': expected file:PATH"),
         (["--source", f"file:{DEMO}", "--repo", "{empty}"], 4, "no Graph.hs file found"),
     ],
@@ -101,10 +103,12 @@ def test_a_bad_window_is_refused_before_a_run_exists(
 def test_a_setup_error_is_refused_before_a_run_exists(
     tmp_path: Path,
     capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
     flags: list[str],
     code: int,
     needle: str,
 ) -> None:
+    monkeypatch.delenv("ANTHROPIC_API_KEY", raising=False)
     empty = tmp_path / "empty"
     empty.mkdir()
     runs = tmp_path / "runs"
