@@ -16,22 +16,13 @@ from typing import Any
 import orjson
 
 from micro_gastown.atomicfile import write_atomic
-from micro_gastown.config.placeholders import truthy
 from micro_gastown.engine.executor import Skill, StepContext
 from micro_gastown.errors import OutputError, StepUnavailable
 
-# Inputs of the analyze skill that map to `micro-gastown analyze` flags, and the run
-# settings that fill them when the step does not say.
-_ANALYZE_FLAGS = {
-    "source": "--source",
-    "since": "--since",
-    "until": "--until",
-    "repo": "--repo",
-    "selector": "--selector",
-    "pushdown": "--pushdown",
-    "max_lines": "--max-lines",
-    "jobs": "--jobs",
-}
+# `micro-gastown analyze` flags for the analyze skill formula's inputs, and for the run
+# settings that are not inputs of the formula.
+_INPUT_FLAGS = {"source": "--source", "since": "--since", "until": "--until", "repo": "--repo"}
+_SETTING_FLAGS = {"selector": "--selector", "pushdown": "--pushdown"}
 
 
 class AnalyzeSkill:
@@ -43,22 +34,23 @@ class AnalyzeSkill:
     def run(self, context: StepContext) -> dict[str, Any]:
         from micro_gastown.cli import build_parser
 
+        inputs = _bound_inputs(context)
         report = context.directory / "report.json"
         argv = ["analyze", "--output", str(report)]
-        for name, flag in _ANALYZE_FLAGS.items():
-            value = context.inputs.get(name)
-            if value in (None, ""):
-                value = context.settings.get(name)
-            if value not in (None, ""):
-                argv += [flag, str(value)]
+        for name, flag in _INPUT_FLAGS.items():
+            if inputs.get(name) not in (None, ""):
+                argv += [flag, str(inputs[name])]
+        for name, flag in _SETTING_FLAGS.items():
+            if context.settings.get(name) not in (None, ""):
+                argv += [flag, str(context.settings[name])]
         args = build_parser().parse_args(argv)
         args.func(args)  # raises MicroGastownError on anything the user can fix
         try:
             data = orjson.loads(report.read_bytes())
         except (OSError, orjson.JSONDecodeError) as exc:
             raise OutputError(f"{report}: the analysis wrote no readable report ({exc})") from None
-        if truthy(str(context.inputs.get("llm") or "")):
-            data = self._review(context, data, report)
+        if inputs.get("llm") is True:
+            data = self._review(context, data, report, inputs.get("repo"))
         summary = data["summary"]
         return {
             "output": str(report),  # what {{steps.<id>.output}} names
@@ -70,7 +62,9 @@ class AnalyzeSkill:
         }
 
     @staticmethod
-    def _review(context: StepContext, data: dict[str, Any], path: Path) -> dict[str, Any]:
+    def _review(
+        context: StepContext, data: dict[str, Any], path: Path, repo: str | None
+    ) -> dict[str, Any]:
         """The log-analyzer polecat's LLM pass over the step's report, charged to the run's
         ledger through the step's meter, with the run's backend settings."""
         from micro_gastown.analysis.review import review_with_polecat, with_note
@@ -82,7 +76,6 @@ class AnalyzeSkill:
         config = load_config([Path(d) for d in settings.get("config_dirs", [])])
         polecat = config.polecat(config.skill("analyze").execution.polecat)
         backend = BackendChoice.from_settings(settings).build(os.environ)
-        repo = context.inputs.get("repo") or settings.get("repo")
         reviewed, note = review_with_polecat(
             PatternReport.model_validate(data),
             polecat,
@@ -95,6 +88,22 @@ class AnalyzeSkill:
         write_atomic(path, written + b"\n")
         result: dict[str, Any] = orjson.loads(written)
         return result
+
+
+def _bound_inputs(context: StepContext) -> dict[str, Any]:
+    """The step's inputs read by the analyze skill formula's ``[input]`` table (types,
+    defaults, required inputs: a ConfigError naming them), where an input the step leaves
+    empty is taken from the run's settings (``--source``, ``--repo``) before the
+    formula's default."""
+    from micro_gastown.config.configset import load_config
+
+    config = load_config([Path(d) for d in context.settings.get("config_dirs", [])])
+    formula = config.skill("analyze")
+    given = {k: v for k, v in context.inputs.items() if v not in (None, "")}
+    for name in formula.input.specs:
+        if name not in given and context.settings.get(name) not in (None, ""):
+            given[name] = context.settings[name]
+    return dict(formula.bind_inputs(given))
 
 
 class UnavailableSkill:
