@@ -1,8 +1,8 @@
 """The cost ledger: every model call of a run, per step, priced, and the run's budget.
 
 Each formula step gets a :class:`~micro_gastown.llm.base.Meter` from :meth:`CostLedger.meter`.
-Before a call the meter prices its worst case (the input estimate plus ``max_tokens`` of
-output) and refuses it with :class:`~micro_gastown.errors.BudgetExceeded` when that could
+Before a call the meter prices its worst case (the input estimate, at the cache-write
+rate if that is higher, plus ``max_tokens`` of output) and refuses it with :class:`~micro_gastown.errors.BudgetExceeded` when that could
 take the run past its budget, so a run stops cleanly *before* the call that would overspend.
 After a call it records the model, the four kinds of tokens and the cost: the dollars the
 backend reported (Claude Code does) or else the usage priced from the model price table.
@@ -172,8 +172,12 @@ class CostLedger:
         return StepMeter(self, step_id)
 
     def worst_case_usd(self, model: str, input_tokens: int, max_output_tokens: int) -> Decimal:
-        """The most a call of ``model`` with this input and output cap can cost."""
-        return to_money(self._price(model, Usage(input_tokens, max_output_tokens)))
+        """The most a call of ``model`` with this input and output cap can cost: the input
+        priced as plain input or as a prompt-cache write (1.25x on Anthropic's table, and
+        the first turn writes the system prompt and tools to the cache), whichever is more."""
+        plain = Usage(input_tokens, max_output_tokens)
+        cached = Usage(0, max_output_tokens, cache_creation_input_tokens=input_tokens)
+        return max(to_money(self._price(model, plain)), to_money(self._price(model, cached)))
 
     def check_affordable(self, model: str, input_tokens: int, max_output_tokens: int) -> None:
         """Raise :class:`BudgetExceeded` when the call's worst case would take the run past

@@ -89,13 +89,14 @@ def test_budget_refuses_the_call_that_could_exceed_it_and_records_nothing() -> N
     meter.after(CallRecord("small", Usage(100, 10), reported_cost_usd=0.009))
     state_before = ledger.to_dict()
 
-    # Worst case of the next call: 1,000 input + 200 output tokens = $0.002 > $0.001 left.
+    # Worst case of the next call: 1,000 input tokens priced as cache writes ($1.25/M) +
+    # 200 output ($5/M) = $0.00225 > $0.001 left.
     with pytest.raises(BudgetExceeded) as caught:
         meter.before("small", 1_000, 200)
 
     message = str(caught.value)
     assert "$0.0090 of $0.01 spent" in message
-    assert "could cost up to $0.002000" in message
+    assert "could cost up to $0.002250" in message
     assert "small" in message
     assert "not sent" in message
     assert "--budget-usd" in message
@@ -104,12 +105,21 @@ def test_budget_refuses_the_call_that_could_exceed_it_and_records_nothing() -> N
 
 
 def test_budget_allows_spending_exactly_the_budget() -> None:
-    ledger = CostLedger(0.002, price=fake_price)
-    ledger.meter("s").before("small", 1_000, 200)  # worst case exactly $0.002
-    ledger.record("s", call("small", 1_000, 200))
+    ledger = CostLedger(0.00225, price=fake_price)
+    ledger.meter("s").before("small", 1_000, 200)  # worst case exactly $0.00225
+    ledger.record("s", CallRecord("small", Usage(0, 200, cache_creation_input_tokens=1_000)))
     assert ledger.remaining_usd == 0
     with pytest.raises(BudgetExceeded):
         ledger.meter("s").before("small", 1, 0)
+
+
+def test_the_worst_case_prices_the_input_as_a_cache_write() -> None:
+    """The first turn writes the system prompt and tools to the prompt cache, at 1.25x the
+    input price: a worst case at the plain input price could let a call pass the budget."""
+    ledger = CostLedger(1, price=fake_price)
+    assert ledger.worst_case_usd("small", 1_000_000, 0) == Decimal("1.25")
+    actual = ledger.record("s", CallRecord("small", Usage(0, 0, 0, 1_000_000)))
+    assert actual.cost_usd <= ledger.worst_case_usd("small", 1_000_000, 0)
 
 
 def test_a_zero_budget_refuses_every_call() -> None:

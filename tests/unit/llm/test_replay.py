@@ -136,9 +136,9 @@ def test_replay_charges_the_ledger_as_a_live_run_would() -> None:
 
 
 def test_replay_stops_at_the_budget_like_a_live_run() -> None:
-    # Worst cases at 200 output tokens: $0.0038, fits in $0.004; then $0.0039 spent, and the
-    # second call's $0.0039 does not.
-    ledger = CostLedger(0.004)
+    # Worst cases at 200 output tokens, input priced as cache writes: $0.0045 fits in
+    # $0.0046; then $0.0039 is spent, and the second call's $0.004625 does not fit.
+    ledger = CostLedger(0.0046)
     backend = ReplayBackend(recordings_for(REQUEST, {"ranked": []}, CALLS))
     with pytest.raises(BudgetExceeded):
         backend.complete(replace(REQUEST, max_tokens=200), ledger.meter("analyze"))
