@@ -81,9 +81,18 @@ def test_a_recommendation_for_an_invented_pattern_is_rejected(report: PatternRep
 
 
 def test_the_digest_is_bounded_and_carries_no_log_lines(report: PatternReport) -> None:
-    view = digest(report)
-    assert "sample_events" not in str(view)
-    assert {p["id"] for p in view["patterns"]} == set(_ids(report))
+    first = report.patterns[0]
+    assert first.sample_events, "the fixture's findings carry sample events"
+    line = first.sample_events[0].model_copy(
+        update={"event": {**first.sample_events[0].event, "note": "RAW-LOG-LINE-7f3a"}}
+    )
+    marked = report.model_copy(
+        update={"patterns": [first.model_copy(update={"sample_events": [line]})]}
+    )
+    text = orjson.dumps(digest(marked)).decode()
+    assert "RAW-LOG-LINE-7f3a" not in text
+    assert line.timestamp not in text
+    assert {p["id"] for p in digest(report)["patterns"]} == set(_ids(report))
 
 
 def _huge(report: PatternReport, count: int) -> PatternReport:
