@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import math
 import os
 import sys
@@ -233,9 +234,10 @@ def _review(reviewer: _Reviewer, report: PatternReport) -> PatternReport:
 
     ledger = reviewer.ledger
     meter = ledger.meter("analyze")
-    reviewed, note = review_with_polecat(
-        report, reviewer.polecat, reviewer.backend, meter, checkout=reviewer.checkout
-    )
+    with contextlib.closing(reviewer.backend):
+        reviewed, note = review_with_polecat(
+            report, reviewer.polecat, reviewer.backend, meter, checkout=reviewer.checkout
+        )
     print(f"micro-gastown: LLM review: {ledger.summary_line()}", file=sys.stderr)
     return with_note(reviewed, f"{note}; {ledger.summary_line()}")
 

@@ -9,6 +9,7 @@ stays resumable (``evolve --resume RUN-ID``) for when they are.
 
 from __future__ import annotations
 
+import contextlib
 import os
 from pathlib import Path
 from typing import Any
@@ -76,13 +77,14 @@ class AnalyzeSkill:
         config = load_config([Path(d) for d in settings.get("config_dirs", [])])
         polecat = config.polecat(config.skill("analyze").execution.polecat)
         backend = BackendChoice.from_settings(settings).build(os.environ)
-        reviewed, note = review_with_polecat(
-            PatternReport.model_validate(data),
-            polecat,
-            backend,
-            context.meter,
-            checkout=Path(repo) if repo else None,
-        )
+        with contextlib.closing(backend):
+            reviewed, note = review_with_polecat(
+                PatternReport.model_validate(data),
+                polecat,
+                backend,
+                context.meter,
+                checkout=Path(repo) if repo else None,
+            )
         reviewed = with_note(reviewed, note)
         written = reviewed.to_json()
         write_atomic(path, written + b"\n")

@@ -7,6 +7,8 @@ docstring says which SDK error becomes which class); the classes are drawn in
 
 from __future__ import annotations
 
+from urllib.parse import urlsplit, urlunsplit
+
 import anthropic
 
 from micro_gastown.errors import (
@@ -40,7 +42,7 @@ def translate(
     if isinstance(exc, anthropic.APIConnectionError):
         cause = exc.__cause__ or exc
         return LlmUnavailableError(
-            f"cannot reach the Anthropic API at {client.base_url} ({retries}): {cause}"
+            f"cannot reach the Anthropic API at {_public(client.base_url)} ({retries}): {cause}"
         )
     if not isinstance(exc, anthropic.APIStatusError):
         return LlmError(f"the Anthropic API answered something unreadable: {exc.message}")
@@ -72,3 +74,9 @@ def translate(
         f"the Anthropic API rejected the request ({status} {kind}): {api_message}",
         api_message=api_message,
     )
+
+
+def _public(url: object) -> str:
+    """``url`` without user and password (ANTHROPIC_BASE_URL may carry a proxy's)."""
+    parts = urlsplit(str(url))
+    return urlunsplit(parts._replace(netloc=parts.netloc.rpartition("@")[2]))

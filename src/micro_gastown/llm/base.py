@@ -100,3 +100,7 @@ class LlmBackend(Protocol):
     def complete(self, request: LlmRequest, meter: Meter) -> LlmResponse:
         """Answer ``request``, reporting every model call to ``meter``."""
         ...
+
+    def close(self) -> None:
+        """Release what the backend holds (an HTTP connection pool); no-op if nothing."""
+        ...

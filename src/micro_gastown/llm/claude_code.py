@@ -199,6 +199,9 @@ class ClaudeCodeBackend:
                 )
         return argv
 
+    def close(self) -> None:
+        """Nothing held between calls: each call is its own process."""
+
     def complete(self, request: LlmRequest, meter: Meter) -> LlmResponse:
         cli_model, price_model = self.choose_model(request.model)
         validator = output_validator(request)

@@ -1,11 +1,12 @@
 """The cost ledger: every model call of a run, per step, priced, and the run's budget.
 
-Each formula step gets a :class:`~micro_gastown.llm.base.Meter` from :meth:`CostLedger.meter`.
-Before a call the meter prices its worst case (the input estimate, at the cache-write
-rate if that is higher, plus ``max_tokens`` of output) and refuses it with :class:`~micro_gastown.errors.BudgetExceeded` when that could
-take the run past its budget, so a run stops cleanly *before* the call that would overspend.
-After a call it records the model, the four kinds of tokens and the cost: the dollars the
-backend reported (Claude Code does) or else the usage priced from the model price table.
+Each formula step gets a :class:`~micro_gastown.llm.base.Meter` from
+:meth:`CostLedger.meter`. Before a call the meter prices its worst case (the input estimate,
+at the cache-write rate if that is higher, plus ``max_tokens`` of output) and refuses it
+with :class:`~micro_gastown.errors.BudgetExceeded` when that could take the run past its
+budget, so a run stops cleanly *before* the call that would overspend. After a call it
+records the model, the four kinds of tokens and the cost: the dollars the backend reported
+(Claude Code does) or else the usage priced from the model price table.
 
 Money is :class:`~decimal.Decimal` dollars, never float. A call's cost is taken once from
 the price function (the table's exact Decimal; a float is read through its shortest repr)

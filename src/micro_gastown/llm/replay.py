@@ -195,6 +195,9 @@ class ReplayBackend:
                 )
         return LlmResponse(copy.deepcopy(recording.output), recording.calls, recording.repairs)
 
+    def close(self) -> None:
+        """Nothing held: the recordings were read when the backend was made."""
+
     def unplayed_keys(self) -> list[str]:
         """Recorded keys no request asked for yet (tests fail on leftovers: a stale file)."""
         with self._lock:
@@ -214,6 +217,9 @@ class RecordingBackend:
             load_recordings(path)  # refuse to extend a file we could not replay
             self._entries = json.loads(path.read_bytes())
         self._lock = threading.Lock()
+
+    def close(self) -> None:
+        self.inner.close()
 
     def complete(self, request: LlmRequest, meter: Meter) -> LlmResponse:
         response = self.inner.complete(request, meter)

@@ -50,6 +50,9 @@ class ScriptedReview:
     name: str = "scripted"
     entry: tuple[str, dict[str, Any]] | None = None
 
+    def close(self) -> None:
+        """Nothing held."""
+
     def complete(self, request: LlmRequest, meter: Meter) -> LlmResponse:
         model = resolve_model(request.model)
         tools = json.dumps(

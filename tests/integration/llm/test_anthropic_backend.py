@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import json
 import os
+import socket
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field, replace
@@ -646,6 +647,20 @@ def test_no_answer_within_the_timeout_is_a_timeout_error() -> None:
         pytest.raises(LlmTimeoutError, match=r"within 0\.2 s"),
     ):
         backend.complete(replace(RANK, timeout_s=0.2), RecordingMeter())
+
+
+def test_an_unreachable_api_is_named_without_the_urls_credentials() -> None:
+    """ANTHROPIC_BASE_URL may point at a proxy with a user and password in it."""
+    with socket.socket() as probe:  # a port nothing listens on
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    url = f"http://proxy-user:proxy-pw-5e1@127.0.0.1:{port}"
+    with backend_at(url, max_retries=0) as backend, pytest.raises(LlmUnavailableError) as caught:
+        backend.complete(RANK, RecordingMeter())
+    message = str(caught.value)
+    assert f"cannot reach the Anthropic API at http://127.0.0.1:{port}" in message
+    assert "proxy-pw-5e1" not in message
+    assert "proxy-user" not in message
 
 
 def test_non_haiku_models_are_refused_before_any_call() -> None:
