@@ -17,7 +17,7 @@ from typing import Any
 from micro_gastown.cli.analyze import add_llm_flags
 from micro_gastown.cli.source_flags import add_source_flags
 from micro_gastown.engine.state import RunState, RunStatus, RunStore, new_run_id
-from micro_gastown.errors import BudgetExceeded
+from micro_gastown.errors import BudgetExceeded, UsageError
 from micro_gastown.llm.factory import BackendChoice
 from micro_gastown.llm.ledger import DEFAULT_BUDGET_USD
 from micro_gastown.timewindow import datetime_to_ns, format_ns, window_from_flags
@@ -59,7 +59,33 @@ def register(sub: Any) -> None:
         help="a directory of your own polecats/, formulas/, schemas/ (repeatable)",
     )
     add_llm_flags(parser.add_argument_group("models and cost"), budget_default=None)
-    parser.set_defaults(func=run)
+    parser.set_defaults(func=run, defaults=_defaults_of(parser))
+
+
+# What a run is made of; a resumed run keeps its own (only the budget and extra
+# --config-dir directories may be given with --resume).
+_FIXED_BY_THE_RUN = (
+    "since", "until", "source", "selector", "repo", "pushdown", "llm", "dry_run", "max_prs",
+    "formula", "backend", "replay", "record", "allow_non_haiku", "claude_path",
+)  # fmt: skip
+
+
+def _defaults_of(parser: argparse.ArgumentParser) -> dict[str, Any]:
+    return {name: parser.get_default(name) for name in _FIXED_BY_THE_RUN}
+
+
+def _refuse_changes_on_resume(args: argparse.Namespace) -> None:
+    changed = [
+        "--" + name.replace("_", "-")
+        for name in _FIXED_BY_THE_RUN
+        if getattr(args, name) != args.defaults[name]
+    ]
+    if changed:
+        raise UsageError(
+            f"--resume {args.resume}: the run keeps the settings it was created with; "
+            f"{', '.join(changed)} cannot change them (only --budget-usd and --config-dir "
+            "can be given with --resume): start a new run instead"
+        )
 
 
 def _given_vars(args: argparse.Namespace) -> dict[str, str]:
@@ -129,6 +155,8 @@ def _pin_window(values: dict[str, str]) -> dict[str, str]:
 
 def run(args: argparse.Namespace) -> int:
     store = RunStore(args.runs_dir)
+    if args.resume:
+        _refuse_changes_on_resume(args)
     run_id = store.load(args.resume).run_id if args.resume else _create(args, store)
     with store.hold(run_id):  # loaded under the lock: what the last holder wrote
         state, config = _load(args, store, run_id)

@@ -134,6 +134,24 @@ def test_a_run_another_process_is_running_is_not_resumed(
     assert _state(runs)["steps"]["refine"]["attempts"] == 2
 
 
+def test_a_resumed_run_keeps_its_settings(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    runs = tmp_path / "runs"
+    argv = ["evolve", "--source", f"file:{DEMO}", "--runs-dir", str(runs), *WINDOW]
+    assert main(argv) == 1
+    run_id = _state(runs)["run_id"]
+    resume = ["evolve", "--resume", run_id, "--runs-dir", str(runs)]
+    assert main([*resume, "--since", "1h", "--backend", "claude-code"]) == 2
+    error = capsys.readouterr().err
+    assert "--since, --backend cannot change them" in error
+    assert _state(runs)["steps"]["refine"]["attempts"] == 1  # nothing ran
+    assert main([*resume, "--budget-usd", "2"]) == 1  # the budget may change
+    state = _state(runs)
+    assert state["settings"]["budget_usd"] == 2
+    assert state["vars"]["since"] == WINDOW[1].replace("Z", ".000000000Z")
+
+
 def test_unknown_run_and_unknown_formula_are_clear_errors(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
