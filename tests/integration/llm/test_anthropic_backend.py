@@ -33,7 +33,6 @@ from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
 
 import pytest
 import vcr as vcrpy  # type: ignore[import-untyped]
@@ -66,6 +65,7 @@ from anthropic_fake import (
     text,
     tool_use,
 )
+from cassettes import scrubbers
 
 CASSETTES = Path(__file__).resolve().parents[2] / "data" / "cassettes" / "anthropic"
 RECORD = os.environ.get("MG_RECORD_CASSETTES") == "1"
@@ -242,24 +242,7 @@ class RecordingMeter:
 # -- recording and replaying ----------------------------------------------------------------
 
 
-def _scrub_request(request: Any) -> Any:
-    """Fixed host instead of the ephemeral port; only headers that say what was asked."""
-    request.uri = REPLAY_URL + urlsplit(request.uri).path
-    request.headers = {
-        name: value
-        for name, value in request.headers.items()
-        if name.lower() in KEPT_REQUEST_HEADERS
-    }
-    return request
-
-
-def _scrub_response(response: dict[str, Any]) -> dict[str, Any]:
-    response["headers"] = {
-        name: values
-        for name, values in response["headers"].items()
-        if name.lower() in KEPT_RESPONSE_HEADERS
-    }
-    return response
+_scrub_request, _scrub_response = scrubbers(REPLAY_URL, KEPT_REQUEST_HEADERS, KEPT_RESPONSE_HEADERS)
 
 
 CASSETTE_OPTIONS: dict[str, Any] = {

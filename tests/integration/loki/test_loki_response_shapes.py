@@ -40,6 +40,7 @@ from micro_gastown.sources.loki import (
     Stream,
 )
 
+from cassettes import scrubbers
 from lokisim import LokiSim
 from lokisim.client import request as sim_request
 from lokisim.clock import MINUTE, NOW, SECOND, T0
@@ -180,26 +181,7 @@ SHAPE_IDS = [shape.name for shape in SHAPES]
 # -- recording and replaying ------------------------------------------------------------
 
 
-def _scrub_request(request: Any) -> Any:
-    """Fixed host instead of the ephemeral port; only headers that say what was asked."""
-    parts = urlsplit(request.uri)
-    request.uri = REPLAY_URL + parts.path + (f"?{parts.query}" if parts.query else "")
-    request.headers = {
-        name: value
-        for name, value in request.headers.items()
-        if name.lower() in KEPT_REQUEST_HEADERS
-    }
-    return request
-
-
-def _scrub_response(response: dict[str, Any]) -> dict[str, Any]:
-    """Drop Date, Server and the like: they change between runs and pin nothing."""
-    response["headers"] = {
-        name: values
-        for name, values in response["headers"].items()
-        if name.lower() in KEPT_RESPONSE_HEADERS
-    }
-    return response
+_scrub_request, _scrub_response = scrubbers(REPLAY_URL, KEPT_REQUEST_HEADERS, KEPT_RESPONSE_HEADERS)
 
 
 RECORDER = vcr.VCR(
