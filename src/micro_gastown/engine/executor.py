@@ -36,7 +36,7 @@ from typing import Any, Protocol
 
 from micro_gastown.engine.state import RunState, RunStatus, RunStore, StepState, StepStatus, now_iso
 from micro_gastown.errors import BudgetExceeded, MicroGastownError, StepUnavailable
-from micro_gastown.llm.base import CallRecord, Meter, Usage
+from micro_gastown.llm.base import CallRecord, Meter
 
 
 class Outcome(StrEnum):
@@ -121,26 +121,8 @@ class _ReportingMeter:
         self._inner.before(model, input_tokens, max_output_tokens)
 
     def after(self, record: CallRecord) -> None:
-        self._conn.send(("call", _encode_call(record)))
+        self._conn.send(("call", record.to_dict()))
         self._inner.after(record)
-
-
-def _encode_call(call: CallRecord) -> dict[str, Any]:
-    usage = call.usage
-    return {
-        "model": call.model,
-        "usage": [
-            usage.input_tokens,
-            usage.output_tokens,
-            usage.cache_read_input_tokens,
-            usage.cache_creation_input_tokens,
-        ],
-        "reported_cost_usd": call.reported_cost_usd,
-    }
-
-
-def _decode_call(raw: dict[str, Any]) -> CallRecord:
-    return CallRecord(raw["model"], Usage(*raw["usage"]), raw["reported_cost_usd"])
 
 
 def _child(skill: Skill, context: StepContext, ledger: Ledger, conn: Connection) -> None:
@@ -331,7 +313,7 @@ class Engine:
                     died = f"the step's process died (exit {child.exitcode})"
                     return _Attempt(Outcome.ERROR, error=died)
                 if message[0] == "call":
-                    charge(_decode_call(message[1]))
+                    charge(CallRecord.from_dict(message[1]))
                     continue
                 _, outcome, outputs, error = message
                 child.join()

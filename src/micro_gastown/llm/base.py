@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any, Final, Protocol
 
 
 @dataclass(frozen=True, slots=True)
@@ -31,6 +31,18 @@ class Usage:
             self.cache_creation_input_tokens + other.cache_creation_input_tokens,
         )
 
+    def to_dict(self) -> dict[str, int]:
+        """The four counts under the API's own names (run state, recordings)."""
+        return {name: getattr(self, name) for name in USAGE_FIELDS}
+
+
+USAGE_FIELDS: Final = (
+    "input_tokens",
+    "output_tokens",
+    "cache_read_input_tokens",
+    "cache_creation_input_tokens",
+)
+
 
 @dataclass(frozen=True, slots=True)
 class CallRecord:
@@ -40,6 +52,19 @@ class CallRecord:
     model: str
     usage: Usage
     reported_cost_usd: float | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "model": self.model,
+            "usage": self.usage.to_dict(),
+            "reported_cost_usd": self.reported_cost_usd,
+        }
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> CallRecord:
+        """The inverse of :meth:`to_dict`, for data this program wrote (recordings from
+        elsewhere are checked field by field in :mod:`micro_gastown.llm.replay`)."""
+        return cls(str(data["model"]), Usage(**data["usage"]), data.get("reported_cost_usd"))
 
 
 ToolFunction = Callable[[Mapping[str, Any]], str]

@@ -32,7 +32,7 @@ from enum import StrEnum
 from typing import Any
 
 from micro_gastown.errors import BudgetExceeded, ConfigError
-from micro_gastown.llm.base import CallRecord, Usage
+from micro_gastown.llm.base import USAGE_FIELDS, CallRecord, Usage
 from micro_gastown.llm.models import price_decimal
 
 PriceFunction = Callable[[str, Usage], float | Decimal]
@@ -42,12 +42,6 @@ PriceFunction = Callable[[str, Usage], float | Decimal]
 DEFAULT_BUDGET_USD = Decimal("0.50")
 PICODOLLAR = Decimal("1e-12")
 _MONEY_CONTEXT = Context(prec=40)
-_USAGE_FIELDS = (
-    "input_tokens",
-    "output_tokens",
-    "cache_read_input_tokens",
-    "cache_creation_input_tokens",
-)
 
 
 def to_money(amount: float | Decimal | int | str) -> Decimal:
@@ -266,12 +260,12 @@ class CostLedger:
         with self._lock:
             steps = {
                 step_id: {
-                    "usage": _usage_dict(step.usage),
+                    "usage": step.usage.to_dict(),
                     "cost_usd": money_text(step.cost_usd),
                     "calls": [
                         {
                             "model": call.model,
-                            "usage": _usage_dict(call.usage),
+                            "usage": call.usage.to_dict(),
                             "cost_usd": money_text(call.cost_usd),
                             "cost_source": call.source.value,
                         }
@@ -283,7 +277,7 @@ class CostLedger:
             return {
                 "budget_usd": money_text(self.budget_usd),
                 "spent_usd": money_text(self._spent()),
-                "usage": _usage_dict(sum((s.usage for s in self._steps.values()), Usage())),
+                "usage": sum((s.usage for s in self._steps.values()), Usage()).to_dict(),
                 "steps": steps,
             }
 
@@ -322,10 +316,6 @@ class CostLedger:
         return ledger
 
 
-def _usage_dict(usage: Usage) -> dict[str, int]:
-    return {name: getattr(usage, name) for name in _USAGE_FIELDS}
-
-
 def _tokens_text(usage: Usage) -> str:
     parts = [f"{usage.input_tokens:,} in", f"{usage.output_tokens:,} out"]
     if usage.cache_read_input_tokens:
@@ -361,7 +351,7 @@ class _StateReader:
     def usage(self, value: Any, where: str) -> Usage:
         raw = self.mapping(value, where)
         counts: dict[str, int] = {}
-        for name in _USAGE_FIELDS:
+        for name in USAGE_FIELDS:
             count = raw.get(name, 0)
             if isinstance(count, bool) or not isinstance(count, int) or count < 0:
                 raise self.error(f"{where}.{name}", "expected a non-negative integer")

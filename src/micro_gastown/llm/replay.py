@@ -36,6 +36,7 @@ from typing import Any
 from micro_gastown.atomicfile import write_atomic
 from micro_gastown.errors import ConfigError, LlmError
 from micro_gastown.llm.base import (
+    USAGE_FIELDS,
     CallRecord,
     LlmBackend,
     LlmRequest,
@@ -46,12 +47,6 @@ from micro_gastown.llm.base import (
 from micro_gastown.llm.output_schema import listed, output_errors, output_validator, plain_json
 
 KEY_VERSION = 1
-_USAGE_FIELDS = (
-    "input_tokens",
-    "output_tokens",
-    "cache_read_input_tokens",
-    "cache_creation_input_tokens",
-)
 
 
 def request_key(request: LlmRequest) -> str:
@@ -80,14 +75,7 @@ class Recording:
     def to_json(self) -> dict[str, Any]:
         return {
             "output": self.output,
-            "calls": [
-                {
-                    "model": call.model,
-                    "usage": {name: getattr(call.usage, name) for name in _USAGE_FIELDS},
-                    "reported_cost_usd": call.reported_cost_usd,
-                }
-                for call in self.calls
-            ],
+            "calls": [call.to_dict() for call in self.calls],
             "repairs": self.repairs,
         }
 
@@ -135,7 +123,7 @@ def _parse_call(call: Any, where: str) -> CallRecord:
     if not isinstance(usage, Mapping):
         raise ConfigError(f"{where}.usage: expected an object of token counts")
     counts: dict[str, int] = {}
-    for name in _USAGE_FIELDS:
+    for name in USAGE_FIELDS:
         count = usage.get(name, 0)
         if isinstance(count, bool) or not isinstance(count, int) or count < 0:
             raise ConfigError(f"{where}.usage.{name}: expected a non-negative integer")
