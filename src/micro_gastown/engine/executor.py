@@ -28,6 +28,7 @@ import time
 import traceback
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
+from decimal import Decimal
 from enum import StrEnum
 from multiprocessing.connection import Connection
 from multiprocessing.process import BaseProcess
@@ -123,6 +124,9 @@ class _ReportingMeter:
     def after(self, record: CallRecord) -> None:
         self._conn.send(("call", record.to_dict()))
         self._inner.after(record)
+
+    def remaining_usd(self) -> Decimal | None:
+        return self._inner.remaining_usd()
 
 
 def _child(skill: Skill, context: StepContext, ledger: Ledger, conn: Connection) -> None:

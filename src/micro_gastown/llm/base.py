@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from decimal import Decimal
 from typing import Any, Final, Protocol
 
 
@@ -112,6 +113,10 @@ class Meter(Protocol):
 
     def after(self, record: CallRecord) -> None:
         """Runs after each call that returned usage, even if the request later fails."""
+
+    def remaining_usd(self) -> Decimal | None:
+        """Dollars left before the budget (None: no budget), for backends that can pass a
+        hard cap on to what they run (``claude --max-budget-usd``)."""
 
 
 def estimate_tokens(*texts: str) -> int:

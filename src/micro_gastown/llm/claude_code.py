@@ -56,6 +56,7 @@ import signal
 import subprocess
 import tempfile
 from collections.abc import Callable, Mapping, Sequence
+from decimal import ROUND_FLOOR, Decimal
 from typing import Any
 
 from jsonschema.protocols import Validator
@@ -180,9 +181,16 @@ class ClaudeCodeBackend:
         alias = requested.strip().lower()
         return (alias if alias in CLAUDE_CODE_ALIASES else price_model), price_model
 
-    def argv(self, request: LlmRequest, cli_model: str) -> list[str]:
-        """The command line for ``request``; the prompt itself goes on stdin."""
+    def argv(
+        self, request: LlmRequest, cli_model: str, max_budget_usd: Decimal | None = None
+    ) -> list[str]:
+        """The command line for ``request``; the prompt itself goes on stdin. With
+        ``max_budget_usd``, claude itself stops spending there (its own turns cannot be
+        capped by ``max_tokens``, so the run's remaining budget is passed on)."""
         argv = [self.executable, "-p", "--output-format", "json", "--model", cli_model]
+        if max_budget_usd is not None:
+            cap = max_budget_usd.quantize(Decimal("0.000001"), rounding=ROUND_FLOOR)
+            argv += ["--max-budget-usd", format(cap, "f")]
         argv += ["--permission-mode", "default", "--strict-mcp-config"]
         argv += ["--disallowedTools", ",".join(DENIED_TOOLS)]
         system = _system_prompt(request)
@@ -205,13 +213,13 @@ class ClaudeCodeBackend:
     def complete(self, request: LlmRequest, meter: Meter) -> LlmResponse:
         cli_model, price_model = self.choose_model(request.model)
         validator = output_validator(request)
-        argv = self.argv(request, cli_model)
         schema_text = json.dumps(plain_json(request.output_schema or {}))
         estimate = (
             estimate_tokens(_system_prompt(request), schema_text, request.prompt)
             + CLAUDE_CODE_OVERHEAD_TOKENS
         )
         meter.before(price_model, estimate, request.max_tokens)
+        argv = self.argv(request, cli_model, meter.remaining_usd())
 
         completed = self._execute(argv, request.prompt)
         result = _parse_result(completed)

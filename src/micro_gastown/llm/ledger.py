@@ -126,6 +126,9 @@ class StepMeter:
     def after(self, record: CallRecord) -> None:
         self.ledger.record(self.step_id, record)
 
+    def remaining_usd(self) -> Decimal:
+        return self.ledger.remaining_usd
+
 
 class CostLedger:
     """Tokens and dollars of every call of a run, per step, against a budget in USD.

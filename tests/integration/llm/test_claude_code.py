@@ -76,6 +76,9 @@ class LoggingMeter:
     def after(self, record: CallRecord) -> None:
         self.afters.append(record)
 
+    def remaining_usd(self) -> Decimal | None:
+        return None  # no budget: claude gets no --max-budget-usd
+
 
 def backend(fake: FakeClaude, **kwargs: Any) -> ClaudeCodeBackend:
     return ClaudeCodeBackend(executable=str(fake.path), **kwargs)
@@ -100,6 +103,18 @@ def test_the_ledger_takes_claude_codes_reported_dollars(fake_claude: FakeClaude)
     backend(fake_claude).complete(REQUEST, ledger.meter("analyze"))
     assert ledger.spent_usd == Decimal("0.0123")
     assert ledger.step_usage("analyze") == USAGE
+
+
+def test_claude_may_spend_no_more_than_the_runs_remaining_budget(
+    fake_claude: FakeClaude,
+) -> None:
+    """max_tokens cannot cap claude's own turns: the ledger's remaining dollars go on its
+    command line as a hard stop, rounded down."""
+    ledger = CostLedger(0.5)
+    ledger.record("analyze", CallRecord(DEFAULT_HAIKU, Usage(0, 0), reported_cost_usd=0.1234567))
+    backend(fake_claude).complete(REQUEST, ledger.meter("analyze"))
+    argv = fake_claude.seen()["argv"]
+    assert argv[argv.index("--max-budget-usd") + 1] == "0.376543"
 
 
 def test_older_cost_usd_field_is_read(fake_claude: FakeClaude) -> None:
