@@ -31,7 +31,10 @@ def register(sub: Any) -> None:
     parser = sub.add_parser(
         "evolve",
         help="analyze logs, refine a change, file a draft PR (resumable)",
-        description=__doc__.splitlines()[0] if __doc__ else None,
+        description=(
+            "Run the evolve formula (analyze → refine → file-pr) as a recorded, resumable "
+            "run under --runs-dir."
+        ),
     )
     parser.add_argument("--since", help="start of the window (default: the formula's, 24h)")
     parser.add_argument("--until", help="end of the window (default: now)")
@@ -49,7 +52,11 @@ def register(sub: Any) -> None:
         default=DEFAULT_RUNS_DIR,
         help=f"where runs are recorded (default {DEFAULT_RUNS_DIR})",
     )
-    parser.add_argument("--resume", metavar="RUN-ID", help="continue a recorded run")
+    parser.add_argument(
+        "--resume",
+        metavar="RUN-ID",
+        help="continue a recorded run (with it, only --budget-usd and --config-dir)",
+    )
     parser.add_argument("--formula", default="evolve", help="the DAG formula to run")
     parser.add_argument(
         "--config-dir",

@@ -1,4 +1,5 @@
-"""`micro-gastown logs ...`: look at raw logs offline, one sub-command per view.
+"""`micro-gastown logs ...`: look at ExoMonad's events in Loki or an export, one
+sub-command per view.
 
 Each module here adds its sub-commands through ``register(commands)``:
 
@@ -6,8 +7,8 @@ Each module here adds its sub-commands through ``register(commands)``:
   sleeptime-logs (SPEC §4). They share one set of flags and one reader.
 - :mod:`.export`: ``export``, the base selector's window as logcli ``--output=jsonl``.
 - :mod:`.templates`: ``templates FILE``, raw messages clustered into Drain templates.
-- :mod:`.source`: the ``--source``/``--selector`` flags and reading entries from them,
-  shared by views and export.
+- :mod:`.source`: reading entries for views and export (their ``--source``/``--selector``
+  flags are :mod:`micro_gastown.cli.source_flags`).
 """
 
 from __future__ import annotations
@@ -21,8 +22,12 @@ from micro_gastown.cli.logs import export, templates, views
 def register(sub: Any) -> None:
     parser: argparse.ArgumentParser = sub.add_parser(
         "logs",
-        help="inspect raw log files offline",
-        description="Inspect raw log files offline.",
+        help="query events in Loki or an export (sleeptime-logs views), export a window",
+        description=(
+            "Look at ExoMonad's events in Loki or a logcli export: transitions, LLM calls, "
+            "errors and sessions (the sleeptime-logs views), a window exported as JSONL, "
+            "and error messages clustered into templates."
+        ),
     )
     commands = parser.add_subparsers(dest="logs_command", metavar="SUBCOMMAND")
     commands.required = True
