@@ -138,7 +138,7 @@ def _check_setup(args: argparse.Namespace, config: Any) -> None:
         choice = BackendChoice.from_args(args)
         polecat = config.polecat(config.skill("analyze").execution.polecat)
         resolve_model(polecat.model.name, allow_non_haiku=choice.allow_non_haiku)
-        choice.build(os.environ)
+        choice.build(os.environ).close()  # a missing key fails here
 
 
 def _pin_window(values: dict[str, str]) -> dict[str, str]:
