@@ -493,3 +493,24 @@ def test_open_source_loki_reads_only_the_environment_it_is_given() -> None:
         assert source.describe() == "loki:http://localhost:3100"
     finally:
         source.close()
+
+
+def test_check_reads_nothing_from_a_pipe(tmp_path: Path) -> None:
+    """file:/dev/stdin: checking the source must not eat the start of the stream."""
+    lines = [orjson.dumps({"labels": {}, "line": f"l{i}", "timestamp": "2026-11-21T10:00:00Z"})
+             for i in range(3)]  # fmt: skip
+    read_end, write_end = os.pipe()
+    os.write(write_end, b"\n".join(lines) + b"\n")
+    os.close(write_end)
+    try:
+        source = FileSource(Path(f"/dev/fd/{read_end}"))
+        source.check()
+        entries = list(source.entries(TimeWindow(), SkipCounter()))
+    finally:
+        os.close(read_end)
+    assert [line for _, line, _ in entries] == ["l0", "l1", "l2"]
+
+
+def test_check_names_a_missing_export() -> None:
+    with pytest.raises(SourceError, match="no such log export file"):
+        FileSource(Path("/no/such/export.jsonl")).check()

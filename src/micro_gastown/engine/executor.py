@@ -22,7 +22,10 @@ Semantics (SPEC §3, "nondeterministic idempotence"):
 
 from __future__ import annotations
 
+import contextlib
 import multiprocessing
+import os
+import pickle
 import signal
 import time
 import traceback
@@ -130,6 +133,10 @@ class _ReportingMeter:
 
 
 def _child(skill: Skill, context: StepContext, ledger: Ledger, conn: Connection) -> None:
+    # Its own process group: the engine stops the step with everything it started (a
+    # scan's worker processes), and a Ctrl-C at the terminal reaches only the engine,
+    # which then stops the step in order.
+    os.setpgid(0, 0)
     # SIGTERM (a timeout) unwinds like an exception, so a skill's own cleanup runs: the
     # Claude Code backend kills its `claude` process group on the way out.
     signal.signal(signal.SIGTERM, _exit_on_term)
@@ -156,13 +163,42 @@ def _exit_on_term(signum: int, frame: object) -> None:
 
 
 def _stop(child: BaseProcess) -> None:
-    """End a step process: SIGTERM, a grace period for its cleanup, then SIGKILL."""
-    if child.is_alive():
-        child.terminate()
+    """End a step process and its process group: SIGTERM, a grace period for cleanup,
+    then SIGKILL (at once if the wait is interrupted). Safe to call when it has ended."""
+    if child.pid is None:
+        return
+    _signal(child, signal.SIGTERM)
+    try:
         child.join(TERM_GRACE_S)
-    if child.is_alive():
-        child.kill()
-    child.join()
+    finally:
+        _signal(child, signal.SIGKILL)  # whatever is left, workers included
+        child.join()
+
+
+def _signal(child: BaseProcess, signum: int) -> None:
+    """``signum`` to the step's process group (a group id is never reused while a member
+    lives), or to the step alone if it is not reaped yet and has no group."""
+    assert child.pid is not None
+    try:
+        os.killpg(child.pid, signum)
+    except ProcessLookupError:  # no such group: all ended, or not grouped yet
+        if child.exitcode is None:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(child.pid, signum)
+    except PermissionError:
+        pass
+
+
+def _drain_calls(receive: Connection, charge: Callable[[CallRecord], None]) -> None:
+    """Charge calls the step reported after the engine stopped listening (during its
+    grace period, or in the pipe at Ctrl-C); a message cut off by SIGKILL is dropped."""
+    try:
+        while receive.poll(0):
+            message = receive.recv()
+            if message[0] == "call":
+                charge(CallRecord.from_dict(message[1]))
+    except (EOFError, OSError, pickle.UnpicklingError):
+        pass
 
 
 class Engine:
@@ -303,6 +339,8 @@ class Engine:
         # Not a daemon: a step may start processes of its own (a parallel file scan).
         child = ctx.Process(target=_child, args=(skill, context, self.ledger, send))
         child.start()
+        with contextlib.suppress(OSError):  # also from here, so no signal can miss it
+            os.setpgid(child.pid, child.pid)  # type: ignore[arg-type]
         send.close()
         deadline = time.monotonic() + timeout
         try:
@@ -320,11 +358,12 @@ class Engine:
                     charge(CallRecord.from_dict(message[1]))
                     continue
                 _, outcome, outputs, error = message
-                child.join()
+                child.join(TERM_GRACE_S)  # what it left running is stopped below
                 return _Attempt(Outcome(outcome), outputs, error)
         finally:
-            receive.close()
             _stop(child)  # also when the parent is interrupted (Ctrl-C)
+            _drain_calls(receive, charge)
+            receive.close()
 
     def _save(self, state: RunState) -> None:
         state.ledger = self.ledger.to_dict()

@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import gzip
 import io
+import stat
 import zlib
 from collections.abc import Iterator
 from itertools import pairwise
@@ -124,8 +125,17 @@ class FileSource:
         return [FileSource(self.path, (start, end)) for start, end in pairwise(cuts) if end > start]
 
     def check(self) -> None:
-        """Open and close the file: the SourceError a read would raise, without reading."""
-        self._open().close()
+        """The SourceError a read would raise, without reading: a regular file is opened
+        and closed; a pipe or FIFO (file:/dev/stdin) is only looked at, since opening it
+        would consume what it holds."""
+        try:
+            mode = self.path.stat().st_mode
+        except FileNotFoundError:
+            raise SourceError(f"{self.path}: no such log export file") from None
+        except OSError as exc:
+            raise SourceError(f"{self.path}: cannot open ({exc.strerror})") from None
+        if stat.S_ISREG(mode) or stat.S_ISDIR(mode):
+            self._open().close()
 
     def _open(self) -> io.BufferedIOBase:
         try:

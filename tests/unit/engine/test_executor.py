@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
+import os
+import signal
 import time
 from collections.abc import Mapping
 from concurrent.futures import ProcessPoolExecutor
@@ -100,6 +103,12 @@ class Scripted:
             while json.loads(state_file.read_text())["ledger"].get("calls") != 1:
                 assert time.monotonic() < deadline, "the charge was not saved while running"
                 time.sleep(0.02)
+        if action == "pool-then-hang":  # a scan's worker busy when the timeout strikes
+            pool = ProcessPoolExecutor(1)
+            worker = pool.submit(os.getpid).result()
+            (context.directory / "worker.pid").write_text(str(worker))
+            pool.submit(time.sleep, 60)
+            time.sleep(60)
         if action == "sleep-then-clean-up":
             try:
                 time.sleep(30)
@@ -242,6 +251,33 @@ def test_a_timeout_lets_the_step_clean_up_before_it_is_killed(tmp_path: Path) ->
     assert state.steps["a"].error == "timed out after 0.5 s"
     marker = RunStore(tmp_path / "runs").step_directory("r1", "a") / "cleaned-up"
     assert marker.read_text() == "yes"
+
+
+def _gone(pid: int) -> bool:
+    """Ended: no such process, or a zombie waiting for whoever adopted it."""
+    try:
+        status = Path(f"/proc/{pid}/status").read_text()
+    except FileNotFoundError:
+        return True
+    return "\nState:\tZ" in status
+
+
+def test_a_timeout_stops_the_processes_a_step_started(tmp_path: Path) -> None:
+    skills = {"s": Scripted("s", tmp_path / "log", ["pool-then-hang"])}
+    state = _engine(tmp_path, skills).execute(
+        _state(tmp_path), [PlannedStep("a", "s", timeout_seconds=2)]
+    )
+    assert state.steps["a"].error == "timed out after 2 s"
+    pid_file = RunStore(tmp_path / "runs").step_directory("r1", "a") / "worker.pid"
+    worker = int(pid_file.read_text())
+    deadline = time.monotonic() + 5
+    try:
+        while not _gone(worker):
+            assert time.monotonic() < deadline, f"the step's worker {worker} outlived it"
+            time.sleep(0.05)
+    finally:  # never leave an orphan holding the test run's output open
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(worker, signal.SIGKILL)
 
 
 def test_each_call_is_saved_as_spent_while_the_attempt_still_runs(tmp_path: Path) -> None:
