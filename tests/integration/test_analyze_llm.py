@@ -113,6 +113,7 @@ def test_a_prompt_that_changed_misses_the_recordings_clearly(
         (["--backend", "anthropic"], 4, "no Anthropic API key"),
         (["--backend", "replay"], 2, "--backend replay needs --replay FILE"),
         (["--budget-usd", "-1"], 2, "'-1': expected dollars"),
+        (["--budget-usd", "1e30"], 2, "'1e30': expected dollars, from 0 to 1,000,000"),
     ],
 )
 def test_review_setup_mistakes_fail_before_any_log_is_read(

@@ -165,14 +165,19 @@ def _jobs(flag: int | None) -> int:
     return flag
 
 
+MAX_BUDGET_USD = 1_000_000
+
+
 def budget_usd(text: str) -> float:
     """``--budget-usd``: dollars, finite and not negative."""
     try:
         value = float(text)
     except ValueError:
         value = math.nan
-    if not math.isfinite(value) or value < 0:
-        raise argparse.ArgumentTypeError(f"{text!r}: expected dollars, 0 or more (e.g. 0.50)")
+    if not math.isfinite(value) or not 0 <= value <= MAX_BUDGET_USD:
+        raise argparse.ArgumentTypeError(
+            f"{text!r}: expected dollars, from 0 to {MAX_BUDGET_USD:,} (e.g. 0.50)"
+        )
     return value
 
 

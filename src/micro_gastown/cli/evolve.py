@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import signal
 import sys
 from datetime import UTC, datetime
 from pathlib import Path
@@ -16,6 +17,7 @@ from typing import Any
 
 from micro_gastown.cli.analyze import add_llm_flags
 from micro_gastown.cli.source_flags import add_source_flags
+from micro_gastown.engine.executor import exit_on_term as _exit_on_term
 from micro_gastown.engine.state import RunState, RunStatus, RunStore, new_run_id
 from micro_gastown.errors import BudgetExceeded, UsageError
 from micro_gastown.llm.factory import BackendChoice
@@ -165,9 +167,15 @@ def run(args: argparse.Namespace) -> int:
     if args.resume:
         _refuse_changes_on_resume(args)
     run_id = store.load(args.resume).run_id if args.resume else _create(args, store)
-    with store.hold(run_id):  # loaded under the lock: what the last holder wrote
-        state, config = _load(args, store, run_id)
-        state, ledger = _execute(state, config, store)
+    # A SIGTERM (CI cancelling the job, systemd, timeout(1)) unwinds like Ctrl-C, so the
+    # step in progress is stopped and its calls charged instead of left running.
+    previous = signal.signal(signal.SIGTERM, _exit_on_term)
+    try:
+        with store.hold(run_id):  # loaded under the lock: what the last holder wrote
+            state, config = _load(args, store, run_id)
+            state, ledger = _execute(state, config, store)
+    finally:
+        signal.signal(signal.SIGTERM, previous)
     _print_summary(state, store, ledger)
     if state.status is RunStatus.COMPLETED:
         return 0

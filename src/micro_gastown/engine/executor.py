@@ -23,6 +23,7 @@ Semantics (SPEC §3, "nondeterministic idempotence"):
 from __future__ import annotations
 
 import contextlib
+import ctypes
 import multiprocessing
 import os
 import pickle
@@ -132,14 +133,17 @@ class _ReportingMeter:
         return self._inner.remaining_usd()
 
 
-def _child(skill: Skill, context: StepContext, ledger: Ledger, conn: Connection) -> None:
+def _child(
+    skill: Skill, context: StepContext, ledger: Ledger, conn: Connection, parent: int
+) -> None:
     # Its own process group: the engine stops the step with everything it started (a
     # scan's worker processes), and a Ctrl-C at the terminal reaches only the engine,
     # which then stops the step in order.
     os.setpgid(0, 0)
     # SIGTERM (a timeout) unwinds like an exception, so a skill's own cleanup runs: the
     # Claude Code backend kills its `claude` process group on the way out.
-    signal.signal(signal.SIGTERM, _exit_on_term)
+    signal.signal(signal.SIGTERM, exit_on_term)
+    _term_when_parent_dies(parent)
     meter = _ReportingMeter(ledger.meter(context.step_id), conn)
     context = replace(context, meter=meter)
     try:
@@ -158,7 +162,24 @@ def _child(skill: Skill, context: StepContext, ledger: Ledger, conn: Connection)
     conn.close()
 
 
-def _exit_on_term(signum: int, frame: object) -> None:
+def _term_when_parent_dies(parent: int) -> None:
+    """SIGTERM this step process if the engine dies, however it dies (kill -9, the OOM
+    killer): the step is in its own group, so nothing else would stop it (Linux
+    PR_SET_PDEATHSIG; elsewhere the engine's own signal handling must do)."""
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
+    except (OSError, AttributeError):
+        return
+    if os.getppid() != parent:  # it died before the request took effect
+        raise SystemExit(128 + signal.SIGTERM)
+
+
+_PR_SET_PDEATHSIG = 1
+
+
+def exit_on_term(signum: int, frame: object) -> None:
+    """A SIGTERM handler that unwinds the process like an exception (cleanup runs)."""
     raise SystemExit(128 + signum)
 
 
@@ -337,7 +358,7 @@ class Engine:
         ctx = multiprocessing.get_context("fork")
         receive, send = ctx.Pipe(duplex=False)
         # Not a daemon: a step may start processes of its own (a parallel file scan).
-        child = ctx.Process(target=_child, args=(skill, context, self.ledger, send))
+        child = ctx.Process(target=_child, args=(skill, context, self.ledger, send, os.getpid()))
         child.start()
         with contextlib.suppress(OSError):  # also from here, so no signal can miss it
             os.setpgid(child.pid, child.pid)  # type: ignore[arg-type]

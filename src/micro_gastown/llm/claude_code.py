@@ -56,7 +56,7 @@ import signal
 import subprocess
 import tempfile
 from collections.abc import Callable, Mapping, Sequence
-from decimal import ROUND_FLOOR, Decimal
+from decimal import ROUND_FLOOR, Context, Decimal
 from typing import Any
 
 from jsonschema.protocols import Validator
@@ -189,7 +189,7 @@ class ClaudeCodeBackend:
         capped by ``max_tokens``, so the run's remaining budget is passed on)."""
         argv = [self.executable, "-p", "--output-format", "json", "--model", cli_model]
         if max_budget_usd is not None:
-            cap = max_budget_usd.quantize(Decimal("0.000001"), rounding=ROUND_FLOOR)
+            cap = max_budget_usd.quantize(Decimal("0.000001"), ROUND_FLOOR, Context(prec=60))
             argv += ["--max-budget-usd", format(cap, "f")]
         argv += ["--permission-mode", "default", "--strict-mcp-config"]
         argv += ["--disallowedTools", ",".join(DENIED_TOOLS)]

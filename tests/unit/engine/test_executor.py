@@ -6,6 +6,8 @@ import contextlib
 import json
 import os
 import signal
+import subprocess
+import sys
 import time
 from collections.abc import Mapping
 from concurrent.futures import ProcessPoolExecutor
@@ -360,3 +362,53 @@ def test_resuming_an_unknown_run_names_what_exists(tmp_path: Path) -> None:
     store.create(RunState("20261122-010000-abcd", "f", "p", {}))
     with pytest.raises(MicroGastownError, match="20261122-010000-abcd"):
         store.load("nope")
+
+
+ENGINE_SCRIPT = """
+import sys, time
+from pathlib import Path
+from micro_gastown.engine.executor import Engine, PlannedStep
+from micro_gastown.engine.state import RunState, RunStore
+from micro_gastown.llm.ledger import CostLedger
+
+class Sleeper:
+    name = "sleeper"
+    def discover(self, context):
+        return None
+    def run(self, context):
+        (context.directory / "started").write_text("yes")
+        try:
+            time.sleep(60)
+        finally:
+            (context.directory / "cleaned-up").write_text("yes")
+        return {}
+
+store = RunStore(Path(sys.argv[1]))
+state = RunState("r1", "f", "", {}, {})
+store.create(state)
+engine = Engine(store, {"s": Sleeper()}, CostLedger(), condition=lambda c, v: True,
+                substitute=lambda value, values: value)
+engine.execute(state, [PlannedStep("a", "s", timeout_seconds=120)])
+"""
+
+
+def test_a_step_is_stopped_when_the_engine_is_killed(tmp_path: Path) -> None:
+    """kill -9 of the engine (the OOM killer, a cancelled job) must not leave its step
+    running on its own: the step is told to end, and its cleanup runs."""
+    runs = tmp_path / "runs"
+    step_dir = runs / "r1" / "steps" / "a"
+    engine = subprocess.Popen([sys.executable, "-c", ENGINE_SCRIPT, str(runs)])
+    try:
+        deadline = time.monotonic() + 30
+        while not (step_dir / "started").exists():
+            assert time.monotonic() < deadline, "the step never started"
+            time.sleep(0.02)
+        engine.kill()
+        engine.wait()
+        deadline = time.monotonic() + 10
+        while not (step_dir / "cleaned-up").exists():
+            assert time.monotonic() < deadline, "the step outlived its engine"
+            time.sleep(0.02)
+    finally:
+        engine.kill()
+        engine.wait()
