@@ -83,16 +83,42 @@ def _defaults_of(parser: argparse.ArgumentParser) -> dict[str, Any]:
     return {name: parser.get_default(name) for name in _FIXED_BY_THE_RUN}
 
 
-def _refuse_changes_on_resume(args: argparse.Namespace) -> None:
+def _refuse_changes_on_resume(args: argparse.Namespace, state: RunState) -> None:
+    """Refuse a flag given with --resume whose value differs from what the run recorded
+    (the same value again is fine). A given flag is one whose value is not the parser's
+    default; --since/--until always differ from the pinned instants, so they are refused."""
+    recorded: dict[str, Any] = {
+        **{name: state.settings.get(name) for name in _SETTING_FLAGS},
+        **{name: state.settings.get(name) for name in BackendChoice().settings()},
+        "replay": state.settings.get("replay"),
+        "record": state.settings.get("record"),
+        "llm": state.vars.get("llm") == "true",
+        "dry_run": state.vars.get("dry_run") == "true",
+        "max_prs": state.vars.get("max_prs"),
+        "formula": state.formula,
+    }
+    now: dict[str, Any] = {
+        **{
+            name: _absolute(name, str(getattr(args, name)))
+            for name in _SETTING_FLAGS
+            if getattr(args, name) is not None
+        },
+        **BackendChoice.from_args(args).settings(),
+        "llm": args.llm,
+        "dry_run": args.dry_run,
+        "max_prs": None if args.max_prs is None else str(args.max_prs),
+        "formula": args.formula,
+    }
     changed = [
         "--" + name.replace("_", "-")
         for name in _FIXED_BY_THE_RUN
         if getattr(args, name) != args.defaults[name]
+        and (name in ("since", "until") or now.get(name) != recorded.get(name))
     ]
     if changed:
         raise UsageError(
             f"--resume {args.resume}: the run keeps the settings it was created with; "
-            f"{', '.join(changed)} cannot change them (only --budget-usd and --config-dir "
+            f"{', '.join(changed)} would change them (only --budget-usd and --config-dir "
             "can be given with --resume): start a new run instead"
         )
 
@@ -165,8 +191,11 @@ def _pin_window(values: dict[str, str]) -> dict[str, str]:
 def run(args: argparse.Namespace) -> int:
     store = RunStore(args.runs_dir)
     if args.resume:
-        _refuse_changes_on_resume(args)
-    run_id = store.load(args.resume).run_id if args.resume else _create(args, store)
+        recorded = store.load(args.resume)
+        _refuse_changes_on_resume(args, recorded)
+        run_id = recorded.run_id
+    else:
+        run_id = _create(args, store)
     # A SIGTERM (CI cancelling the job, systemd, timeout(1)) unwinds like Ctrl-C, so the
     # step in progress is stopped and its calls charged instead of left running.
     previous = signal.signal(signal.SIGTERM, _exit_on_term)

@@ -111,9 +111,10 @@ def test_claude_may_spend_no_more_than_the_runs_remaining_budget(
     """max_tokens cannot cap claude's own turns: the ledger's remaining dollars go on its
     command line as a hard stop, rounded down."""
     ledger = CostLedger(0.5)
-    ledger.record("analyze", CallRecord(DEFAULT_HAIKU, Usage(0, 0), reported_cost_usd=0.1234567))
+    ledger.record("analyze", CallRecord(DEFAULT_HAIKU, Usage(0, 0), reported_cost_usd=0.1234564))
     backend(fake_claude).complete(REQUEST, ledger.meter("analyze"))
     argv = fake_claude.seen()["argv"]
+    # 0.5 - 0.1234564 = 0.3765436: rounded half-even it would be 0.376544
     assert argv[argv.index("--max-budget-usd") + 1] == "0.376543"
 
 
