@@ -14,7 +14,7 @@ import orjson
 
 from . import loki3
 from .config import HOUR_NS, Limits, Loki3Labels, Patterns
-from .engine import Series, Work, evaluate, select_logs, step_times
+from .engine import Series, Work, align_to_step, evaluate, select_logs, step_times
 from .errors import BadRequest
 from .logql import LogQuery, parse, parse_log_query
 from .patterns import html_escape_json, query_patterns
@@ -185,6 +185,8 @@ class LokiApi:
         steps = step_times(start, end, step)
         expr = parse(_one(params, "query") or "")
         self._check_length(start, end)
+        if not isinstance(expr, LogQuery) and self.limits.split_queries_by_interval_ns > 0:
+            steps = step_times(*align_to_step(start, end, step), step)
         work = Work()
         if isinstance(expr, LogQuery):
             self._check_entries(limit)

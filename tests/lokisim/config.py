@@ -30,6 +30,10 @@ class Limits:
     max_entries_limit_per_query: int = 5000
     max_query_length_ns: int = 721 * HOUR_NS
     max_query_series: int = 500
+    split_queries_by_interval_ns: int = HOUR_NS
+    """Loki's query frontend splits queries by this (0: off). Splitting a metric range
+    query first aligns it to its step (``start`` down, ``end`` up to a multiple), so its
+    samples land on multiples of the step wherever ``start`` was asked for."""
 
 
 @dataclass

@@ -2,7 +2,9 @@
 
 Log queries keep Loki's pagination contract (``start`` inclusive, ``end`` exclusive, the
 first ``limit`` entries in direction order across all streams). Metric queries evaluate
-each step ``t`` over the window ``(t - range, t]`` like Loki's range vector iterator.
+each step ``t`` over the window ``(t - range, t]`` like Loki's range vector iterator; a
+range query's steps are multiples of the step when the frontend splits it
+(:func:`align_to_step`), as in a real Loki with its default ``split_queries_by_interval``.
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ from .errors import BadRequest, PipelineError
 from .logql.syntax import Grouping, LogQuery, MetricExpr, RangeAggregation, VectorAggregation
 from .pipeline import ERROR_LABEL, Pipeline
 from .store import LabelKey, Store, format_labels, label_key
-from .timeparse import NS_PER_SECOND
+from .timeparse import NS_PER_MS, NS_PER_SECOND
 
 MAX_POINTS = 11_000
 
@@ -94,6 +96,17 @@ def step_times(start: int, end: int, step: int) -> list[int]:
             "Try decreasing the query resolution (?step=XX)"
         )
     return list(range(start, end + 1, step))
+
+
+def align_to_step(start: int, end: int, step: int) -> tuple[int, int]:
+    """``start`` rounded down and ``end`` up to multiples of the step, as Loki's frontend
+    does (``alignStartEnd``) before splitting a metric range query by interval; the step
+    counts in whole milliseconds there."""
+    grid = max(step // NS_PER_MS * NS_PER_MS, 1)
+    start -= start % grid
+    if end % grid:
+        end += grid - end % grid
+    return start, end
 
 
 def _quantile(q: float, values: list[float]) -> float:

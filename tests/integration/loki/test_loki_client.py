@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import socket
 import time
 from collections.abc import Iterator
@@ -160,11 +161,44 @@ def test_cut_bodies_and_resets_are_retried(loki: LokiSim, fault: Fault) -> None:
         assert client.requests == 2
 
 
-def test_slow_answer_past_the_timeout_is_retried(loki: LokiSim) -> None:
-    loki.faults.queue(Fault.delay(0.5), path=QUERY_RANGE)
+def test_a_slow_answer_from_a_loki_that_answered_before_is_retried_once(loki: LokiSim) -> None:
     with make_client(loki, timeout_s=0.2) as client:
+        assert len(read(client)) == 5  # this Loki answers
+        loki.faults.queue(Fault.delay(0.5), path=QUERY_RANGE)
         assert len(read(client)) == 5
-        assert client.requests == 2
+        assert client.requests == 3
+        loki.faults.queue(Fault.delay(0.5), path=QUERY_RANGE, times=2)
+        with pytest.raises(LokiUnavailableError, match=r"no answer within 0\.2 s"):
+            read(client)
+        assert client.requests == 5  # one retry, not the 3 s budget's worth
+
+
+def test_a_server_that_accepts_and_never_answers_costs_one_timeout(loki: LokiSim) -> None:
+    """Before, it was retried for the whole budget (61 s with the defaults) and said only
+    "timed out"; now one read timeout, then a message that says what happened."""
+    loki.faults.queue(Fault.delay(60), times=10)  # ends when the sim stops
+    started = time.monotonic()
+    with make_client(loki, timeout_s=0.3) as client, pytest.raises(LokiUnavailableError) as caught:
+        read(client)
+    assert time.monotonic() - started < 3  # not the 3 s budget
+    assert client.requests == 1
+    message = str(caught.value)
+    assert message.startswith(f"cannot reach Loki at {loki.url}: no answer within 0.3 s")
+    assert "GRAFANA_LOKI_URL or LOKI_ADDR" in message
+
+
+def test_no_attempt_outlasts_the_retry_budget(loki: LokiSim) -> None:
+    """The retry's timeout is cut to what is left of the budget: a call ends with it."""
+    budget = RetryPolicy(budget_s=1.0, initial_backoff_s=0.01, max_backoff_s=0.01, jitter_s=0)
+    with make_client(loki, timeout_s=0.8, retry=budget) as client:
+        read(client)
+        loki.faults.queue(Fault.delay(60), path=QUERY_RANGE, times=2)
+        with pytest.raises(LokiUnavailableError) as caught:
+            read(client)
+    waited = re.search(r"no answer within ([0-9.]+) s", str(caught.value))
+    assert waited is not None, str(caught.value)
+    assert float(waited.group(1)) < 0.8  # the second attempt got the budget's remainder
+    assert "retry budget 1s" in str(caught.value)
 
 
 def test_budget_exhausted_names_query_and_window_not_password(loki: LokiSim) -> None:
@@ -291,3 +325,69 @@ def test_other_network_faults_before_any_answer_still_use_the_budget(loki: LokiS
     with make_client(loki) as client:
         assert len(read(client)) == 5
         assert client.requests == 5
+
+
+# -- a server that is not Loki --------------------------------------------------------
+
+HTML = "<!doctype html><html><head><title>Grafana</title></head><body>…</body></html>"
+
+
+def test_a_200_that_is_not_json_is_retried_once_then_named_as_not_loki(loki: LokiSim) -> None:
+    """Before: retried like a network blip, 11 times over a minute, then "unavailable"."""
+    loki.faults.queue(Fault.status(200, body=HTML), times=20)
+    with make_client(loki, retry=PATIENT) as client, pytest.raises(LokiError) as caught:
+        read(client)
+    assert type(caught.value) is LokiError
+    assert client.requests == 2  # one retry, in case the body was cut short
+    message = str(caught.value)
+    assert message.startswith(
+        f"the server at {loki.url} answered 200 with a body that is not Loki JSON "
+        "(it begins '<!doctype html>"
+    )
+    assert "is the URL a Loki?" in message
+    assert "LOKI_ADDR" in message
+    loki.faults.clear()
+
+
+def test_a_200_cut_short_once_is_read_on_the_retry(loki: LokiSim) -> None:
+    loki.faults.queue(Fault.status(200, body='{"status":"succ'), path=QUERY_RANGE)
+    with make_client(loki, retry=PATIENT) as client:
+        assert len(read(client)) == 5
+        assert client.requests == 2
+
+
+def test_json_that_is_not_lokis_envelope_is_not_retried(loki: LokiSim) -> None:
+    loki.faults.queue(Fault.status(200, body='{"hello": "world"}'), times=5)
+    with make_client(loki, retry=PATIENT) as client, pytest.raises(LokiError) as caught:
+        read(client)
+    assert client.requests == 1
+    assert 'not Loki JSON (it begins \'{"hello": "world"}\')' in str(caught.value)
+    loki.faults.clear()
+
+
+# -- secrets in the URL's query string ------------------------------------------------
+
+
+def test_a_token_in_the_url_is_sent_but_never_printed(loki: LokiSim) -> None:
+    loki.auth = Auth(bearer="right-token")
+    url = f"{loki.url}/?token=s3cr3t-query-token&tenant=acme-corp"
+    client = LokiClient(LokiConfig(url=url, retry=FAST))
+    with client, pytest.raises(LokiAuthError) as caught:
+        read(client)
+    assert loki.requests[0].params["token"] == ["s3cr3t-query-token"]  # sent with the query
+    assert loki.requests[0].path == QUERY_RANGE
+    masked = f"{loki.url}?token=<redacted>&tenant=<redacted>"
+    assert client.describe() == f"loki:{masked}"
+    message = str(caught.value)
+    assert masked in message
+    assert "s3cr3t-query-token" not in message
+    assert "acme-corp" not in message
+
+
+def test_a_token_in_the_url_of_an_unreachable_loki_is_masked() -> None:
+    url = closed_port_url() + "/?api_key=s3cr3t-query-token"
+    client = LokiClient(LokiConfig(url=url, retry=PATIENT))
+    with client, pytest.raises(LokiUnavailableError) as caught:
+        read(client)
+    assert "api_key=<redacted>" in str(caught.value)
+    assert "s3cr3t-query-token" not in str(caught.value)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from micro_gastown.cli import main
 from micro_gastown.errors import ConfigError
 from micro_gastown.sources.loki import LokiConfig
 
@@ -88,3 +89,56 @@ def test_bad_concurrency_names_the_variable_and_the_range(raw: str) -> None:
 def test_concurrency_must_be_one_to_eight(value: int) -> None:
     with pytest.raises(ConfigError, match="concurrency"):
         LokiConfig(concurrency=value)
+
+
+@pytest.mark.parametrize(
+    ("environ", "named", "why"),
+    [
+        ({"LOKI_ADDR": "http://localhost:99999"}, "LOKI_ADDR", "Port out of range"),
+        ({"GRAFANA_LOKI_URL": "http://loki:31OO"}, "GRAFANA_LOKI_URL", "Port could not be cast"),
+        ({"LOKI_ADDR": "http://loki:0"}, "LOKI_ADDR", "port must be from 1 to 65535"),
+        ({"LOKI_ADDR": "http://[::1:3100"}, "LOKI_ADDR", "not a usable URL"),
+        ({"LOKI_ADDR": "http://lo ki:3100"}, "LOKI_ADDR", "must not contain spaces"),
+    ],
+)
+def test_an_unusable_address_is_a_config_error_naming_the_variable(
+    environ: dict[str, str], named: str, why: str
+) -> None:
+    """Before, port 99999 got as far as a request and was reported as "connection refused"."""
+    with pytest.raises(ConfigError, match=named) as caught:
+        LokiConfig.from_env(environ)
+    assert why in str(caught.value)
+
+
+def test_the_command_line_address_is_named_as_such() -> None:
+    with pytest.raises(ConfigError, match=r"^--source loki:URL='http://127\.0\.0\.1:99999'"):
+        LokiConfig.from_env({"LOKI_ADDR": "http://fine:3100"}, url="http://127.0.0.1:99999")
+    # a broken variable the command line overrides does not matter
+    assert LokiConfig.from_env({"LOKI_ADDR": "http://x:0"}, url="http://ok:3100").url == (
+        "http://ok:3100"
+    )
+
+
+def test_analyze_refuses_a_bad_port_before_any_request(capsys: pytest.CaptureFixture[str]) -> None:
+    code = main(["analyze", "--source", "loki:http://127.0.0.1:99999", "--since", "1h"])
+    assert code == 2  # a ConfigError at setup, not a SourceError from a request
+    err = capsys.readouterr().err
+    assert "--source loki:URL='http://127.0.0.1:99999'" in err
+    assert "refused" not in err
+
+
+def test_query_string_values_are_masked_everywhere_the_address_is_shown() -> None:
+    config = LokiConfig(url="https://loki.example/?token=s3cr3t-query-token&orgId=1")
+    assert config.base_url == "https://loki.example"
+    assert config.url_params == (("token", "s3cr3t-query-token"), ("orgId", "1"))
+    assert config.display_url == "https://loki.example?token=<redacted>&orgId=<redacted>"
+    assert "s3cr3t-query-token" not in repr(config)
+    assert config.secrets == ("s3cr3t-query-token",)  # "1" is no secret to scrub
+    with pytest.raises(ConfigError) as caught:
+        LokiConfig.from_env({"LOKI_ADDR": "ftp://loki/?token=s3cr3t-query-token"})
+    assert "s3cr3t-query-token" not in str(caught.value)
+    assert "token=<redacted>" in str(caught.value)
+    with pytest.raises(ConfigError) as caught:  # not even a URL: still masked
+        LokiConfig.from_env({"LOKI_ADDR": "http://[::1:3100/?token=s3cr3t-query-token"})
+    assert "s3cr3t-query-token" not in str(caught.value)
+    assert "'http://[::1:3100/?<redacted>'" in str(caught.value)

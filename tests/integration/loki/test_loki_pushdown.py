@@ -10,10 +10,12 @@ from typing import Any
 
 import pytest
 
+from micro_gastown.analysis.pushdown.attention import SCOPES_PER_QUERY
 from micro_gastown.cli import main
 from micro_gastown.testing.scenario import NODE_FIELDS
 from micro_gastown.testing.synthetic import generate_export
-from micro_gastown.timewindow import format_ns
+from micro_gastown.timewindow import format_ns, parse_rfc3339_ns
+from pushdown_corpus import HOUR_NS, MINUTE_NS, edge_spans_export
 
 from factories import BASE_NS, Export, push_export
 from lokisim import LokiSim
@@ -21,6 +23,7 @@ from lokisim import LokiSim
 ROOT = Path(__file__).resolve().parents[3]
 DEMO = ROOT / "examples" / "logs" / "exomonad-sample.jsonl.gz"
 REPO = ROOT / "examples" / "exomonad-sample"
+MS_NS = 1_000_000
 
 
 @dataclass
@@ -31,9 +34,13 @@ class Corpus:
 
 
 def _loaded(export: Path) -> Iterator[Corpus]:
+    """The export in a LokiSim, and a window over all of it a whole number of milliseconds
+    long: a LogQL range can be no finer (Loki answers 400 to ``[5us]``), so push-down
+    declines other windows."""
     with LokiSim() as loki:
         first, last = push_export(loki, export)
-        yield Corpus(loki, export, ["--since", format_ns(first), "--until", format_ns(last + 1)])
+        until = first + -(-(last + 1 - first) // MS_NS) * MS_NS
+        yield Corpus(loki, export, ["--since", format_ns(first), "--until", format_ns(until)])
 
 
 @pytest.fixture(scope="module")
@@ -220,3 +227,51 @@ def test_scope_reads_ask_only_the_hours_where_the_scopes_have_lines(
     hours = sorted({(start - BASE_NS) // (hour * 10**6) for start, _ in scope_reads})
     assert hours == [3, 17]
     assert all(end - start <= hour * 10**6 for start, end in scope_reads)
+
+
+@pytest.mark.parametrize("minute", [51, 10])
+def test_pushdown_reads_every_span_when_the_window_is_off_the_hour_grid(
+    minute: int, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """A window from 05:51 (or 05:10) to two hours later: Loki counts a span batch's lines
+    per whole hour, so the batches in the window's partial first and last hours must still
+    be read (they once were not: errors, failed effects and failed transitions went
+    missing without a note). lokisim answers range queries on Loki's grid, as Loki does."""
+    start = BASE_NS + 5 * HOUR_NS + minute * MINUTE_NS + 123_456_789
+    end = start + 2 * HOUR_NS
+    export = edge_spans_export(start, end).write(tmp_path / "edges.jsonl")
+    with LokiSim() as loki:
+        push_export(loki, export)
+        corpus = Corpus(loki, export, ["--since", format_ns(start), "--until", format_ns(end)])
+        out = tmp_path / "r.json"
+        pushed, _ = _analyze(corpus, "loki", "--pushdown", "on", monkeypatch=monkeypatch, out=out)
+        from_file, _ = _analyze(corpus, f"file:{export}", monkeypatch=monkeypatch, out=out)
+    assert pushed["patterns"] == from_file["patterns"]
+    assert pushed["summary"] == from_file["summary"]
+    counts = {p["type"]: p["occurrences"] for p in pushed["patterns"]}
+    every_span = 3 * SCOPES_PER_QUERY
+    assert counts["repeated_error"] == counts["effect_failure"] == every_span
+    assert counts["failed_transition"] == every_span
+
+
+def test_a_window_no_logql_range_can_express_is_read_raw(
+    node_fields: Corpus,
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """A window 2h and 1ns long: Loki refuses a [7200000000001ns] range (a 400), so push-down
+    declines (auto reads raw lines and says why; on stops with the reason)."""
+    start = parse_rfc3339_ns(node_fields.window[1])
+    window = ["--since", format_ns(start), "--until", format_ns(start + 2 * HOUR_NS + 1)]
+    corpus = Corpus(node_fields.loki, node_fields.export, window)
+    auto, _ = _analyze(corpus, "loki", monkeypatch=monkeypatch, out=tmp_path / "a.json")
+    from_file, _ = _analyze(
+        corpus, f"file:{corpus.export}", monkeypatch=monkeypatch, out=tmp_path / "f.json"
+    )
+    assert auto["patterns"] == from_file["patterns"]
+    (note,) = [n for n in auto["metadata"]["notes"] if n.startswith("push-down declined")]
+    assert "not a whole number of milliseconds long" in note
+    capsys.readouterr()
+    assert main(["analyze", "--source", "loki", *window, "--pushdown", "on"]) == 2
+    assert "not a whole number of milliseconds long" in capsys.readouterr().err

@@ -9,11 +9,14 @@ Like Loki's lexer, ``[5m]`` is one RANGE token carrying the duration.
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass
 from enum import Enum
 
 from ..errors import ParseError
 from ..timeparse import parse_duration
+
+_RANGE_UNITS = frozenset({"ms", "s", "m", "h", "d", "w", "y"})
 
 
 class Kind(Enum):
@@ -113,6 +116,9 @@ def tokenize(query: str) -> list[Token]:
             duration = parse_duration(body)
             if end < 0 or duration is None:
                 raise ParseError("syntax error: unexpected [", line, col)
+            finer = [unit for unit in re.findall(r"[^\d.]+", body) if unit not in _RANGE_UNITS]
+            if finer:  # Loki reads ranges with Prometheus' ParseDuration: ms at the finest
+                raise ParseError(f'unknown unit "{finer[0]}" in duration "{body}"', line, col)
             tokens.append(Token(Kind.RANGE, body, line, col, duration))
             pos = end + 1
             continue

@@ -67,3 +67,16 @@ def test_rejections_use_loki_wording(query: str, message: str):
         parse(query)
     assert caught.value.status == 400
     assert message in caught.value.message
+
+
+@pytest.mark.parametrize("text", ["5us", "5µs", "1000000001ns", "1s5ns"])
+def test_ranges_finer_than_a_millisecond_are_refused_like_loki(text: str) -> None:
+    """Loki 3.4.6 answers 400 'unknown unit "ns" in duration "5833500000001ns"'."""
+    with pytest.raises(ParseError, match=r'unknown unit "(us|µs|ns)" in duration'):
+        parse(f'count_over_time({{a="b"}} [{text}])')
+
+
+def test_ranges_in_milliseconds_and_up_are_accepted() -> None:
+    expr = parse('count_over_time({a="b"} [1h30m250ms])')
+    assert isinstance(expr, RangeAggregation)
+    assert expr.range_ns == (5400 * 1000 + 250) * 10**6

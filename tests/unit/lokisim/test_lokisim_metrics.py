@@ -29,7 +29,13 @@ CALLS = [
 
 @pytest.fixture(autouse=True)
 def calls(loki: LokiSim) -> None:
-    """Load CALLS as llm_call events in one stream."""
+    """Load CALLS as llm_call events in one stream.
+
+    Range queries here are evaluated exactly at ``start + k * step``, as a Loki that does
+    not split queries by interval does; T0 is no multiple of 60 s, so a splitting Loki
+    would move the steps (see test_lokisim_step_alignment.py).
+    """
+    loki.limits.split_queries_by_interval_ns = 0
     loki.push(
         {"job": "exomonad-native", "event_type": "llm_call"},
         [

@@ -36,8 +36,9 @@ from micro_gastown.events.model import (
 from micro_gastown.events.parse import SkipCounter
 from micro_gastown.report.model import PatternType
 from micro_gastown.sources.base import LogEntry, LogSource
+from micro_gastown.sources.loki.selection import exact_range
 from micro_gastown.sources.loki.source import LokiSource
-from micro_gastown.timewindow import TimeWindow
+from micro_gastown.timewindow import TimeWindow, format_ns
 
 ERROR_DETECTORS: Final = (FailedTransitionDetector, RepeatedErrorDetector)
 
@@ -72,6 +73,11 @@ def pushdown_scan(
 
 
 def _run(queries: WindowQueries, settings: AnalysisSettings, dsl: DslModel | None) -> AnalysisRun:
+    if not exact_range(queries.start, queries.end):
+        raise PushdownDeclined(
+            f"the window {format_ns(queries.start)} .. {format_ns(queries.end)} is not a whole "
+            "number of milliseconds long, and a LogQL range cannot be finer"
+        )
     lines = queries.census()
     scan = ScanPass(replace(settings, logql=queries.logql), dsl)
     slow_llm = _detector(scan, SlowLlmDetector)

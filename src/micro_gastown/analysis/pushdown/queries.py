@@ -2,9 +2,10 @@
 
 Metric queries are instant queries at ``end - 1ns`` with a range of the window's length,
 so Loki's ``(t - range, t]`` is the window's ``[start, end)`` (:func:`whole_window`); raw
-pulls read the window in the source's sub-ranges, or only in those where a query has
-lines. Each event kind is selected as the local parser would accept it (``_VALID``), so
-Loki's aggregates count exactly the events a raw scan counts.
+pulls read the window in the source's sub-ranges, or only the parts where a count on
+Loki's step grid has lines (:meth:`WindowQueries.present`). Each event kind is selected
+as the local parser would accept it (``_VALID``), so Loki's aggregates count exactly the
+events a raw scan counts.
 """
 
 from __future__ import annotations
@@ -16,10 +17,11 @@ from typing import Any, Final
 import orjson
 
 from micro_gastown.errors import UsageError
-from micro_gastown.events.parse import SkipCounter
+from micro_gastown.events.parse import COUNT_DIGITS, SkipCounter
 from micro_gastown.logql import LogQL
 from micro_gastown.sources.base import LogEntry
 from micro_gastown.sources.loki.client import LokiClient
+from micro_gastown.sources.loki.grid import busy_windows, grid_bounds, grid_step
 from micro_gastown.sources.loki.selection import (
     duration,
     fallback_note,
@@ -35,7 +37,7 @@ _INVALID_LABEL_CHARS: Final = re.compile(r"[^a-zA-Z0-9_]")
 
 # What the local parser accepts, as line filters Loki applies before parsing (after
 # ``| json`` every value is a string, so types must be checked on the raw line).
-_COUNT = r"[0-9]+(\.0+)?"  # a non-negative integer, or an integral float like 12.0
+_COUNT = rf"[0-9]{{1,{COUNT_DIGITS}}}(\.0+)?"  # a count (see parse.MAX_COUNT), maybe as 12.0
 _VALID: Final = {
     "graph_transition": (
         r' |~ `"from"\s*:\s*"[^"]` |~ `"to"\s*:\s*"[^"]` !~ `"trigger"\s*:\s*[^"\sn]`'
@@ -107,38 +109,26 @@ class WindowQueries:
         return lines
 
     def present(self, query: str) -> list[TimeWindow]:
-        """The sub-ranges of the window where ``query`` counts lines, adjacent ones merged.
+        """The parts of the window where ``query`` has lines, adjacent ones merged.
 
-        Evaluated at ``start + k * split - 1ns``, each count covers exactly the sub-range
-        ``[start + (k-1) * split, start + k * split)`` (as in :func:`whole_window`), the
-        same sub-ranges a raw read asks for, so every line is in exactly one of them.
+        One range query counts lines per bucket of about the source's split. Loki
+        evaluates it only on multiples of the step, whatever ``start`` is asked for, and
+        the sample at ``t`` counts ``(t - step, t]`` (:mod:`~micro_gastown.sources.loki.grid`);
+        so it is asked on that grid, and each bucket with lines is read as the half-open
+        ``[t - step + 1ns, t + 1ns)`` within the window. Every line of the window is in
+        exactly one bucket, wherever the window starts.
         """
-        split = self.source.split_ns
-        first = self.start + split - 1
-        points = -(-(self.end - self.start) // split)
-        step = duration(split)
+        step = grid_step(self.source.split_ns, self.start, self.end)
+        first, last = grid_bounds(self.start, self.end, step)
         self.metric_queries += 1
         result = self.client.query_range(
-            f"sum(count_over_time({query} [{step}]))",
+            f"sum(count_over_time({query} [{duration(step)}]))",
             first,
-            first + (points - 1) * split,
+            last,
             limit=self.source.batch_size,
-            step=step,
+            step=duration(step),
         )
-        busy = sorted(
-            {round((ts - first) / split) for ts, value in matrix_points(result) if value > 0}
-        )
-        windows: list[TimeWindow] = []
-        for index in busy:
-            start = self.start + index * split
-            end = min(start + split, self.end)
-            if not 0 <= index < points or start >= end:
-                continue
-            if windows and windows[-1].end_ns == start:
-                windows[-1] = TimeWindow(windows[-1].start_ns, end)
-            else:
-                windows.append(TimeWindow(start, end))
-        return windows
+        return busy_windows(matrix_points(result), step, self.start, self.end)
 
     # -- raw lines --------------------------------------------------------------------
 

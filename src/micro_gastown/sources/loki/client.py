@@ -7,14 +7,16 @@ to the ``LokiError`` tree in ``micro_gastown.errors``. The layers, one module ea
   call that ran out of retries as a ``LokiUnavailableError``;
 - ``failures``: what an attempt's outcome means (retry, or which ``LokiError``);
 - ``retrying``: transient trouble (network, timeouts, cut-short or unparseable bodies,
-  408, 429, 5xx) retried with exponential backoff and jitter within a time budget,
-  honouring ``Retry-After``; a 400 never is, since the same query fails the same way,
-  and a wrong address (refused, unresolvable) gets three quick attempts until this Loki
-  has answered once;
+  408, 429, 5xx) retried with exponential backoff and jitter within a time budget that
+  bounds the whole call, honouring ``Retry-After``; a 400 never is, since the same query
+  fails the same way; a wrong address (refused, unresolvable) gets three quick attempts
+  until this Loki has answered once, a timeout one retry (none before a first answer),
+  and a 200 that is not JSON one retry;
 - ``models``: the answers' ``data`` decoded into typed values;
 - ``tally``: per-caller counts of attempts and bytes.
 
-Credentials never reach an error message.
+Credentials never reach an error message, and the address is printed as
+``LokiConfig.display_url`` (query-string values masked).
 Reference: https://grafana.com/docs/loki/latest/reference/loki-http-api/
 """
 
@@ -28,11 +30,12 @@ from typing import Any
 
 import httpx
 
-from micro_gastown.errors import LokiNotFoundError, LokiUnavailableError
+from micro_gastown.errors import LokiError, LokiNotFoundError, LokiUnavailableError
 from micro_gastown.sources.loki import retrying, tally
 from micro_gastown.sources.loki.config import LokiConfig
 from micro_gastown.sources.loki.failures import (
     http_failure,
+    not_loki,
     read_answer,
     scrub,
     transport_failure,
@@ -46,7 +49,9 @@ from micro_gastown.sources.loki.models import (
     decode_series,
 )
 from micro_gastown.sources.loki.retrying import (
+    NotLokiAnswer,
     RetriesExhausted,
+    TimedOut,
     Transient,
     Unreachable,
     call_with_retries,
@@ -54,6 +59,7 @@ from micro_gastown.sources.loki.retrying import (
 from micro_gastown.timewindow import format_ns
 
 API = "/loki/api/v1"
+MIN_TIMEOUT_S = 0.05  # a retry squeezed into the end of the budget still gets a chance
 
 
 class LokiClient:
@@ -84,6 +90,7 @@ class LokiClient:
             verify = ssl.create_default_context(cafile=str(config.ca_bundle))
         self._http = httpx.Client(
             base_url=config.base_url,
+            params=config.url_params,
             headers=headers,
             auth=auth,
             verify=verify,
@@ -107,7 +114,7 @@ class LokiClient:
         self._http.close()
 
     def describe(self) -> str:
-        return f"loki:{self.config.base_url}"
+        return f"loki:{self.config.display_url}"
 
     # -- API --------------------------------------------------------------------------
 
@@ -178,7 +185,7 @@ class LokiClient:
         except LokiNotFoundError:
             raise LokiNotFoundError(
                 scrub(
-                    f"Loki at {self.config.base_url} answered 404 for {API}/patterns: log "
+                    f"Loki at {self.config.display_url} answered 404 for {API}/patterns: log "
                     "patterns are optional and need Loki 3.x with the pattern ingester on "
                     "(pattern_ingester.enabled: true); if other queries fail too, the URL or "
                     "path prefix is wrong",
@@ -206,7 +213,7 @@ class LokiClient:
         policy = self.config.retry
         try:
             return call_with_retries(
-                lambda: self._attempt(API + path, params, query=query),
+                lambda left: self._attempt(API + path, params, query=query, left_s=left),
                 policy,
                 answered=lambda: self._answered,
             )
@@ -215,18 +222,23 @@ class LokiClient:
             reason = last.reason if isinstance(last, Transient) else repr(last)
             attempts = exc.attempts
             tries = f"{attempts} attempt{'s' if attempts != 1 else ''} over {exc.elapsed_s:.1f}s"
-            if isinstance(last, Unreachable) and not self._answered:
+            address = self.config.display_url
+            if isinstance(last, NotLokiAnswer):
+                raise LokiError(not_loki(self.config, f"{reason}; {tries}")) from None
+            if isinstance(last, Unreachable | TimedOut) and not self._answered:
+                slow = isinstance(last, TimedOut)
+                hint = "; a Loki this slow needs a narrower --since/--until" if slow else ""
                 raise LokiUnavailableError(
                     scrub(
-                        f"cannot reach Loki at {self.config.base_url}: {reason} ({tries}). "
-                        "Check the address in GRAFANA_LOKI_URL or LOKI_ADDR (or --source "
-                        "loki:URL), and that Loki is running there",
+                        f"cannot reach Loki at {address}: {reason} ({tries}). Check the "
+                        "address in GRAFANA_LOKI_URL or LOKI_ADDR (or --source loki:URL), "
+                        f"and that Loki is running there{hint}",
                         self.config,
                     )
                 ) from None
             raise LokiUnavailableError(
                 scrub(
-                    f"Loki at {self.config.base_url} did not answer the {what}: {reason} "
+                    f"Loki at {address} did not answer the {what}: {reason} "
                     f"({tries}, retry budget {policy.budget_s:g}s). Check that Loki is up, or "
                     "narrow the window with --since/--until",
                     self.config,
@@ -234,26 +246,42 @@ class LokiClient:
             ) from None
 
     def _attempt(
-        self, path: str, params: Mapping[str, str | list[str]], *, query: str | None
+        self,
+        path: str,
+        params: Mapping[str, str | list[str]],
+        *,
+        query: str | None,
+        left_s: float | None,
     ) -> dict[str, Any]:
+        """One request; ``left_s`` (what is left of the retry budget) caps its timeout."""
         counts = tally.current_tally()
         if counts is not None:
             counts.requests += 1
         with self._count_lock:
             self.requests += 1
+        timeout = self.config.timeout_s
+        if left_s is not None:
+            timeout = max(min(timeout, left_s), MIN_TIMEOUT_S)
         try:
-            response = self._http.get(path, params=params)
+            response = self._http.get(path, params=params, timeout=timeout)
         except (httpx.TimeoutException, httpx.NetworkError, httpx.RemoteProtocolError) as exc:
-            raise transport_failure(exc) from None
+            raise transport_failure(exc, timeout) from None
         except httpx.HTTPError as exc:
             raise http_failure(exc, self.config) from None
-        self._answered = True  # any HTTP answer proves the address right
         received = len(response.content)
         if counts is not None:
             counts.bytes_received += received
         with self._count_lock:
             self.bytes_received += received
-        return read_answer(response, self.config, path=path, query=query)
+        try:
+            answer = read_answer(response, self.config, path=path, query=query)
+        except NotLokiAnswer:
+            raise  # some server answered, but not as Loki does: no proof of the address
+        except (LokiError, Transient):
+            self._answered = True  # Loki (or its proxy) answered, if with an error
+            raise
+        self._answered = True
+        return answer
 
 
 def _bounds(start_ns: int | None, end_ns: int | None) -> dict[str, str]:

@@ -12,11 +12,19 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
-from urllib.parse import urlsplit
 
 from micro_gastown.errors import ConfigError
+from micro_gastown.sources.loki.address import (
+    check_url,
+    query_params,
+    with_masked_query,
+    without_query,
+)
 
 DEFAULT_URL = "http://localhost:3100"
+URL_OVERRIDE = "--source loki:URL"
+"""How the address given on the command line is named in errors."""
+MIN_URL_SECRET = 6  # see LokiConfig.secrets
 MAX_BATCH_SIZE = 5000  # Loki's default max_entries_limit_per_query (SPEC §5)
 DEFAULT_CONCURRENCY = 2
 MAX_CONCURRENCY = 8  # sub-range queries in flight at once; more would just earn 429s
@@ -44,18 +52,6 @@ class RetryPolicy:
                 raise ConfigError(f"Loki retry setting {name} must not be negative")
 
 
-def _check_url(url: str, name: str) -> None:
-    parts = urlsplit(url)
-    if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise ConfigError(f"{name}={url!r}: expected an http(s) URL such as {DEFAULT_URL}")
-    if parts.username is not None or parts.password is not None:
-        # A URL is printed in reports and errors; credentials inside it would leak.
-        raise ConfigError(
-            f"{name}: do not put credentials in the URL; set LOKI_USERNAME/LOKI_PASSWORD "
-            "(or GRAFANA_LOKI_USER/GRAFANA_LOKI_TOKEN) or LOKI_BEARER_TOKEN instead"
-        )
-
-
 @dataclass(frozen=True, slots=True)
 class LokiConfig:
     """Where Loki is, how to authenticate, and how hard to try.
@@ -65,6 +61,12 @@ class LokiConfig:
     ``bearer_token`` are alternatives; ``org_id`` adds ``X-Scope-OrgID`` for multi-tenant
     Loki. ``split`` cuts long windows into sub-queries the way Loki's frontend does;
     ``concurrency`` of them are fetched at once (1: strictly one request at a time).
+
+    ``timeout_s`` is the longest wait for one answer (connect, then each read); a call,
+    retries included, never takes longer than ``retry.budget_s`` (the last attempt's
+    timeout is cut to what is left). A timeout is retried once at most, and not at all
+    before this Loki has answered once: a server that accepts connections and never
+    answers costs one ``timeout_s``, with an error saying so.
     """
 
     url: str = DEFAULT_URL
@@ -82,7 +84,7 @@ class LokiConfig:
     retry: RetryPolicy = RetryPolicy()
 
     def __post_init__(self) -> None:
-        _check_url(self.url, "url")
+        check_url(self.url, "url")
         if (self.username is None) != (self.password is None):
             raise ConfigError("Loki basic auth needs both username and password")
         if self.password is not None and self.bearer_token is not None:
@@ -101,18 +103,33 @@ class LokiConfig:
 
     @property
     def base_url(self) -> str:
-        """The address the API paths hang off; credential-free by construction."""
+        """The address the API paths hang off: no credentials, no query string."""
         prefix = self.path_prefix.strip("/")
-        return self.url.rstrip("/") + (f"/{prefix}" if prefix else "")
+        return without_query(self.url).rstrip("/") + (f"/{prefix}" if prefix else "")
+
+    @property
+    def url_params(self) -> tuple[tuple[str, str], ...]:
+        """The URL's query-string parameters (a proxy's token, say): sent every time."""
+        return query_params(self.url)
+
+    @property
+    def display_url(self) -> str:
+        """The address as every message and report prints it: query values masked."""
+        return with_masked_query(self.base_url, self.url_params)
 
     @property
     def secrets(self) -> tuple[str, ...]:
-        """Values that must never be printed (errors scrub them as a last line of defence)."""
-        return tuple(s for s in (self.password, self.bearer_token) if s)
+        """Values that must never be printed (errors scrub them as a last line of defence).
+
+        Query-string values count when they could be a token (6 characters or more):
+        scrubbing ``1`` from ``?orgId=1`` would garble every number in a message.
+        """
+        tokens = (value for _, value in self.url_params if len(value) >= MIN_URL_SECRET)
+        return tuple(s for s in (self.password, self.bearer_token, *tokens) if s)
 
     def __repr__(self) -> str:
         shown = [
-            f"url={self.base_url!r}",
+            f"url={self.display_url!r}",
             f"username={self.username!r}",
             f"password={'<set>' if self.password else None}",
             f"bearer_token={'<set>' if self.bearer_token else None}",
@@ -145,7 +162,11 @@ class LokiConfig:
             return None, names[0]
 
         url, url_var = get("GRAFANA_LOKI_URL", "LOKI_ADDR")
-        _check_url(url or DEFAULT_URL, url_var)
+        given = overrides.get("url")
+        if isinstance(given, str):
+            check_url(given, URL_OVERRIDE)  # the command line's address wins; name it
+        else:
+            check_url(url or DEFAULT_URL, url_var)
         username, password = None, None
         for user_var, pass_var in (
             ("GRAFANA_LOKI_USER", "GRAFANA_LOKI_TOKEN"),

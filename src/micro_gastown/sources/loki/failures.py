@@ -4,19 +4,22 @@ Each failure becomes the most specific class of the ``LokiError`` tree in
 :mod:`micro_gastown.errors`, or a ``Transient`` that the retry loop
 (:mod:`~micro_gastown.sources.loki.retrying`) tries again::
 
-    timeout, network error, cut-short answer  -> Transient
+    network error, cut-short answer           -> Transient
       connection refused, host not resolved   -> Unreachable (a Transient)
+      no connection or answer in time         -> TimedOut (a Transient)
     any other httpx error (a bad encoding,
       a header value httpx refuses, ...)      -> LokiError (never retried)
-    200, body not JSON (cut short?)           -> Transient
-    200 without "status": "success"           -> LokiError
+    200, body not JSON (cut short? not Loki?) -> NotLokiAnswer (a Transient)
+    200, JSON but not Loki's envelope         -> LokiError ("is the URL a Loki?")
+    200 with a "status" other than "success"  -> LokiError
     408, 429, 5xx                             -> Transient, carrying Retry-After
     400                                       -> LokiQueryError (never retried)
     401, 403                                  -> LokiAuthError naming the setting to fix
     404                                       -> LokiNotFoundError
     any other status                          -> LokiError
 
-Loki's own error text is kept, shortened; credentials never reach a message (``scrub``).
+Loki's own error text is kept, shortened; credentials never reach a message (``scrub``),
+and the address is always the masked ``display_url``.
 """
 
 from __future__ import annotations
@@ -29,17 +32,20 @@ import orjson
 
 from micro_gastown.errors import LokiAuthError, LokiError, LokiNotFoundError, LokiQueryError
 from micro_gastown.sources.loki.config import LokiConfig
-from micro_gastown.sources.loki.retrying import Transient, Unreachable
+from micro_gastown.sources.loki.retrying import NotLokiAnswer, TimedOut, Transient, Unreachable
 
 _MAX_TEXT = 500  # Loki's error bodies are short; a proxy's HTML page is not
 
 
 def transport_failure(
     exc: httpx.TimeoutException | httpx.NetworkError | httpx.RemoteProtocolError,
+    timeout_s: float,
 ) -> Transient:
-    """No HTTP answer: a timeout, a network error, or an answer cut short; worth retrying."""
+    """No HTTP answer: a timeout (after ``timeout_s``), a network error, or an answer cut
+    short; worth retrying."""
     if isinstance(exc, httpx.TimeoutException):
-        return Transient(f"timed out ({type(exc).__name__})")
+        waited = "no connection" if isinstance(exc, httpx.ConnectTimeout) else "no answer"
+        return TimedOut(f"{waited} within {seconds(timeout_s)} s ({type(exc).__name__})")
     reason = f"{type(exc).__name__}: {exc}"
     if isinstance(exc, httpx.ConnectError) and (why := _unreachable(exc)) is not None:
         return Unreachable(f"{why} ({reason})")
@@ -59,7 +65,12 @@ def http_failure(exc: httpx.HTTPError, config: LokiConfig) -> LokiError:
         )
     elif isinstance(exc, httpx.DecodingError):
         hint = "; the answer's Content-Encoding could not be decoded (a proxy in between?)"
-    return LokiError(f"cannot talk to Loki at {config.base_url} ({reason}){hint}")
+    return LokiError(f"cannot talk to Loki at {config.display_url} ({reason}){hint}")
+
+
+def seconds(value: float) -> str:
+    """``30``, ``0.3``, ``29.5``: a duration as an error message shows it."""
+    return f"{value:.1f}".removesuffix(".0") if value >= 0.1 else f"{value:.2g}"
 
 
 def _unreachable(exc: BaseException) -> str | None:
@@ -94,8 +105,10 @@ def read_answer(
         try:
             decoded = orjson.loads(response.content)
         except orjson.JSONDecodeError:
-            raise Transient("the answer was not valid JSON (cut short?)") from None
-        if not isinstance(decoded, dict) or decoded.get("status") != "success":
+            raise NotLokiAnswer(_begins(response, config)) from None
+        if not isinstance(decoded, dict) or "status" not in decoded:
+            raise LokiError(not_loki(config, _begins(response, config)))
+        if decoded.get("status") != "success":
             raise LokiError(f"Loki answered 200 without success: {_text(response, config)}")
         return decoded
     text = _text(response, config)
@@ -112,11 +125,28 @@ def read_answer(
         raise LokiAuthError(_auth_hint(config, status, text))
     if status == 404:
         raise LokiNotFoundError(
-            f"Loki at {config.base_url} answered 404 for {path}: the URL or path "
+            f"Loki at {config.display_url} answered 404 for {path}: the URL or path "
             "prefix is probably wrong (GRAFANA_LOKI_URL/LOKI_ADDR should point at the "
             "address in front of /loki/api/v1)"
         )
-    raise LokiError(f"Loki at {config.base_url} answered HTTP {status} for {path}: {text}")
+    raise LokiError(f"Loki at {config.display_url} answered HTTP {status} for {path}: {text}")
+
+
+def not_loki(config: LokiConfig, detail: str) -> str:
+    """Why a 200 is not Loki's: likely the URL points at some other server."""
+    return scrub(
+        f"the server at {config.display_url} answered 200 with a body that is not Loki JSON "
+        f"({detail}): is the URL a Loki? Check the address in GRAFANA_LOKI_URL or LOKI_ADDR "
+        "(or --source loki:URL)",
+        config,
+    )
+
+
+def _begins(response: httpx.Response, config: LokiConfig) -> str:
+    """The first few characters of a body, quoted, to recognise an HTML page or the like."""
+    head = response.content[:60].decode("utf-8", "replace")
+    more = "…" if len(response.content) > 60 else ""
+    return f"it begins {scrub(head, config) + more!r}" if head else "the body is empty"
 
 
 def _retry_after(value: str | None) -> float | None:
@@ -147,7 +177,7 @@ def scrub(text: str, config: LokiConfig) -> str:
 
 def _auth_hint(config: LokiConfig, status: int, text: str) -> str:
     """Say which setting to fix: the credentials sent, or the tenant header."""
-    lead = f"Loki at {config.base_url} answered {status} ({text or 'no reason given'}): "
+    lead = f"Loki at {config.display_url} answered {status} ({text or 'no reason given'}): "
     hints = []
     if config.username is not None:
         hints.append(

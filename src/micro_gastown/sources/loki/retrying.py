@@ -2,11 +2,15 @@
 
 Only a ``Transient`` failure is retried (what counts as one is decided in
 :mod:`~micro_gastown.sources.loki.failures`); anything else ends the call at once. A wait
-is at least the ``Retry-After`` the failure carries. An ``Unreachable`` address gets
-``UNREACHABLE_ATTEMPTS`` quick tries while this Loki has never answered, since that is
-almost always a wrong URL, and the whole budget afterwards. Inside ``waits_end_on`` a
-wait ends the call with ``Cancelled`` once the given event is set. Running out raises
-``RetriesExhausted``; the client words the ``LokiUnavailableError`` the user sees.
+is at least the ``Retry-After`` the failure carries. Some failures get a few attempts
+rather than the whole budget (:func:`attempts_allowed`): an ``Unreachable`` address
+while this Loki has never answered (almost always a wrong URL), a ``TimedOut`` attempt
+(retried once, and not before a first answer: a server that accepts and never answers
+would otherwise hold the user for the whole budget), and a ``NotLokiAnswer`` (retried
+once, in case the body was cut short). The budget bounds the whole call: every attempt
+after the first is told how much of it is left, to cut its timeout to that. Inside
+``waits_end_on`` a wait ends the call with ``Cancelled`` once the given event is set.
+Running out raises ``RetriesExhausted``; the client words the error the user sees.
 """
 
 from __future__ import annotations
@@ -30,6 +34,8 @@ from tenacity import (
 from micro_gastown.sources.loki.config import RetryPolicy
 
 UNREACHABLE_ATTEMPTS = 3
+TIMEOUT_ATTEMPTS = 2
+NOT_LOKI_ATTEMPTS = 2
 # Set per thread (a new thread starts with it unset) by ``waits_end_on``.
 _STOP_WAITING: ContextVar[threading.Event | None] = ContextVar("loki_stop_waiting", default=None)
 
@@ -52,6 +58,25 @@ class Unreachable(Transient):
     so it gets ``UNREACHABLE_ATTEMPTS`` quick tries instead of the whole budget; after an
     answer it is a restart or a network blip, and transient like any other.
     """
+
+
+class TimedOut(Transient):
+    """No connection, or no answer, within the attempt's timeout."""
+
+
+class NotLokiAnswer(Transient):
+    """A 200 whose body is not JSON: cut short (once), or not Loki at all (twice)."""
+
+
+def attempts_allowed(error: BaseException | None, answered: bool) -> int | None:
+    """How many attempts in a row a failure like ``error`` gets; None: the budget's."""
+    if isinstance(error, Unreachable) and not answered:
+        return UNREACHABLE_ATTEMPTS
+    if isinstance(error, TimedOut):
+        return TIMEOUT_ATTEMPTS if answered else 1
+    if isinstance(error, NotLokiAnswer):
+        return NOT_LOKI_ATTEMPTS
+    return None
 
 
 class Cancelled(Exception):
@@ -93,11 +118,13 @@ def _sleep(seconds: float) -> None:
 
 
 def call_with_retries(
-    attempt: Callable[[], T], policy: RetryPolicy, *, answered: Callable[[], bool]
+    attempt: Callable[[float | None], T], policy: RetryPolicy, *, answered: Callable[[], bool]
 ) -> T:
-    """``attempt()`` until it returns, raises a non-transient error, or the policy stops.
+    """``attempt(left)`` until it returns, raises a non-transient error, or the policy stops.
 
-    ``answered`` tells whether this Loki has ever answered (see ``Unreachable``).
+    ``left`` is None for the first attempt and then the seconds left of the budget, which
+    the attempt's timeout must not exceed. ``answered`` tells whether this Loki has ever
+    answered (see ``attempts_allowed``).
     """
     backoff = wait_exponential_jitter(
         multiplier=policy.initial_backoff_s, max=policy.max_backoff_s, jitter=policy.jitter_s
@@ -111,11 +138,16 @@ def call_with_retries(
         return delay
 
     out_of_budget = stop_before_delay(policy.budget_s)
+    streak: list[type[BaseException]] = []  # the latest failures, all of one kind
 
     def stop(state: RetryCallState) -> bool:
         error = state.outcome.exception() if state.outcome else None
-        wrong_address = isinstance(error, Unreachable) and not answered()
-        if wrong_address and state.attempt_number >= UNREACHABLE_ATTEMPTS:
+        kind = type(error) if error is not None else BaseException
+        if streak and streak[0] is not kind:
+            streak.clear()
+        streak.append(kind)
+        allowed = attempts_allowed(error, answered())
+        if allowed is not None and len(streak) >= allowed:
             return True
         return bool(out_of_budget(state))
 
@@ -130,8 +162,9 @@ def call_with_retries(
             reraise=False,
         ):
             with retrying:
+                left = None if attempts == 0 else policy.budget_s - (time.monotonic() - started)
                 attempts += 1
-                return attempt()
+                return attempt(left)
     except RetryError as exc:
         last = exc.last_attempt.exception()
         raise RetriesExhausted(last, attempts, time.monotonic() - started) from None
