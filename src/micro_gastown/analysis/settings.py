@@ -89,6 +89,12 @@ def load_thresholds(path: Path | None = None) -> Thresholds:
         document = tomllib.loads(path.read_text(encoding="utf-8"))
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{path}: invalid TOML: {exc}") from None
+    except RecursionError:
+        # tomllib recurses once per nested array or inline table: a file nested 100k deep
+        # must be one line naming it, not a traceback.
+        raise ConfigError(f"{path}: invalid TOML: nested too deep to read") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"{path}: cannot read: {exc}") from None
     table = document.get("thresholds", {})
     if not isinstance(table, dict):
         raise ConfigError(f"{path}: [thresholds] must be a table")

@@ -2,7 +2,9 @@
 
 This is the first thing to run against a new checkout: if the reader misses an edge
 here, every later finding about dead paths would be wrong, so the output names the
-``file:line`` each node and edge was read from.
+``file:line`` each node and edge was read from, and the parts that could not be read
+(file:line and why) are listed in the output and as one warning line each on stderr.
+The exit code stays 0 with such problems unless nothing at all could be read (4).
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from typing import Any
 
 from micro_gastown.dsl import read_dsl
 from micro_gastown.dsl.render import OutputFormat, render
+from micro_gastown.errors import DslError
 
 
 def register(sub: Any) -> None:
@@ -41,5 +44,13 @@ def register(sub: Any) -> None:
 
 def run(args: argparse.Namespace) -> int:
     model = read_dsl(args.repo)
+    for problem in model.problems:
+        print(f"micro-gastown: warning: {problem}", file=sys.stderr)
     sys.stdout.write(render(model, OutputFormat(args.output_format)))
+    if model.problems and not model.graphs:
+        count = len(model.problems)
+        raise DslError(
+            f"--repo {args.repo}: no graph could be read "
+            f"({count} problem{'s' if count != 1 else ''}, see the warnings above)"
+        )
     return 0

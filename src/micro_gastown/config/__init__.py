@@ -3,6 +3,8 @@
 ::
 
     names.py         TOOL_NAMES: the read-only tools a polecat may list
+    files.py         reading only regular files (never a FIFO, a loop, a dangling link)
+    nesting.py       refusing TOML/JSON nested too deep for the parsers to recurse into
     problems.py      Problem (path: where: message); TOML and pydantic errors → problems
     layout.py        polecats/ formulas/ schemas/ in layered directories; References
     schemas.py       schemas/*.json: draft-07, every $ref local and resolving

@@ -25,6 +25,7 @@ from micro_gastown.config.layout import (
     References,
     config_files,
     formula_name,
+    unusable_entries,
 )
 from micro_gastown.config.polecat import Polecat, check_polecat
 from micro_gastown.config.problems import Problem, problems_error, read_toml
@@ -166,7 +167,8 @@ def collect_references(dirs: Sequence[Path]) -> References:
 
 def collect_config(dirs: Sequence[Path]) -> tuple[ConfigSet, list[Problem]]:
     """Load everything in ``dirs`` (later directories override earlier ones); the set holds
-    what loaded cleanly and the list every problem found, in file order."""
+    what loaded cleanly and the list every problem found: entries that are no regular file
+    first, then the files' own, in file order."""
     scan = _scan(dirs)
     refs = scan.references(with_skills=True)
     workflows: dict[str, DagFormula] = {}
@@ -187,7 +189,7 @@ def collect_config(dirs: Sequence[Path]) -> tuple[ConfigSet, list[Problem]]:
         scan.add(path, _pairing(path, skill, polecats))
     config = ConfigSet(polecats, skills, workflows, scan.schemas, scan.files)
     ordered = [p for path in scan.files.values() for p in scan.problems.get(path, [])]
-    return config, ordered
+    return config, unusable_entries(dirs) + ordered
 
 
 def _pairing(path: Path, skill: SkillFormula, polecats: Mapping[str, Polecat]) -> list[Problem]:

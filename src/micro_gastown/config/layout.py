@@ -3,7 +3,9 @@
 A configuration directory has up to three sub-directories: ``polecats/<name>.toml``,
 ``formulas/<name>.formula.toml`` and ``schemas/<Name>.json``. The repository ships one
 (:data:`BUNDLED_ROOT`); a user's directory has the same layout and may add files or
-override shipped ones: the same relative path in a later directory wins.
+override shipped ones: the same relative path in a later directory wins. A name that
+matches but is no regular file (a dangling symlink, a loop, a directory, a FIFO) is not
+used and is a problem (:func:`unusable_entries`), never skipped in silence.
 """
 
 from __future__ import annotations
@@ -16,6 +18,8 @@ from typing import TYPE_CHECKING
 from pydantic import ValidationInfo
 
 from micro_gastown.analysis.settings import BUNDLED_ROOT
+from micro_gastown.config.files import not_a_directory, not_a_file
+from micro_gastown.config.problems import Problem
 
 if TYPE_CHECKING:
     from micro_gastown.config.skill import Inputs
@@ -31,6 +35,7 @@ __all__ = [
     "formula_name",
     "layout_root",
     "references_of",
+    "unusable_entries",
 ]
 
 POLECATS_DIR = "polecats"
@@ -53,15 +58,35 @@ def layout_root(path: Path) -> Path:
 
 def config_files(dirs: Sequence[Path]) -> dict[str, Path]:
     """The effective files of layered directories, by relative path (later dirs win)."""
+    return _entries(dirs)[0]
+
+
+def unusable_entries(dirs: Sequence[Path]) -> list[Problem]:
+    """Every ``polecats/``, ``formulas/`` or ``schemas/`` that is no directory and every
+    matching name in them that is no regular file, each a problem saying what it is."""
+    return _entries(dirs)[1]
+
+
+def _entries(dirs: Sequence[Path]) -> tuple[dict[str, Path], list[Problem]]:
     files: dict[str, Path] = {}
+    problems: list[Problem] = []
     for root in dirs:
+        if not root.is_dir():
+            continue  # validate_dirs reports the directory itself
         for sub, pattern in _PATTERNS.items():
             folder = root / sub
-            if folder.is_dir():
-                for path in sorted(folder.glob(pattern)):
-                    if path.is_file():
-                        files[f"{sub}/{path.name}"] = path
-    return files
+            if not folder.is_dir():
+                why = not_a_directory(folder) if folder.is_symlink() or folder.exists() else None
+                if why is not None:
+                    problems.append(Problem(folder, "", why))
+                continue
+            for path in sorted(folder.glob(pattern)):
+                why = not_a_file(path)  # stat only: a FIFO is never opened
+                if why is None:
+                    files[f"{sub}/{path.name}"] = path
+                else:
+                    problems.append(Problem(path, "", why))
+    return files, problems
 
 
 @dataclass(frozen=True)

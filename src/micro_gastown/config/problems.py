@@ -20,6 +20,8 @@ from typing import Any
 from pydantic import ValidationError
 from pydantic_core import ErrorDetails, PydanticCustomError
 
+from micro_gastown.config.files import ConfigFileError, read_config_text
+from micro_gastown.config.nesting import too_deep_at, too_deep_message
 from micro_gastown.errors import ConfigError
 
 
@@ -126,13 +128,19 @@ _TOML_POSITION = re.compile(r"\s*\(at (line \d+, column \d+|end of document)\)$"
 
 
 def read_toml(path: Path) -> tuple[dict[str, Any] | None, list[Problem]]:
-    """Parse a TOML file; a syntax error is a problem located by line and column."""
+    """Parse a TOML file; a syntax error is a problem located by line and column, and so
+    is nesting too deep to parse (checked first: ``tomllib`` recurses)."""
     try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        return None, [Problem(path, "", f"cannot read: {exc}")]
+        text = read_config_text(path)
+    except ConfigFileError as exc:
+        return None, [Problem(path, "", str(exc))]
+    deep = too_deep_at(text)
+    if deep is not None:
+        return None, [Problem(path, f"line {deep}", too_deep_message())]
     try:
         return tomllib.loads(text), []
+    except RecursionError:  # cannot happen below MAX_NESTING; kept as the last guard
+        return None, [Problem(path, "", too_deep_message())]
     except tomllib.TOMLDecodeError as exc:
         message = str(exc)
         match = _TOML_POSITION.search(message)

@@ -10,7 +10,10 @@ graph records and synonyms here, template bindings in ``templates``, into ``mode
 
 The reader is lenient on purpose: a construct it does not understand is skipped, never
 fatal, so one odd declaration cannot hide the rest of a graph. Only an unusable ``--repo``
-raises ``DslError``. Output order is declaration order, so results are deterministic.
+raises ``DslError``. What is skipped because it is broken (not UTF-8, an unterminated
+string, a missing bracket, nesting too deep, an invisible character in a name, a ``Goto``
+target that is no name) is not silent: it is a ``DslProblem`` on the model, with its
+``file:line``. Output order is declaration order, so results are deterministic.
 """
 
 from __future__ import annotations
@@ -32,7 +35,21 @@ from micro_gastown.dsl.lexer import (
     _Token,
     _unwrap_parens,
 )
-from micro_gastown.dsl.model import DslModel, Edge, GraphDecl, Node, NodeKind, SourceLocation
+from micro_gastown.dsl.model import (
+    DslModel,
+    DslProblemCode,
+    Edge,
+    GraphDecl,
+    Node,
+    NodeKind,
+    SourceLocation,
+)
+from micro_gastown.dsl.names import (
+    describe_char,
+    first_hidden,
+    is_identifier,
+    visible,
+)
 from micro_gastown.dsl.sources import _Module, _SourceSet
 from micro_gastown.dsl.templates import _read_templates
 from micro_gastown.errors import DslError
@@ -54,7 +71,8 @@ def read_dsl(repo: Path) -> DslModel:
     """Read every graph record and template binding under ``repo``.
 
     Raises ``DslError`` naming the path when ``repo`` is missing, not a directory, has no
-    ``Graph.hs`` or holds a file that cannot be read.
+    ``Graph.hs`` or holds a file that cannot be read. Parts that cannot be read are skipped
+    and listed in the model's ``problems``.
     """
     if not repo.exists():
         raise DslError(f"--repo {repo}: no such directory")
@@ -63,13 +81,16 @@ def read_dsl(repo: Path) -> DslModel:
     sources = _SourceSet(repo)
     graph_files = [p for p in sources.paths if p.name.endswith("Graph.hs")]
     if not graph_files:
-        raise DslError(f"--repo {repo}: no Graph.hs file found under it")
+        skipped = [str(p) for p in sources.problems() if p.location.path.endswith("Graph.hs")]
+        detail = f" (skipped {'; '.join(skipped[:3])})" if skipped else ""
+        raise DslError(f"--repo {repo}: no Graph.hs file found under it{detail}")
     synonyms = _collect_synonyms(sources)
     graphs: list[GraphDecl] = []
     for path in graph_files:
         module = sources.module(path)
-        graphs.extend(_read_graphs(module, synonyms))
-    return DslModel(root=repo, graphs=tuple(graphs), templates=_read_templates(sources))
+        graphs.extend(_read_graphs(module, synonyms, sources))
+    templates = _read_templates(sources)
+    return DslModel(repo, tuple(graphs), templates, sources.problems())
 
 
 # --------------------------------------------------------------------------------------
@@ -77,7 +98,7 @@ def read_dsl(repo: Path) -> DslModel:
 # --------------------------------------------------------------------------------------
 
 # A cheap pre-filter so only files that may define a synonym get lexed.
-_SYNONYM_HINT_RE = re.compile(r"^type\s+[A-Z][\w']*\s*=", re.MULTILINE)
+_SYNONYM_HINT_RE = re.compile(r"^type\s+[^\W\d_][\w']*\s*=", re.MULTILINE)
 
 
 @dataclass(frozen=True, slots=True)
@@ -141,10 +162,10 @@ class _GotoRef:
 _Element = tuple[list[_Token], str]  # an effect-list element and the file it is written in
 
 
-def _read_graphs(module: _Module, synonyms: _Synonyms) -> Iterator[GraphDecl]:
+def _read_graphs(module: _Module, synonyms: _Synonyms, sources: _SourceSet) -> Iterator[GraphDecl]:
     for decl in _declarations(module.tokens):
         if decl[0].kind is _Tok.NAME and decl[0].text == "data":
-            graph = _read_graph(decl, module.path, synonyms)
+            graph = _read_graph(decl, module.path, synonyms, sources)
             if graph is not None:
                 yield graph
 
@@ -163,7 +184,9 @@ def _record_fields(decl: list[_Token]) -> tuple[str, list[_Token]] | None:
     return decl[1].text, body
 
 
-def _read_graph(decl: list[_Token], path: str, synonyms: _Synonyms) -> GraphDecl | None:
+def _read_graph(
+    decl: list[_Token], path: str, synonyms: _Synonyms, sources: _SourceSet
+) -> GraphDecl | None:
     record = _record_fields(decl)
     if record is None:
         return None
@@ -179,7 +202,7 @@ def _read_graph(decl: list[_Token], path: str, synonyms: _Synonyms) -> GraphDecl
         names = pending + [t for t in segment[:sig] if t.kind is _Tok.NAME]
         pending = []
         for name in names:
-            parsed = _read_node(graph_name, name, segment[sig + 1 :], path, synonyms)
+            parsed = _read_node(graph_name, name, segment[sig + 1 :], path, synonyms, sources)
             if parsed is not None:
                 nodes.append(parsed[0])
                 gotos.extend((name.text, ref) for ref in parsed[1])
@@ -206,7 +229,12 @@ def _annotation_parts(tokens: list[_Token]) -> list[list[_Token]]:
 
 
 def _read_node(
-    graph: str, name: _Token, type_tokens: list[_Token], path: str, synonyms: _Synonyms
+    graph: str,
+    name: _Token,
+    type_tokens: list[_Token],
+    path: str,
+    synonyms: _Synonyms,
+    sources: _SourceSet,
 ) -> tuple[Node, list[_GotoRef]] | None:
     """A field typed ``mode :- Kind :@ Ann ...``; anything else is not a node."""
     tokens = [t for t in type_tokens if not t.is_op("!")]  # strictness marks
@@ -233,7 +261,9 @@ def _read_node(
         elif annotation == "Schema":
             schema = _payload(args)
         elif annotation == "UsesEffects":
-            for element, element_path in _effect_elements(args, path, synonyms, frozenset()):
+            for element, element_path in _effect_elements(args, path, synonyms, sources):
+                if _is_broken(element) or _bad_target(element, element_path, sources):
+                    continue  # reported: the lexer or _bad_target said why
                 goto = _goto(element, element_path, name.text)
                 if goto is not None:
                     gotos.append(goto)
@@ -253,34 +283,71 @@ def _read_node(
     return node, gotos
 
 
+MAX_SYNONYM_DEPTH = 32
+"""Synonyms expanded inside synonyms; deeper chains are reported, not followed."""
+
+MAX_EFFECTS = 10_000
+"""Elements one effect list may expand to (synonyms can double it at every level)."""
+
+
 def _effect_elements(
-    tokens: list[_Token], path: str, synonyms: _Synonyms, expanding: frozenset[str]
+    tokens: list[_Token], path: str, synonyms: _Synonyms, sources: _SourceSet
 ) -> Iterator[_Element]:
-    """Flatten an effect-list type: ``'[...]``, synonyms (nested too), ``A ++ B``."""
-    tokens = _unwrap_parens(tokens)
-    if not tokens:
-        return
-    appended = _split_top(tokens, lambda t: t.is_op("++"))
-    if len(appended) > 1:
-        for part in appended:
-            yield from _effect_elements(part, path, synonyms, expanding)
-        return
-    list_start = 1 if tokens[0].kind is _Tok.TICK else 0
-    if (
-        len(tokens) > list_start
-        and tokens[list_start].is_punct("[")
-        and _matching(tokens, list_start) == len(tokens) - 1
-    ):
-        for element in _split_top(tokens[list_start + 1 : -1], lambda t: t.is_punct(",")):
-            yield from _effect_elements(element, path, synonyms, expanding)
-        return
-    if len(tokens) == 1 and tokens[0].is_conid and tokens[0].bare not in expanding:
-        synonym = _lookup(synonyms, tokens[0], path)
-        if synonym is not None:
-            inner = expanding | {tokens[0].bare}
-            yield from _effect_elements(synonym.rhs, synonym.path, synonyms, inner)
+    """Flatten an effect-list type: ``'[...]``, synonyms (nested too), ``A ++ B``.
+
+    Iterative, with bounds on synonym depth and list size, so no input can recurse or
+    blow up: what is cut off is reported.
+    """
+    # A stack of (tokens, file, synonyms being expanded), popped in source order.
+    work: list[tuple[list[_Token], str, frozenset[str]]] = [(tokens, path, frozenset())]
+    produced = 0
+    while work:
+        tokens, path, expanding = work.pop()
+        tokens = _unwrap_parens(tokens)
+        if not tokens:
+            continue
+        produced += 1
+        if produced > MAX_EFFECTS:
+            sources.note(
+                path,
+                DslProblemCode.TOO_DEEP,
+                tokens[0].line,
+                f"effect list expands to more than {MAX_EFFECTS} entries: the rest is skipped",
+            )
             return
-    yield tokens, path
+        appended = _split_top(tokens, lambda t: t.is_op("++"))
+        if len(appended) > 1:
+            work.extend((part, path, expanding) for part in reversed(appended))
+            continue
+        list_start = 1 if tokens[0].kind is _Tok.TICK else 0
+        if (
+            len(tokens) > list_start
+            and tokens[list_start].is_punct("[")
+            and _matching(tokens, list_start) == len(tokens) - 1
+        ):
+            elements = _split_top(tokens[list_start + 1 : -1], lambda t: t.is_punct(","))
+            work.extend((element, path, expanding) for element in reversed(elements))
+            continue
+        if len(tokens) == 1 and tokens[0].is_conid and tokens[0].bare not in expanding:
+            synonym = _lookup(synonyms, tokens[0], path)
+            if synonym is not None and len(expanding) >= MAX_SYNONYM_DEPTH:
+                sources.note(
+                    path,
+                    DslProblemCode.TOO_DEEP,
+                    tokens[0].line,
+                    f"type synonyms nested more than {MAX_SYNONYM_DEPTH} deep at "
+                    f"{tokens[0].text!r}: not expanded",
+                )
+                continue
+            if synonym is not None:
+                work.append((synonym.rhs, synonym.path, expanding | {tokens[0].bare}))
+                continue
+        yield tokens, path
+
+
+def _is_broken(tokens: list[_Token]) -> bool:
+    """Holds a token the lexer could not read (and has reported)."""
+    return any(t.kind is _Tok.BAD for t in tokens)
 
 
 def _goto(element: list[_Token], path: str, source: str) -> _GotoRef | None:
@@ -296,3 +363,26 @@ def _goto(element: list[_Token], path: str, source: str) -> _GotoRef | None:
         target = None if target_token.bare == "Exit" else source
         return _GotoRef(target, _payload(rest), location)
     return None
+
+
+def _bad_target(element: list[_Token], path: str, sources: _SourceSet) -> bool:
+    """``Goto "x" T`` whose ``x`` is no Haskell name (a bidi control or a zero-width space
+    inside it, a space...): it could never match a node, so it is reported, not read."""
+    element = _unwrap_parens(element)
+    if len(element) < 2 or element[0].kind is not _Tok.NAME or element[0].bare != "Goto":
+        return False
+    if element[1].kind is not _Tok.STRING:
+        return False
+    target = _string_value(element[1])
+    if is_identifier(target):
+        return False
+    unseen = first_hidden(target)
+    if unseen is not None:
+        code = DslProblemCode.INVISIBLE_CHARACTER
+        why = f"contains {describe_char(unseen)}, which does not show"
+    else:
+        code = DslProblemCode.INVALID_NAME
+        why = "is not a Haskell name"
+    message = f"Goto target {visible(target)!r} {why}: edge skipped"
+    sources.note(path, code, element[0].line, message)
+    return True

@@ -11,8 +11,12 @@ from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
 
+from micro_gastown.evidence.sanitize import neutralize_line
+
 __all__ = [
     "DslModel",
+    "DslProblem",
+    "DslProblemCode",
     "Edge",
     "GraphDecl",
     "Node",
@@ -94,6 +98,54 @@ class TemplateBinding:
     context: str | None = None
 
 
+class DslProblemCode(StrEnum):
+    """What kind of thing in the checkout could not be read (stable: tests and tools match it)."""
+
+    INVALID_UTF8 = "invalid_utf8"
+    """Bytes that are not UTF-8; they were replaced by U+FFFD and names holding them skipped."""
+    UNTERMINATED_STRING = "unterminated_string"
+    """A string literal with no closing quote; it is read to the end of its line."""
+    UNTERMINATED_COMMENT = "unterminated_comment"
+    """A ``{-`` never closed: everything after it is a comment, as GHC would also read it."""
+    UNCLOSED_BRACKET = "unclosed_bracket"
+    """An opening bracket never closed; it is taken as closed where the indentation ends."""
+    UNEXPECTED_BRACKET = "unexpected_bracket"
+    """A closing bracket that closes nothing; it is ignored."""
+    TOO_DEEP = "too_deep"
+    """Brackets or type synonyms nested deeper than the reader follows; that part is skipped."""
+    INVISIBLE_CHARACTER = "invisible_character"
+    """A control, format (bidi, zero-width) or other invisible character in code or a name."""
+    INVALID_NAME = "invalid_name"
+    """A name (a ``Goto`` target, a field) that is not a Haskell identifier."""
+    NOT_A_FILE = "not_a_file"
+    """A ``.hs`` name that is a FIFO, a directory, a dangling symlink or a loop: not read."""
+    MORE_PROBLEMS = "more_problems"
+    """The rest of a file's problems, counted rather than listed one by one."""
+
+
+@dataclass(frozen=True, slots=True)
+class DslProblem:
+    """Something in the checkout that could not be read, so what depends on it is missing.
+
+    The reader skips the broken part and carries on, so one typo cannot hide a whole graph;
+    these say what was skipped, so a missing node or edge is never silent.
+    """
+
+    code: DslProblemCode
+    location: SourceLocation
+    """Line 0 when the problem is the file as a whole (it is not a file, say)."""
+    message: str
+
+    @property
+    def where(self) -> str:
+        """``path:line``, or ``path`` for a problem with the whole file."""
+        return str(self.location) if self.location.line else self.location.path
+
+    def __str__(self) -> str:
+        """``path:line: message (code)``, safe to print: nothing in it is hidden."""
+        return neutralize_line(f"{self.where}: {self.message} ({self.code.value})")
+
+
 @dataclass(frozen=True, slots=True)
 class GraphDecl:
     """One graph record: its nodes and edges in declaration order."""
@@ -106,11 +158,12 @@ class GraphDecl:
 
 @dataclass(frozen=True, slots=True)
 class DslModel:
-    """Everything read from one checkout."""
+    """Everything read from one checkout, and what could not be read (``problems``)."""
 
     root: Path
     graphs: tuple[GraphDecl, ...]
     templates: tuple[TemplateBinding, ...]
+    problems: tuple[DslProblem, ...] = ()
 
     def nodes(self) -> tuple[Node, ...]:
         return tuple(node for graph in self.graphs for node in graph.nodes)

@@ -1,21 +1,27 @@
 """Print a ``DslModel`` for people (text), programs (JSON) and diagrams (Mermaid).
 
 Every format is deterministic: declaration order, stable JSON key order, no absolute
-paths, so outputs can be diffed between runs and checked into a PR description.
+paths, so outputs can be diffed between runs and checked into a PR description. Every
+format also lists the model's problems (what could not be read), and every string from
+the checkout is neutralized first (:func:`neutralized`, built on the evidence sanitizer):
+a name, path or payload cannot put a control, bidi or zero-width character on a terminal.
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Mapping, Sequence
-from enum import StrEnum
+from dataclasses import fields, is_dataclass, replace
+from enum import Enum, StrEnum
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar, cast
 
 import orjson
 
 from micro_gastown.dsl.model import (
     DslModel,
+    DslProblem,
+    DslProblemCode,
     Edge,
     GraphDecl,
     Node,
@@ -23,11 +29,13 @@ from micro_gastown.dsl.model import (
     SourceLocation,
     TemplateBinding,
 )
+from micro_gastown.evidence.sanitize import neutralize_line
 
 __all__ = [
     "OutputFormat",
     "model_from_dict",
     "model_to_dict",
+    "neutralized",
     "render",
     "render_json",
     "render_mermaid",
@@ -52,18 +60,47 @@ def render(model: DslModel, output_format: OutputFormat) -> str:
     return renderers[output_format](model)
 
 
+_T = TypeVar("_T")
+
+
+def neutralized(value: _T) -> _T:
+    """``value`` (a model or any part of it) with every string in it neutralized.
+
+    The checkout is untrusted: a name, a file name, a payload or a problem's message may
+    hold NUL, escape sequences, bidi overrides, zero-width characters or line breaks. Each
+    renderer starts from this, so no format can print them or fake a line; a clean model
+    comes back equal.
+    """
+    if isinstance(value, Enum | Path):
+        return value
+    if isinstance(value, str):
+        return cast(_T, neutralize_line(value))
+    if isinstance(value, tuple):
+        return cast(_T, tuple(neutralized(item) for item in value))
+    if is_dataclass(value) and not isinstance(value, type):
+        changes = {f.name: neutralized(getattr(value, f.name)) for f in fields(value)}
+        return cast(_T, replace(value, **changes))
+    return value
+
+
 # --------------------------------------------------------------------------------------
 # text
 # --------------------------------------------------------------------------------------
 
 
 def render_text(model: DslModel) -> str:
-    """Aligned columns per graph: nodes, then edges, each ending with its ``file:line``."""
-    if not model.graphs:
-        return "no graph records found (a record needs fields typed `mode :- G.Entry ...`)\n"
+    """Aligned columns per graph: nodes, then edges, each ending with its ``file:line``;
+    then templates and what could not be read."""
+    model = neutralized(model)
     blocks = [_text_graph(graph) for graph in model.graphs]
+    if not model.graphs:
+        blocks.append(
+            "no graph records found (a record needs fields typed `mode :- G.Entry ...`)\n"
+        )
     if model.templates:
         blocks.append(_text_templates(model.templates))
+    if model.problems:
+        blocks.append(_text_problems(model.problems))
     return "\n".join(blocks)
 
 
@@ -113,6 +150,12 @@ def _text_templates(templates: Sequence[TemplateBinding]) -> str:
     return "\n".join([f"templates ({len(templates)}):", *_columns(rows)]) + "\n"
 
 
+def _text_problems(problems: Sequence[DslProblem]) -> str:
+    rows = [[p.where, p.code.value, p.message] for p in problems]
+    heading = f"problems ({len(problems)}): what these lines declare may be missing above"
+    return "\n".join([heading, *_columns(rows)]) + "\n"
+
+
 def _columns(rows: Sequence[Sequence[str]], indent: str = "    ") -> list[str]:
     if not rows:
         return [f"{indent}(none)"]
@@ -133,7 +176,9 @@ def render_json(model: DslModel) -> str:
 
 
 def model_to_dict(model: DslModel) -> dict[str, Any]:
-    """Plain data in a fixed key order; ``model_from_dict`` reverses it exactly."""
+    """Plain data in a fixed key order, strings neutralized; ``model_from_dict`` reverses
+    it exactly for a model without hidden characters."""
+    model = neutralized(model)
     return {
         "graphs": [
             {
@@ -153,6 +198,15 @@ def model_to_dict(model: DslModel) -> dict[str, Any]:
                 "declared_in": _location_dict(binding.declared_in),
             }
             for binding in model.templates
+        ],
+        "problems": [
+            {
+                "code": problem.code.value,
+                "path": problem.location.path,
+                "line": problem.location.line,
+                "message": problem.message,
+            }
+            for problem in model.problems
         ],
     }
 
@@ -200,7 +254,15 @@ def model_from_dict(data: Mapping[str, Any], root: Path) -> DslModel:
         )
         for binding in data["templates"]
     )
-    return DslModel(root=root, graphs=graphs, templates=templates)
+    problems = tuple(
+        DslProblem(
+            code=DslProblemCode(problem["code"]),
+            location=SourceLocation(problem["path"], int(problem["line"])),
+            message=problem["message"],
+        )
+        for problem in data.get("problems", ())
+    )
+    return DslModel(root=root, graphs=graphs, templates=templates, problems=problems)
 
 
 def _node_dict(node: Node) -> dict[str, Any]:
@@ -253,9 +315,12 @@ def render_mermaid(model: DslModel) -> str:
 
     Node ids are ``<graph>__<node>`` so two graphs may share node names and no id can
     collide with a Mermaid keyword such as ``end``. An edge to an undeclared node draws
-    that node with a dashed border rather than dropping the edge.
+    that node with a dashed border rather than dropping the edge. Problems come first,
+    as ``%%`` comments.
     """
+    model = neutralized(model)
     lines = ["flowchart TD"]
+    lines.extend(f"    %% could not read: {problem}" for problem in model.problems)
     nested = len(model.graphs) > 1
     any_undeclared = False
     for graph in model.graphs:

@@ -4,6 +4,7 @@ A node's ``Template X`` annotation names a type; the Jinja file it renders lives
 ``TemplateDef`` instance in ``Templates.hs``: an inline splice, a compiled value it names,
 or the one splice for its context type. Detectors need that file to call a template
 bloated, so this module pairs instances with splices and lists the unclaimed splices too.
+A template name or file holding a character that does not show is reported, not read.
 """
 
 from __future__ import annotations
@@ -21,7 +22,8 @@ from micro_gastown.dsl.lexer import (
     _Token,
     _unwrap_parens,
 )
-from micro_gastown.dsl.model import SourceLocation, TemplateBinding
+from micro_gastown.dsl.model import DslProblemCode, SourceLocation, TemplateBinding
+from micro_gastown.dsl.names import describe_char, first_hidden, visible
 from micro_gastown.dsl.sources import _SourceSet
 
 # What marks a Haskell package root: template paths are relative to it (Template Haskell
@@ -53,11 +55,11 @@ def _read_templates(sources: _SourceSet) -> tuple[TemplateBinding, ...]:
             c
             for decl in decls
             if decl[0].text not in _NOT_VALUE_BINDINGS
-            and (c := _compiled(decl, module.path, package, _bound_var(decl))) is not None
+            and (c := _compiled(decl, module.path, package, _bound_var(decl), sources)) is not None
         ]
         used: set[int] = set()
         for decl in decls:
-            binding = _instance_binding(decl, module.path, package, compiled, used)
+            binding = _instance_binding(decl, module.path, package, compiled, used, sources)
             if binding is not None:
                 bindings.append(binding)
         bindings.extend(
@@ -95,20 +97,45 @@ def _repo_file(package: str, written: str) -> str:
     return written if written.startswith("/") or joined.startswith("..") else joined
 
 
-def _compiled(tokens: list[_Token], path: str, package: str, var: str | None) -> _Compiled | None:
+def _visible_string(token: _Token, path: str, sources: _SourceSet) -> str | None:
+    """A string literal's value, or None (reported) when it holds a hidden character."""
+    value = _string_value(token)
+    unseen = first_hidden(value)
+    if unseen is None:
+        return value
+    sources.note(
+        path,
+        DslProblemCode.INVISIBLE_CHARACTER,
+        token.line,
+        f"string {visible(value)!r} contains {describe_char(unseen)}, which does not show: skipped",
+    )
+    return None
+
+
+def _compiled(
+    tokens: list[_Token], path: str, package: str, var: str | None, sources: _SourceSet
+) -> _Compiled | None:
     at = next((i for i, t in enumerate(tokens) if t.bare == "typedTemplateFile"), -1)
     if at < 0:
         return None
     rest = [t for t in tokens[at + 1 :] if t.kind is not _Tok.TICK]
     if len(rest) < 2 or rest[1].kind is not _Tok.STRING:
         return None
+    written = _visible_string(rest[1], path, sources)
+    if written is None:
+        return None
     context = rest[0].bare if rest[0].is_conid else None
-    file = _repo_file(package, _string_value(rest[1]))
+    file = _repo_file(package, written)
     return _Compiled(var, context, file, SourceLocation(path, tokens[at].line))
 
 
 def _instance_binding(
-    decl: list[_Token], path: str, package: str, compiled: list[_Compiled], used: set[int]
+    decl: list[_Token],
+    path: str,
+    package: str,
+    compiled: list[_Compiled],
+    used: set[int],
+    sources: _SourceSet,
 ) -> TemplateBinding | None:
     """``instance TemplateDef X where templateName = "..."; templateCompiled = ...``."""
     if decl[0].text != "instance":
@@ -120,12 +147,14 @@ def _instance_binding(
     type_name = _render(_unwrap_parens(decl[cls + 1 : where]))
     body = decl[where + 1 :]
     name = _binding_rhs(body, "templateName")
-    template_name = _string_value(name[0]) if name and name[0].kind is _Tok.STRING else None
+    template_name = (
+        _visible_string(name[0], path, sources) if name and name[0].kind is _Tok.STRING else None
+    )
     context_rhs = _type_instance_rhs(body, "TemplateContext")
     context = _render(_unwrap_parens(context_rhs)) if context_rhs else None
     # The file: an inline splice, else the compiled value it names, else by context type.
     ref = _binding_rhs(body, "templateCompiled")
-    inline = _compiled(ref, path, package, None)
+    inline = _compiled(ref, path, package, None, sources)
     file = inline.file if inline else None
     if file is None:
         by_var = [i for i, c in enumerate(compiled) if ref and c.var == ref[0].text]

@@ -11,7 +11,7 @@ from micro_gastown.evidence.redact import (
     default_redactor,
     is_secret_key,
 )
-from micro_gastown.evidence.sanitize import neutralize_text
+from micro_gastown.evidence.sanitize import neutralize_line, neutralize_text
 
 __all__ = [
     "REDACTED",
@@ -19,5 +19,6 @@ __all__ = [
     "Redactor",
     "default_redactor",
     "is_secret_key",
+    "neutralize_line",
     "neutralize_text",
 ]

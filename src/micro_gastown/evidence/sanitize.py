@@ -48,6 +48,13 @@ def neutralize_text(text: str) -> str:
     return _INVISIBLE_EXTRA.sub("", "".join(ch for ch in text if _is_kept(ch)))
 
 
+def neutralize_line(text: str) -> str:
+    """``text`` safe to print as (part of) one line of a terminal or a table: what
+    :func:`neutralize_text` removes goes, and line breaks and tabs become spaces, so a log
+    message or a file name cannot fake a line of its own."""
+    return neutralize_text(text).replace("\n", " ").replace("\t", " ")
+
+
 def _is_kept(ch: str) -> bool:
     if ch in _KEPT_CONTROLS:
         return True

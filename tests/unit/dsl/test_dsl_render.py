@@ -98,7 +98,7 @@ def test_json_round_trips_the_model(model_name: str, request: pytest.FixtureRequ
 
 def test_json_key_order_is_stable(sample: DslModel) -> None:
     data = orjson.loads(render_json(sample))
-    assert list(data) == ["graphs", "templates"]
+    assert list(data) == ["graphs", "templates", "problems"]
     graph = data["graphs"][0]
     assert list(graph) == ["name", "path", "nodes", "edges"]
     assert list(graph["edges"][0]) == ["graph", "source", "target", "payload", "declared_in"]
