@@ -4,16 +4,27 @@ Each command lives in its own module under this package and exposes ``register(s
 which adds its sub-parser and sets ``func`` to a callable taking the parsed namespace and
 returning an exit code. Known errors (``MicroGastownError``) become one line on stderr and
 their exit code; anything else is a bug and keeps its traceback.
+
+Standard output is guarded here, once, for every command: a write that fails (a full device,
+an I/O error) or a closed descriptor is an OutputError like any other output, and a reader
+that went away (``| head``) ends the command quietly.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
+import io
+import os
 import sys
 from collections.abc import Sequence
+from typing import TYPE_CHECKING, TextIO
 
 from micro_gastown import __version__
-from micro_gastown.errors import MicroGastownError, UsageError
+from micro_gastown.errors import MicroGastownError, OutputError, UsageError
+
+if TYPE_CHECKING:
+    from _typeshed import ReadableBuffer
 
 
 class _Parser(argparse.ArgumentParser):
@@ -39,9 +50,22 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    guard = _StdoutGuard.install()
     try:
-        args = build_parser().parse_args(argv)
+        return _run(argv)
+    finally:
+        guard.uninstall()
+
+
+def _run(argv: Sequence[str] | None) -> int:
+    try:
+        try:
+            args = build_parser().parse_args(argv)
+        except SystemExit:  # --help and --version print, then exit: their output counts too
+            _flush_stdout()
+            raise
         code: int = args.func(args)
+        _flush_stdout()
     except MicroGastownError as exc:
         print(f"micro-gastown: error: {exc}", file=sys.stderr)
         return exc.exit_code
@@ -52,3 +76,109 @@ def main(argv: Sequence[str] | None = None) -> int:
         # Output piped into `head` and friends: not an error worth a traceback.
         return 0
     return code
+
+
+def _flush_stdout() -> None:
+    """Buffered output fails on a full device only when flushed: flush while errors count."""
+    if sys.stdout is not None:
+        sys.stdout.flush()
+
+
+class _GuardedWrites(io.RawIOBase):
+    """Descriptor 1 (or nothing, when it was closed) with our errors instead of OSError.
+
+    After the first failure, which is reported once, later writes are dropped: the buffered
+    rest would otherwise fail again at interpreter exit ("Exception ignored ...").
+    """
+
+    def __init__(self, fd: int | None) -> None:
+        super().__init__()
+        self.fd = fd
+        self.failed = False
+
+    def writable(self) -> bool:
+        return True
+
+    def fileno(self) -> int:
+        if self.fd is None:
+            raise OSError("standard output is closed")
+        return self.fd
+
+    def isatty(self) -> bool:
+        return self.fd is not None and os.isatty(self.fd)
+
+    def write(self, data: ReadableBuffer, /) -> int:
+        if self.failed:
+            return memoryview(data).nbytes
+        if self.fd is None:
+            self.failed = True
+            raise OutputError("standard output is closed")
+        try:
+            return os.write(self.fd, data)
+        except BrokenPipeError:
+            self.failed = True
+            raise
+        except OSError as exc:
+            self.failed = True
+            raise OutputError(f"standard output: cannot write ({exc.strerror})") from None
+
+
+class _StdoutGuard:
+    """Puts a ``_GuardedWrites`` stream in place of the interpreter's own ``sys.stdout`` for
+    one command. A stdout someone else installed (a test's capture) is left alone."""
+
+    def __init__(
+        self,
+        original: TextIO | None,
+        guarded: io.TextIOWrapper | None = None,
+        raw: _GuardedWrites | None = None,
+    ) -> None:
+        self.original = original
+        self.guarded = guarded
+        self.raw = raw
+
+    @classmethod
+    def install(cls) -> _StdoutGuard:
+        original = sys.stdout
+        own = sys.__stdout__
+        if original is None:  # started with descriptor 1 closed
+            raw = _GuardedWrites(None)
+            guarded = io.TextIOWrapper(io.BufferedWriter(raw), encoding="utf-8")
+        elif own is not None and original is own:
+            try:
+                own.flush()
+                fd = own.fileno()
+            except (OSError, ValueError):
+                return cls(original)
+            # Under python -u the original has no buffer: line buffering comes closest while
+            # keeping the BufferedWriter, which finishes partial writes.
+            unbuffered = not isinstance(own.buffer, io.BufferedIOBase)
+            raw = _GuardedWrites(fd)
+            guarded = io.TextIOWrapper(
+                io.BufferedWriter(raw),
+                encoding=own.encoding,
+                errors=own.errors,
+                line_buffering=own.line_buffering or unbuffered,
+                write_through=own.write_through,
+            )
+        else:
+            return cls(original)
+        sys.stdout = guarded
+        return cls(original, guarded, raw)
+
+    def uninstall(self) -> None:
+        raw = self.raw
+        if self.guarded is None or raw is None:
+            return
+        # Flushed already unless the command is ending on an exception, which is what gets
+        # reported; a failure here would only hide it.
+        with contextlib.suppress(OSError, MicroGastownError):
+            self.guarded.flush()
+        if raw.failed and raw.fd is not None:
+            # The Python docs' SIGPIPE advice: point descriptor 1 at devnull, so nothing left
+            # in a buffer fails again (and is reported as "Exception ignored") at exit.
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(devnull, raw.fd)
+            os.close(devnull)
+        raw.failed = True  # the stream is discarded: drop anything it still holds
+        sys.stdout = self.original

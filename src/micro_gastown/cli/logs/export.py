@@ -9,18 +9,19 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import sys
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
 import orjson
 
-from micro_gastown.atomicfile import stream_atomic
+from micro_gastown.atomicfile import STDOUT, stream_atomic
 from micro_gastown.cli.logs.source import Entry, read_entries
 from micro_gastown.cli.source_flags import add_source_flags
+from micro_gastown.errors import UsageError
 from micro_gastown.events import SkipCounter
 from micro_gastown.logql import LogQL
+from micro_gastown.sources import is_file_source
 from micro_gastown.timewindow import format_ns, window_from_flags
 
 
@@ -35,11 +36,18 @@ def register(commands: Any) -> None:
         ),
     )
     parser.add_argument(
-        "--since", "-s", required=True, help="duration back from now (24h, 7d) or RFC 3339 time"
+        "--since",
+        "-s",
+        help="duration back from now (24h, 7d) or RFC 3339 time; required for Loki, "
+        "a file: source is exported whole by default",
     )
     parser.add_argument("--until", help="RFC 3339 time or duration back from now (default now)")
     parser.add_argument(
-        "--output", "-o", type=Path, help="write here (atomically), not to standard output"
+        "--output",
+        "-o",
+        type=Path,
+        help="write here, not to standard output: a file atomically, a symlink's target, "
+        "a device or FIFO in place; - is standard output",
     )
     add_source_flags(parser)
     parser.set_defaults(func=run)
@@ -47,17 +55,14 @@ def register(commands: Any) -> None:
 
 def run(args: argparse.Namespace) -> int:
     logql = LogQL(args.selector)  # validates --selector
+    if args.since is None and not is_file_source(args.source):
+        raise UsageError("logs export: --since is required with a Loki source (e.g. --since 24h)")
     window = window_from_flags(args.since, args.until)
     entries = read_entries(args.source, logql.selector, window, SkipCounter())
     with contextlib.closing(entries):
-        chunks = _chunks(_export_lines(entries))
-        if args.output is None:
-            out = sys.stdout
-            for chunk in chunks:
-                out.write(chunk.decode())
-            out.flush()
-        else:
-            stream_atomic(args.output, chunks)
+        stream_atomic(
+            STDOUT if args.output is None else args.output, _chunks(_export_lines(entries))
+        )
     return 0
 
 
