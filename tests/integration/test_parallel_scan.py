@@ -13,6 +13,7 @@ import pytest
 from micro_gastown.analysis.runner import AnalysisSettings, run_analysis
 from micro_gastown.dsl import read_dsl
 from micro_gastown.sources import FileSource
+from micro_gastown.sources import file as file_source
 from micro_gastown.testing.synthetic import DEMO, generate_export
 from micro_gastown.timewindow import TimeWindow
 
@@ -68,10 +69,12 @@ def test_a_span_crossing_a_part_boundary_keeps_its_node(tmp_path: Path) -> None:
 
 
 def test_split_cuts_at_line_starts_and_covers_the_file(tmp_path: Path) -> None:
-    path = tmp_path / "lines.jsonl"
-    lines = [b"x" * (i % 17) + b"\n" for i in range(1000)]
-    path.write_bytes(b"".join(lines))
+    exp = Export()
+    for i in range(1000):
+        exp.transition(f"s{i % 17}", "a", "b" * (i % 17))
+    path = exp.write(tmp_path / "lines.jsonl")
     parts = FileSource(path).split(5, 1)
+    assert len(parts) == 5
     ranges = [part.byte_range for part in parts]
     assert ranges[0] is not None
     assert ranges[0][0] == 0
@@ -91,3 +94,78 @@ def test_gzip_and_small_files_are_not_split(tmp_path: Path) -> None:
     packed = tmp_path / "x.jsonl.gz"
     packed.write_bytes(gzip.compress(plain.read_bytes() * 100))
     assert FileSource(packed).split(4, 1) == []
+
+
+def _timestamp(line: bytes) -> str:
+    return str(json.loads(line)["timestamp"])
+
+
+def test_cuts_never_split_a_run_of_one_timestamp(tmp_path: Path) -> None:
+    """Duplicates are found among the entries of one timestamp, so a part boundary falls
+    only where the timestamp changes (skipped lines in between do not count)."""
+    exp = Export()
+    for i in range(400):
+        ts = exp.tick()
+        for k in range(5):
+            exp.transition(f"s{k}", "a", "b" * (i % 13), ts=ts)
+        if i % 9 == 0:
+            exp.lines.append(b"not an export line")
+    path = exp.write(tmp_path / "runs.jsonl")
+    data = path.read_bytes()
+    parts = FileSource(path).split(7, 1)
+    assert len(parts) == 7
+    for part in parts[1:]:
+        assert part.byte_range is not None
+        start = part.byte_range[0]
+        before = [ln for ln in data[:start].splitlines() if ln.startswith(b"{")][-1]
+        after = next(ln for ln in data[start:].splitlines() if ln.startswith(b"{"))
+        assert _timestamp(before) != _timestamp(after)
+
+
+def test_duplicates_are_dropped_once_however_the_file_is_split(tmp_path: Path) -> None:
+    """Exact duplicates (same timestamp, labels and line) are dropped and counted, with the
+    same report for 1 to 7 parts: a run of one timestamp is never cut, so a duplicate of
+    an entry in an earlier part cannot be missed."""
+    exp = Export()
+    duplicates = 0
+    for i in range(600):
+        ts = exp.tick()
+        exp.transition(f"s{i % 5}", "route", "refund" if i % 4 else "escalate", ts=ts)
+        exp.llm(f"s{i % 5}", latency=100 + i, ts=ts)
+        if i % 3 == 0:
+            exp.lines.append(exp.lines[-2])  # the transition again, after another line
+            duplicates += 1
+        if i % 7 == 0:
+            exp.lines.append(b"not an export line")  # skipped: does not end the run
+            exp.lines.append(exp.lines[-2])
+            duplicates += 1
+        if i % 50 == 0:
+            exp.error(f"s{i % 5}", "payload " + "x" * 70_000, ts=ts)  # trimmed, see below
+            exp.lines.append(exp.lines[-1])
+            duplicates += 1
+    path = exp.write(tmp_path / "export.jsonl")
+    one = _report(path, jobs=1)
+    assert one["metadata"]["duplicate_entries"] == duplicates
+    assert any("exact duplicate entries" in note for note in one["metadata"]["notes"])
+    for jobs in range(2, 8):
+        assert _report(path, jobs=jobs) == one
+
+
+def test_lines_over_the_bound_are_skipped_alike_however_the_file_is_split(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Parts find the same lines too long as one read does (the bound made small here)."""
+    monkeypatch.setattr(file_source, "MAX_LINE_BYTES", 2048)
+    exp = Export()
+    too_long = 0
+    for i in range(400):
+        exp.transition(f"s{i % 5}", "route", "refund")
+        if i % 13 == 0:
+            exp.error(f"s{i % 5}", "dump " + "z" * (1500 + 10 * i))  # over 2048 from i=52
+            too_long += len(exp.lines[-1]) + 1 > 2048
+    path = exp.write(tmp_path / "export.jsonl")
+    one = _report(path, jobs=1)
+    assert one["metadata"]["skipped"] == {"line_too_long": too_long}
+    assert too_long > 10
+    for jobs in (2, 3, 5):
+        assert _report(path, jobs=jobs) == one

@@ -2,18 +2,28 @@
 
 from __future__ import annotations
 
+import errno
 import gzip
+import io
+import itertools
 import os
-from collections.abc import Generator
+import stat
+import threading
+import time
+import tracemalloc
+from collections.abc import Generator, Iterable
 from pathlib import Path
 from typing import Any, cast
 
 import orjson
 import pytest
 
+from micro_gastown.analysis.runner import AnalysisSettings, run_analysis
 from micro_gastown.errors import SourceError, UsageError
 from micro_gastown.events import Attributor, SkipCounter, parse_line
+from micro_gastown.events.parse import SkipReason
 from micro_gastown.sources import FileSource, LogEntry, open_source
+from micro_gastown.sources import file as file_source
 from micro_gastown.timewindow import TimeWindow, format_ns
 
 from factories import BASE_NS, Export
@@ -514,3 +524,379 @@ def test_check_reads_nothing_from_a_pipe(tmp_path: Path) -> None:
 def test_check_names_a_missing_export() -> None:
     with pytest.raises(SourceError, match="no such log export file"):
         FileSource(Path("/no/such/export.jsonl")).check()
+
+
+# ---------------------------------------------------------------- pipes, FIFOs, devices
+
+
+def _export_bytes(count: int) -> bytes:
+    """``count`` distinct llm_call records (a few hundred kB at most): no duplicates."""
+    return b"".join(_record(ts=BASE_NS + i * MS, span=f"s{i % 7}") + b"\n" for i in range(count))
+
+
+def _feed(write_end: int, chunks: Iterable[bytes]) -> threading.Thread:
+    """Write ``chunks`` into a pipe from a thread (more than the pipe's buffer holds, maybe),
+    then close it."""
+
+    def run() -> None:
+        try:
+            with os.fdopen(write_end, "wb") as out:
+                for chunk in chunks:
+                    out.write(chunk)
+        except BrokenPipeError:  # the reader went away: the test's assertions say why
+            pass
+
+    thread = threading.Thread(target=run, daemon=True)
+    thread.start()
+    return thread
+
+
+def _report_of(path: Path, *, jobs: int) -> dict[str, Any]:
+    """The report of ``path`` as plain data, without what differs from run to run or names
+    the path; ``min_part_bytes=1`` lets any regular file split."""
+    settings = AnalysisSettings(jobs=jobs, min_part_bytes=1)
+    document: dict[str, Any] = orjson.loads(
+        run_analysis(FileSource(path), TimeWindow(), settings).to_json()
+    )
+    for key in ("generated_at", "query_duration_ms", "source", "parts"):
+        document["metadata"].pop(key)
+    return document
+
+
+@pytest.mark.parametrize("compressed", [False, True], ids=["plain", "gzip"])
+def test_a_pipe_is_read_whole_by_one_process_whatever_jobs(
+    tmp_path: Path, compressed: bool
+) -> None:
+    """file:/dev/stdin with --jobs 4: nothing is lost to a look at the pipe (it used to lose
+    a buffer's worth of lines, and gzip its header), and gzip is still recognised."""
+    data = _export_bytes(3000)
+    assert len(data) > 4 * 65536  # more than a pipe buffer: the writer blocks meanwhile
+    regular = tmp_path / "export.jsonl"
+    regular.write_bytes(data)
+    expected = _report_of(regular, jobs=1)
+    assert expected["metadata"]["lines_read"] == 3000
+    read_end, write_end = os.pipe()
+    writer = _feed(write_end, [gzip.compress(data) if compressed else data])
+    try:
+        piped = _report_of(Path(f"/dev/fd/{read_end}"), jobs=4)
+    finally:
+        os.close(read_end)
+        writer.join(10)
+    assert piped["metadata"]["lines_read"] == 3000
+    assert piped == expected  # bytes_read too: the pipe's bytes are counted as they are read
+
+
+def test_a_fifo_is_read_once_whole_whatever_jobs(tmp_path: Path) -> None:
+    """A FIFO is opened once: opening it a second time (to look at it before reading) used to
+    hang or lose data, since a FIFO's data goes to whoever reads first."""
+    data = _export_bytes(3000)
+    regular = tmp_path / "export.jsonl"
+    regular.write_bytes(data)
+    expected = _report_of(regular, jobs=1)
+    fifo = tmp_path / "export.fifo"
+    os.mkfifo(fifo)
+
+    def write() -> None:
+        try:
+            with fifo.open("wb") as out:
+                out.write(data)
+        except BrokenPipeError:
+            # The reader closed early; a reader opening the FIFO again would wait forever
+            # for a writer: give it one that ends at once, so the test fails, not hangs.
+            with fifo.open("wb"):
+                pass
+
+    writer = threading.Thread(target=write, daemon=True)
+    writer.start()
+    try:
+        assert _report_of(fifo, jobs=4) == expected
+    finally:
+        writer.join(10)
+    assert not writer.is_alive()
+
+
+def test_a_pipe_delivering_the_gzip_magic_in_pieces_is_still_gzip(tmp_path: Path) -> None:
+    """The first two bytes may come in two reads of a pipe: gzip is detected all the same."""
+    data = gzip.compress(_export_bytes(3))
+    read_end, write_end = os.pipe()
+
+    def trickle() -> None:
+        with os.fdopen(write_end, "wb", buffering=0) as out:
+            out.write(data[:1])
+            time.sleep(0.2)  # ordering, not a timing assert: the reader sees 1 byte first
+            out.write(data[1:])
+
+    writer = threading.Thread(target=trickle, daemon=True)
+    writer.start()
+    try:
+        entries, skips, _ = _read(Path(f"/dev/fd/{read_end}"))
+    finally:
+        os.close(read_end)
+        writer.join(10)
+    assert len(entries) == 3
+    assert skips.total == 0
+
+
+def test_split_refuses_everything_but_a_regular_file_with_storage(tmp_path: Path) -> None:
+    """Pipes, FIFOs, devices and files whose size is made up are never split, and looking at
+    them does not open them (opening a FIFO would wait, reading a pipe would eat it)."""
+    fifo = tmp_path / "fifo"
+    os.mkfifo(fifo)
+    answers: list[list[FileSource]] = []
+    looking = threading.Thread(target=lambda: answers.append(FileSource(fifo).split(4, 1)))
+    looking.start()
+    looking.join(10)
+    opened = looking.is_alive()  # opening a FIFO to read waits for a writer
+    if opened:
+        with fifo.open("wb"):  # be that writer, so the thread ends
+            pass
+        looking.join(10)
+    assert not opened
+    assert answers == [[]]
+    zero = tmp_path / "zero"
+    os.mknod(zero, stat.S_IFCHR | 0o666, os.makedev(1, 5))
+    assert FileSource(zero).split(4, 1) == []
+    read_end, write_end = os.pipe()
+    try:
+        os.write(write_end, b"x" * 100 + b"\n")
+        assert FileSource(Path(f"/dev/fd/{read_end}")).split(4, 1) == []
+        assert os.read(read_end, 1000) == b"x" * 100 + b"\n"  # nothing was consumed
+    finally:
+        os.close(read_end)
+        os.close(write_end)
+    sparse = tmp_path / "sparse.jsonl"  # no blocks behind it: its size says nothing
+    with sparse.open("wb") as out:
+        out.truncate(1 << 20)
+    assert os.stat(sparse).st_blocks == 0
+    assert FileSource(sparse).split(4, 1) == []
+
+
+# ---------------------------------------------------------------- bounded lines
+
+
+class _StopReading(Exception):
+    """Raised from a skip counter to end an endless read (a test's own stop)."""
+
+
+class _StopAfter(SkipCounter):
+    """A skip counter that stops the read after ``limit`` lines too long."""
+
+    def __init__(self, limit: int) -> None:
+        super().__init__()
+        self.limit = limit
+
+    def add(self, reason: SkipReason) -> None:
+        super().add(reason)
+        if self.reasons[SkipReason.LINE_TOO_LONG] >= self.limit:
+            raise _StopReading
+
+
+def test_a_source_without_newlines_counts_a_line_too_long_at_once(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """file:/dev/zero (here a node for it in tmp_path) never ends its first line: it is
+    counted as line_too_long as soon as it passes the bound (it used to be read into memory
+    until MemoryError). The read would go on forever; the counter stops it here."""
+    monkeypatch.setattr(file_source, "MAX_LINE_BYTES", 64 * 1024)
+    zero = tmp_path / "zero"
+    os.mknod(zero, stat.S_IFCHR | 0o666, os.makedev(1, 5))
+    skips = _StopAfter(1)
+    with pytest.raises(_StopReading):
+        for _ in FileSource(zero).entries(TimeWindow(), skips):
+            pass
+    assert skips.as_dict() == {"line_too_long": 1}
+
+
+def test_an_endless_device_is_refused_after_a_bounded_read(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A line of a device or pipe still going after ENDLESS_LINE_BYTES is taken for one that
+    never ends: a SourceError naming the path, not a read that goes on for ever."""
+    monkeypatch.setattr(file_source, "MAX_LINE_BYTES", 64 * 1024)
+    monkeypatch.setattr(file_source, "ENDLESS_LINE_BYTES", 1 << 20)
+    zero = tmp_path / "zero"
+    os.mknod(zero, stat.S_IFCHR | 0o666, os.makedev(1, 5))
+    skips = SkipCounter()
+    with pytest.raises(SourceError, match="no newline in 1 MiB") as info:
+        for _ in FileSource(zero).entries(TimeWindow(), skips):
+            pass
+    assert str(zero) in str(info.value)
+    assert skips.as_dict() == {"line_too_long": 1}
+
+
+def test_a_regular_file_s_long_line_is_skipped_however_long(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A regular file ends: a line past ENDLESS_LINE_BYTES in it is only skipped."""
+    monkeypatch.setattr(file_source, "MAX_LINE_BYTES", 64 * 1024)
+    monkeypatch.setattr(file_source, "ENDLESS_LINE_BYTES", 1 << 20)
+    path = tmp_path / "logs.jsonl"
+    path.write_bytes(b"\0" * (3 << 20) + b"\n" + _record(ts=BASE_NS) + b"\n")
+    entries, skips, _ = _read(path)
+    assert [ts for ts, _, _ in entries] == [BASE_NS]
+    assert skips.as_dict() == {"line_too_long": 1}
+
+
+def test_a_utf8_bom_before_the_export_is_not_a_bad_line(tmp_path: Path) -> None:
+    """An export saved by an editor may start with a UTF-8 BOM: its first line is read, also
+    when the file is split, and the BOM counts in bytes_read."""
+    data = b"\xef\xbb\xbf" + _export_bytes(300)
+    path = tmp_path / "bom.jsonl"
+    path.write_bytes(data)
+    entries, skips, source = _read(path)
+    assert len(entries) == 300
+    assert skips.total == 0
+    assert source.stats.bytes_read == len(data)
+    assert _report_of(path, jobs=3) == _report_of(path, jobs=1)
+
+
+def test_a_line_far_over_the_bound_is_read_past_in_bounded_memory(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """20 MB without a newline, through a pipe, then a good record: memory stays a small
+    multiple of the bound while the long line is read past, and the record after it is read."""
+    bound = 64 * 1024
+    monkeypatch.setattr(file_source, "MAX_LINE_BYTES", bound)
+    read_end, write_end = os.pipe()
+    zeros = itertools.repeat(b"\0" * 1_000_000, 20)  # 20 MB without a newline
+    writer = _feed(write_end, itertools.chain(zeros, [b"\n" + _record(ts=BASE_NS) + b"\n"]))
+    tracemalloc.start()
+    try:
+        entries, skips, source = _read(Path(f"/dev/fd/{read_end}"))
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+        os.close(read_end)
+        writer.join(10)
+    assert [ts for ts, _, _ in entries] == [BASE_NS]
+    assert skips.as_dict() == {"line_too_long": 1}
+    assert source.stats.lines_read == 2
+    assert peak < 8 * bound
+
+
+def test_a_line_over_the_bound_is_skipped_and_reading_goes_on(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A line longer than MAX_LINE_BYTES (newline included) is counted as line_too_long and
+    never yielded; the lines after it are read. A last line of exactly the bound, with no
+    newline after it, is whole."""
+    good = _record(ts=BASE_NS) + b"\n"
+    bound = len(good) + 10
+    monkeypatch.setattr(file_source, "MAX_LINE_BYTES", bound)
+    long_line = _record("x" * 5000, ts=BASE_NS + 1) + b"\n"
+    base = len(_record("", ts=BASE_NS + 2))
+    at_bound = _record("y" * (bound - base), ts=BASE_NS + 2)  # the bound long, no newline
+    assert len(at_bound) == bound
+    path = tmp_path / "logs.jsonl"
+    path.write_bytes(good + long_line + _record(ts=BASE_NS + 5) + b"\n" + at_bound)
+    entries, skips, source = _read(path)
+    assert [ts for ts, _, _ in entries] == [BASE_NS, BASE_NS + 5, BASE_NS + 2]
+    assert skips.as_dict() == {"line_too_long": 1}
+    assert source.stats.lines_read == 4
+
+
+def test_the_line_bound_is_the_documented_16_mib() -> None:
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text(encoding="utf-8")
+    assert "longer than 16 MiB is skipped" in " ".join(readme.split())
+    assert file_source.MAX_LINE_BYTES == 16 * 1024 * 1024
+
+
+# ---------------------------------------------------------------- OS errors
+
+
+class _FailingReads(io.FileIO):
+    """A file whose every read fails like /proc/self/mem at offset 0 (EIO)."""
+
+    def readinto(self, buffer: Any) -> int:
+        raise OSError(errno.EIO, os.strerror(errno.EIO))
+
+    def read(self, size: int = -1) -> bytes:
+        raise OSError(errno.EIO, os.strerror(errno.EIO))
+
+
+def test_an_os_error_on_the_first_read_is_a_source_error(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """file:/proc/self/mem opens but fails its first read (EIO): a SourceError naming the
+    path and the OS reason, not an OSError traceback (it used to escape from the gzip peek)."""
+    path = tmp_path / "mem"
+    path.write_bytes(b"")
+    real_open = Path.open
+
+    def failing_open(self: Path, mode: str = "r", buffering: int = -1, **kw: Any) -> Any:
+        if self != path:
+            return real_open(self, mode, buffering, **kw)
+        raw = _FailingReads(self, "rb")
+        return raw if buffering == 0 else io.BufferedReader(raw)
+
+    monkeypatch.setattr(Path, "open", failing_open)
+    with pytest.raises(SourceError) as info:
+        _read(path)
+    assert str(path) in str(info.value)
+    assert os.strerror(errno.EIO) in str(info.value)
+
+
+def test_a_directory_is_one_source_error_whatever_jobs(tmp_path: Path) -> None:
+    """A directory as file: source, with splitting allowed: one clear SourceError."""
+    settings = AnalysisSettings(jobs=4, min_part_bytes=1)
+    with pytest.raises(SourceError, match="is a directory") as info:
+        run_analysis(FileSource(tmp_path), TimeWindow(), settings)
+    assert str(tmp_path) in str(info.value)
+
+
+# ---------------------------------------------------------------- duplicates
+
+
+def test_an_exact_duplicate_entry_is_dropped_and_counted(tmp_path: Path) -> None:
+    """Same timestamp, labels and line: Loki keeps one, so the file source does too."""
+    path = tmp_path / "logs.jsonl"
+    one = _record(ts=BASE_NS, span="s1", job="j")
+    reordered = orjson.dumps(  # the same stream: label order does not matter
+        {"timestamp": format_ns(BASE_NS), "line": LLM_LINE, "labels": {"job": "j", "span": "s1"}}
+    )
+    path.write_bytes(one + b"\n" + reordered + b"\n" + _record(ts=BASE_NS + 1) + b"\n")
+    entries, skips, source = _read(path)
+    assert [ts for ts, _, _ in entries] == [BASE_NS, BASE_NS + 1]
+    assert source.stats.duplicates == 1
+    assert source.stats.lines_read == 3
+    assert skips.total == 0
+
+
+@pytest.mark.parametrize(
+    "second",
+    [
+        _record(ts=BASE_NS, span="s2"),  # another stream
+        _record(LLM_LINE.replace('"m"', '"m2"'), ts=BASE_NS, span="s1"),  # another line
+        _record(ts=BASE_NS + 1, span="s1"),  # another time
+    ],
+    ids=["other-labels", "other-line", "other-timestamp"],
+)
+def test_entries_differing_in_labels_line_or_time_are_all_kept(
+    tmp_path: Path, second: bytes
+) -> None:
+    path = tmp_path / "logs.jsonl"
+    path.write_bytes(_record(ts=BASE_NS, span="s1") + b"\n" + second + b"\n")
+    entries, _, source = _read(path)
+    assert len(entries) == 2
+    assert source.stats.duplicates == 0
+
+
+def test_duplicates_among_many_entries_of_one_timestamp_are_all_found(tmp_path: Path) -> None:
+    """A run of one nanosecond, duplicates anywhere in it (not only next to each other)."""
+    lines = [_record(f"line {i}", ts=BASE_NS, span=f"s{i % 3}") for i in range(50)]
+    path = tmp_path / "logs.jsonl"
+    path.write_bytes(b"\n".join(lines + lines[::-1] + lines[:5]) + b"\n")
+    entries, _, source = _read(path)
+    assert len(entries) == 50
+    assert source.stats.duplicates == 55
+
+
+def test_duplicates_are_in_the_report_metadata_and_notes(tmp_path: Path) -> None:
+    path = tmp_path / "logs.jsonl"
+    line = _record(ts=BASE_NS, span="s1")
+    path.write_bytes(line + b"\n" + line + b"\n" + line + b"\n")
+    report = run_analysis(FileSource(path), TimeWindow(), AnalysisSettings())
+    assert report.metadata is not None
+    assert report.metadata.duplicate_entries == 2
+    assert report.metadata.events_analyzed == 1
+    assert any("2 exact duplicate entries" in note for note in report.metadata.notes)

@@ -15,15 +15,22 @@ arrays, samples ordered by stream position).
 from __future__ import annotations
 
 import time
+from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from multiprocessing import get_context
+from functools import partial
 
 from micro_gastown.analysis.assemble import assemble_report
 from micro_gastown.analysis.settings import Thresholds
-from micro_gastown.clustering import Masker
+from micro_gastown.analysis.trimming import KEPT_CHARS, trimmed
+from micro_gastown.analysis.workers import ForkedWorkers
+from micro_gastown.clustering import (
+    MAX_CLUSTERED_CHARS,
+    MAX_CLUSTERED_TOKENS,
+    Masker,
+    clustered_part,
+)
 from micro_gastown.detectors import Detector, DetectorContext, Finding, Traffic, all_detectors
 from micro_gastown.detectors.base import ErrorTemplates, Handler
 from micro_gastown.detectors.stats import MAX_SAMPLES
@@ -89,6 +96,10 @@ class AnalysisRun:
     truncated: bool = False
     transitions: int = 0
     """Graph transitions counted for dead_path (0 when the window had none)."""
+    out_of_order_nodes: dict[str, int] = field(default_factory=dict)
+    """Out-of-order events by the node they were attributed to (see Attributor)."""
+    notes: list[str] = field(default_factory=list)
+    """What the report should say about how the analysis went (the reader may need it)."""
 
 
 class _Capped:
@@ -133,6 +144,7 @@ class PartResult:
     unattributed: int
     inferred_llm_nodes: set[str]
     out_of_order: int
+    out_of_order_nodes: Counter[str]
 
 
 class ScanPass:
@@ -177,13 +189,14 @@ class ScanPass:
         """Keep an error for the parent; whole only if it may become an evidence sample.
 
         Samples are the first few errors of a template or of a failed edge. A template
-        gathers whole masked forms, so the first ``MAX_SAMPLES`` of each masked form and of
-        each edge in this part include every error any detector can sample. The rest travel
-        without their fields and labels, which is most of their size.
+        gathers whole masked forms (of a message's clustered part), so the first
+        ``MAX_SAMPLES`` of each masked form and of each edge in this part include every
+        error any detector can sample. The rest travel without their fields and labels,
+        which is most of their size.
         """
         assert self._masker is not None  # errors are collected only in split parts
         keep = False
-        form = self._masker.mask(event.message)
+        form = self._masker.mask(clustered_part(event.message))
         seen = self._kept_by_form.get(form, 0)
         if seen < MAX_SAMPLES:
             self._kept_by_form[form] = seen + 1
@@ -217,12 +230,15 @@ class ScanPass:
         first_ns = self.first_ns
         last_ns = self.last_ns
         position = self.index << _POSITION_BITS
+        long_line = KEPT_CHARS
         entries = source.entries(window, skips)
         capped = _Capped(entries, max_lines) if max_lines is not None else None
         for ts_ns, line, labels in capped if capped is not None else entries:
             event = parse(ts_ns, line, labels, skips)
             if event is None:
                 continue
+            if len(line) > long_line:
+                event = trimmed(event)  # before any detector can keep it as a sample
             position += 1
             cls = type(event)
             counts[cls] += 1
@@ -260,6 +276,7 @@ class ScanPass:
             unattributed=attributor.unattributed,
             inferred_llm_nodes=attributor.inferred_llm_nodes,
             out_of_order=attributor.out_of_order,
+            out_of_order_nodes=attributor.out_of_order_nodes,
         )
 
     def absorb(self, part: PartResult) -> None:
@@ -287,6 +304,7 @@ class ScanPass:
         attributor.unattributed += part.unattributed
         attributor.inferred_llm_nodes |= part.inferred_llm_nodes
         attributor.out_of_order += part.out_of_order
+        attributor.out_of_order_nodes.update(part.out_of_order_nodes)
         edges = context.traffic.edges
         for edge, n in part.edges.items():
             edges[edge] = edges.get(edge, 0) + n
@@ -311,7 +329,28 @@ class ScanPass:
             parts=parts,
             truncated=truncated,
             transitions=sum(self.context.traffic.edges.values()),
+            out_of_order_nodes=dict(attributor.out_of_order_nodes),
+            notes=_clipped_note(self.context.error_templates.miner.clipped),
         )
+
+
+def _clipped_note(clipped: int) -> list[str]:
+    if not clipped:
+        return []
+    return [
+        f"{clipped:,} long error messages were grouped into templates by their start only (the "
+        f"first {MAX_CLUSTERED_TOKENS:,} tokens, {MAX_CLUSTERED_CHARS:,} characters at most); "
+        "their templates end in <*>"
+    ]
+
+
+def _duplicates_note(duplicates: int) -> list[str]:
+    if not duplicates:
+        return []
+    return [
+        f"{duplicates:,} exact duplicate entries (same timestamp, labels and line) were "
+        "dropped, as Loki drops them"
+    ]
 
 
 def dispatch_table(detectors: Sequence[Detector]) -> dict[type[Event], tuple[Handler, ...]]:
@@ -348,20 +387,23 @@ def scan(
         return parent.finish(parts=1, truncated=truncated)
     # Workers take the later parts (forked now, before this process holds any state); this
     # process scans the first part itself, which needs nothing from before it.
-    with ProcessPoolExecutor(max_workers=len(parts) - 1, mp_context=get_context("fork")) as pool:
-        futures = [
-            pool.submit(_scan_part, part, window, settings, index)
-            for index, part in enumerate(parts[1:], start=1)
-        ]
+    calls = [
+        partial(_scan_part, part, window, settings, index)
+        for index, part in enumerate(parts[1:], start=1)
+    ]
+    name = source.describe()
+
+    def what(call: int) -> str:  # call 0 scans the second part
+        return f"{name}: part {call + 2} of {len(parts)}"
+
+    with ForkedWorkers(calls, what) as workers:
         parent.run(parts[0], window)
         source.stats.absorb(parts[0].stats)
-        futures.reverse()
-        while futures:  # in stream order: each part needs the ones before it
-            result = futures.pop().result()  # dropped once absorbed: memory stays bounded
+        for result in workers.results():  # in stream order: each part needs those before
             parent.absorb(result)
             source.stats.absorb(result.stats)
             parent.context.attributor.prune(result.last_ns)
-            del result
+            del result  # dropped once absorbed: memory stays bounded
     return parent.finish(parts=len(parts))
 
 
@@ -382,6 +424,7 @@ def run_analysis(
         run = pushdown_scan(source, window, settings, dsl)
     if run is None:
         run = scan(source, window, settings, dsl)
+    run.notes.extend(_duplicates_note(source.stats.duplicates))
     elapsed_ms = int((time.perf_counter() - started) * 1000)
     return assemble_report(
         run, source, window, settings, dsl, duration_ms=elapsed_ms, generated_at=clock()

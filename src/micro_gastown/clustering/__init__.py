@@ -4,6 +4,22 @@
 """
 
 from micro_gastown.clustering.masking import WILDCARD, Masker, MaskRule, to_wildcards
-from micro_gastown.clustering.miner import Template, TemplateMiner
+from micro_gastown.clustering.miner import (
+    MAX_CLUSTERED_CHARS,
+    MAX_CLUSTERED_TOKENS,
+    Template,
+    TemplateMiner,
+    clustered_part,
+)
 
-__all__ = ["WILDCARD", "MaskRule", "Masker", "Template", "TemplateMiner", "to_wildcards"]
+__all__ = [
+    "MAX_CLUSTERED_CHARS",
+    "MAX_CLUSTERED_TOKENS",
+    "WILDCARD",
+    "MaskRule",
+    "Masker",
+    "Template",
+    "TemplateMiner",
+    "clustered_part",
+    "to_wildcards",
+]

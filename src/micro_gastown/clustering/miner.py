@@ -10,19 +10,36 @@ masked message, each mapped to the cluster it went to the first time. A repeated
 costs a dict lookup; only a message whose masked form is new reaches the masker and Drain.
 Skipping Drain for a repeat changes nothing: a message already added matches its cluster's
 template on every non-wildcard token, so adding it again would not generalise the template.
+
+Only the start of a message is masked and clustered: its first ``MAX_CLUSTERED_TOKENS``
+whitespace-separated tokens, and at most ``MAX_CLUSTERED_CHARS`` characters of them. Drain
+keeps every token of a cluster's template and masking copies the text once per rule, so a
+15 MB message (a dumped payload) would cost hundreds of MB, while its start names the error
+as well as the rest would. The cut counts tokens, not characters, because Drain only
+compares messages with the same number of tokens: messages of one template whose variable
+parts differ in length keep the same count. A cut message ends in a ``<*>`` wildcard, so
+its template (and the anchored LogQL regex made from it) still matches the whole message.
+The miner counts the messages it clipped.
 """
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Final
 
 from drain3 import TemplateMiner as Drain3Miner
 from drain3.template_miner_config import TemplateMinerConfig
 
-from micro_gastown.clustering.masking import Masker
+from micro_gastown.clustering.masking import WILDCARD, Masker
 
-__all__ = ["Template", "TemplateMiner"]
+__all__ = [
+    "MAX_CLUSTERED_CHARS",
+    "MAX_CLUSTERED_TOKENS",
+    "Template",
+    "TemplateMiner",
+    "clustered_part",
+]
 
 # Drain parameters (the Drain paper's and drain3's defaults, which suit short error lines):
 # messages join a cluster when >= 40% of their tokens match its template; the prefix tree
@@ -35,6 +52,29 @@ MAX_CHILDREN: Final = 100
 # messages; later messages just take the slower path). Longer messages are not cached.
 _MAX_CACHED: Final = 1_000_000
 _MAX_CACHED_LENGTH: Final = 4096
+
+MAX_CLUSTERED_TOKENS: Final = 256
+"""The whitespace-separated tokens of a message that are clustered; later ones are ignored."""
+MAX_CLUSTERED_CHARS: Final = 16_384
+"""The most characters of a message clustered, however few tokens they make."""
+
+# Matches a message with more than MAX_CLUSTERED_TOKENS tokens, up to the first character
+# of the one after them. Possessive quantifiers: linear, without backtracking.
+_BEYOND_TOKENS: Final = re.compile(rf"\s*+(?:\S++\s++){{{MAX_CLUSTERED_TOKENS}}}\S")
+
+
+def clustered_part(message: str) -> str:
+    """What of ``message`` is clustered: all of it (the very same object), or its start
+    followed by a ``<*>`` standing for the rest (see the module)."""
+    if len(message) <= 2 * MAX_CLUSTERED_TOKENS:  # too short for one token more
+        return message
+    head = message[:MAX_CLUSTERED_CHARS]
+    beyond = _BEYOND_TOKENS.match(head)
+    if beyond is not None:  # the rest starts a token of its own
+        return head[: beyond.end() - 1] + WILDCARD
+    if len(message) <= MAX_CLUSTERED_CHARS:
+        return message
+    return head + WILDCARD  # glued on: the cut may fall inside a token
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,9 +112,15 @@ class TemplateMiner:
         self._by_message: dict[str, int] = {}
         self._by_masked: dict[str, int] = {}
         self._counts: list[int] = [0]  # indexed by cluster id; drain3 ids start at 1
+        self.clipped = 0
+        """Messages longer than the clustered part (see the module), clustered on it."""
 
     def add(self, message: str) -> int:
-        """Cluster ``message`` and return its cluster id."""
+        """Cluster ``message`` (its clustered part) and return its cluster id."""
+        clustered = clustered_part(message)
+        if clustered is not message:
+            message = clustered
+            self.clipped += 1
         cluster_id = self._by_message.get(message)
         if cluster_id is None:
             masked = self._masker.mask(message)

@@ -10,7 +10,21 @@ from micro_gastown.logql import DEFAULT_SELECTOR
 from micro_gastown.sources.base import LogEntry, LogSource, SourceStats
 from micro_gastown.sources.file import FileSource
 
-__all__ = ["FileSource", "LogEntry", "LogSource", "SourceStats", "open_source"]
+__all__ = [
+    "FileSource",
+    "LogEntry",
+    "LogSource",
+    "SourceStats",
+    "is_file_source",
+    "open_source",
+]
+
+
+def is_file_source(spec: str) -> bool:
+    """``file:PATH``: an export, whose default window is the whole file (a window back from
+    now, right for Loki, would miss an export made yesterday entirely)."""
+    scheme, sep, rest = spec.partition(":")
+    return bool(sep) and scheme == "file" and bool(rest)
 
 
 def open_source(
@@ -22,9 +36,9 @@ def open_source(
     the environment (``GRAFANA_LOKI_URL``/``LOKI_ADDR`` and the credential variables), and
     ``loki:URL`` overrides the address. The environment is read only when it is passed in.
     """
+    if is_file_source(spec):
+        return FileSource(Path(spec.partition(":")[2]))
     scheme, sep, rest = spec.partition(":")
-    if sep and scheme == "file" and rest:
-        return FileSource(Path(rest))
     if scheme == "loki":
         from micro_gastown.sources.loki import LokiClient, LokiConfig, LokiSource
 

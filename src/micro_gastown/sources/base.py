@@ -24,6 +24,8 @@ class SourceStats:
     lines_read: int = 0
     bytes_read: int = 0
     outside_window: int = 0
+    duplicates: int = 0
+    """Entries dropped as exact duplicates (same timestamp, labels and line), as Loki drops them."""
     requests: int = 0
     notes: list[str] = field(default_factory=list)
 
@@ -32,6 +34,7 @@ class SourceStats:
         self.lines_read += other.lines_read
         self.bytes_read += other.bytes_read
         self.outside_window += other.outside_window
+        self.duplicates += other.duplicates
         self.requests += other.requests
         self.notes.extend(note for note in other.notes if note not in self.notes)
 

@@ -12,21 +12,28 @@ from __future__ import annotations
 import argparse
 import gzip
 import io
+import os
+import stat
 import sys
 import zlib
 from array import array
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from enum import StrEnum
-from typing import IO, Any, cast
+from typing import IO, Any, Final, Protocol, cast
 
 import orjson
 
-from micro_gastown.clustering import TemplateMiner
+from micro_gastown.clustering import MAX_CLUSTERED_CHARS, TemplateMiner
 from micro_gastown.errors import SourceError
 from micro_gastown.evidence import default_redactor
+from micro_gastown.sources.file import ENDLESS_LINE_BYTES
 
 _GZIP_MAGIC = b"\x1f\x8b"
+_KEPT_BYTES: Final = 4 * MAX_CLUSTERED_CHARS + 8
+"""The bytes of a line kept: whatever the UTF-8, they hold every character the miner
+clusters (it reads no further), so longer lines are read past instead of held whole."""
+_SKIP_CHUNK: Final = 1 << 16
 
 
 class OutputFormat(StrEnum):
@@ -94,12 +101,17 @@ def _read_lines(source: str) -> Iterator[str]:
     name = "standard input" if source == "-" else source
     try:
         with _open_binary(source) as stream:
-            for raw in stream:
+            for raw in _line_starts(stream):
                 if raw.endswith(b"\n"):
                     raw = raw[:-1]
                 if raw.endswith(b"\r"):
                     raw = raw[:-1]
                 yield raw.decode("utf-8", errors="replace")
+    except _EndlessLine:
+        raise SourceError(
+            f"cannot read {name}: no newline in {ENDLESS_LINE_BYTES >> 20} MiB "
+            "(a device that never ends?)"
+        ) from None
     except (OSError, EOFError, zlib.error) as exc:
         # OSError covers missing/unreadable files and gzip.BadGzipFile; EOFError is a
         # truncated gzip stream.
@@ -107,8 +119,41 @@ def _read_lines(source: str) -> Iterator[str]:
         raise SourceError(f"cannot read {name}: {reason or type(exc).__name__}") from exc
 
 
+class _Readable(Protocol):
+    def readline(self, size: int = -1, /) -> bytes: ...
+
+    def fileno(self) -> int: ...
+
+
+class _EndlessLine(Exception):
+    """A line of a pipe or device went on past ENDLESS_LINE_BYTES."""
+
+
+def _line_starts(stream: _Readable) -> Iterator[bytes]:
+    """Each line of ``stream``, cut to its first ``_KEPT_BYTES``: memory stays bounded
+    however long a line is (a dumped payload). A line without end, which only a source
+    that is not a regular file can have (``/dev/zero``), raises _EndlessLine."""
+    endless_after = None if _is_regular(stream) else ENDLESS_LINE_BYTES
+    readline = stream.readline
+    while line := readline(_KEPT_BYTES):
+        if len(line) == _KEPT_BYTES and not line.endswith(b"\n"):
+            skipped = len(line)
+            while (rest := readline(_SKIP_CHUNK)) and not rest.endswith(b"\n"):
+                skipped += len(rest)
+                if endless_after is not None and skipped > endless_after:
+                    raise _EndlessLine
+        yield line
+
+
+def _is_regular(stream: _Readable) -> bool:
+    try:
+        return stat.S_ISREG(os.fstat(stream.fileno()).st_mode)
+    except (OSError, ValueError, AttributeError):  # no descriptor: assume the worst
+        return False
+
+
 @contextmanager
-def _open_binary(source: str) -> Iterator[Iterable[bytes]]:
+def _open_binary(source: str) -> Iterator[_Readable]:
     """``source`` as a binary stream, gunzipped when it is gzip (by name or magic bytes)."""
     if source == "-":
         stream: IO[bytes] = sys.stdin.buffer
