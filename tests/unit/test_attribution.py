@@ -235,6 +235,22 @@ def test_out_of_order_events_are_counted_per_scope() -> None:
     assert attributor.out_of_order == 2
 
 
+def test_out_of_order_events_count_at_the_node_they_were_attributed_to() -> None:
+    """A late event counts at the node it landed on; a late transition at its target, where
+    the events after it go; events in order count nowhere."""
+    attributor = Attributor()
+    attributor.observe(transition("s1", "entry", "classify", T0 + 10))
+    attributor.observe(llm("s1", T0 + 20))
+    assert attributor.out_of_order_nodes == {}
+    attributor.observe(llm("s1", T0 + 5))  # late: lands on classify
+    attributor.observe(error("s1", T0 + 6))  # late: lands on classify
+    attributor.observe(transition("s1", "classify", "route", T0 + 7))  # late: into route
+    attributor.observe(llm("s1", T0 + 30))  # in order, now at route
+    attributor.observe(llm("s1", T0 + 1, node="summarize"))  # late, explicit node
+    assert attributor.out_of_order == 4
+    assert attributor.out_of_order_nodes == {"classify": 2, "route": 1, "summarize": 1}
+
+
 def test_events_without_scope_are_never_out_of_order() -> None:
     """Scope-less events have no clock to be out of order against."""
     attributor = Attributor()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import orjson
@@ -22,6 +23,7 @@ from micro_gastown.events import (
     parse_line,
     scope_of,
 )
+from micro_gastown.events.parse import MAX_COUNT
 
 TS = 1_763_683_200_000_000_000
 
@@ -253,6 +255,46 @@ def test_non_integral_float_count_is_mistyped_not_truncated() -> None:
     assert skips.as_dict() == {"mistyped_field": 1}
 
 
+def test_largest_count_is_accepted_as_int_or_integral_float() -> None:
+    """MAX_COUNT (15 digits) is a count, as an int and as an integral float."""
+    for value in (MAX_COUNT, float(MAX_COUNT)):
+        event, skips = _parse(_with(LLM, latency_ms=value, prompt_tokens=value))
+        assert isinstance(event, LlmCall)
+        assert (event.latency_ms, event.prompt_tokens) == (MAX_COUNT, MAX_COUNT)
+        assert type(event.latency_ms) is int
+        assert skips.total == 0
+
+
+def _huge(base: dict[str, Any], field: str, literal: str) -> str:
+    """``base`` as a JSON line whose ``field`` is written exactly as ``literal``."""
+    return json.dumps({**base, field: "@"}).replace('"@"', literal)
+
+
+# Numbers no emitter means as a count: JSON integers beyond 64 bits (orjson reads them as
+# floats), floats far past any token count or latency, the edge of 64 bits, 16 digits.
+_HUGE_COUNTS = [
+    ("llm latency of 30 digits", _huge(LLM, "latency_ms", "123456789012345678901234567890")),
+    ("llm prompt_tokens 1e23", _huge(LLM, "prompt_tokens", "1e23")),
+    ("llm prompt_tokens 1.79e308", _huge(LLM, "prompt_tokens", "1.79e308")),
+    ("llm completion_tokens 2**64", _huge(LLM, "completion_tokens", str(2**64))),
+    ("llm completion_tokens 2**64-1", _huge(LLM, "completion_tokens", str(2**64 - 1))),
+    ("llm latency of 16 digits", _huge(LLM, "latency_ms", str(MAX_COUNT + 1))),
+    ("llm latency 1e15 as float", _huge(LLM, "latency_ms", "1e15")),
+    ("llm prompt_tokens -1e30", _huge(LLM, "prompt_tokens", "-1e30")),
+    ("effect latency of 30 digits", _huge(EFFECT, "latency_ms", "9" * 30)),
+    ("effect latency 1e300", _huge(EFFECT, "latency_ms", "1e300")),
+    ("effect latency 2**63", _huge(EFFECT, "latency_ms", str(2**63))),
+]
+
+
+@pytest.mark.parametrize("line", [c[1] for c in _HUGE_COUNTS], ids=[c[0] for c in _HUGE_COUNTS])
+def test_huge_counts_are_mistyped_fields(line: str) -> None:
+    """A count no 64-bit report field could hold is skipped as mistyped, never an event."""
+    event, skips = _parse(line)
+    assert event is None
+    assert skips.as_dict() == {"mistyped_field": 1}
+
+
 # ---------------------------------------------------------------- every skip reason
 
 _SKIPS: list[tuple[str, str | bytes, SkipReason]] = [
@@ -261,6 +303,10 @@ _SKIPS: list[tuple[str, str | bytes, SkipReason]] = [
     ("truncated object", orjson.dumps(LLM).decode()[:-1], SkipReason.NOT_JSON),
     ("invalid utf-8", b'{"type": "error", "message": "\xff"}', SkipReason.NOT_JSON),
     ("NaN literal", '{"type": "llm_call", "latency_ms": NaN}', SkipReason.NOT_JSON),
+    # orjson refuses what a double cannot hold, so these never reach the count checks.
+    ("Infinity literal", _huge(LLM, "latency_ms", "-Infinity"), SkipReason.NOT_JSON),
+    ("1e400 overflows a double", _huge(LLM, "prompt_tokens", "1e400"), SkipReason.NOT_JSON),
+    ("400-digit integer", _huge(EFFECT, "latency_ms", "1" + "0" * 400), SkipReason.NOT_JSON),
     ("json array", "[1, 2, 3]", SkipReason.NOT_OBJECT),
     ("json number", "42", SkipReason.NOT_OBJECT),
     ("json string", '"llm_call"', SkipReason.NOT_OBJECT),
@@ -451,12 +497,12 @@ def _check_types(event: Event) -> None:
         assert type(event.model) is str
         for count in (event.prompt_tokens, event.completion_tokens, event.latency_ms):
             assert type(count) is int
-            assert count >= 0
+            assert 0 <= count <= MAX_COUNT
     elif isinstance(event, EffectExecution):
         assert type(event.effect_type) is str
         assert type(event.success) is bool
         assert type(event.latency_ms) is int
-        assert event.latency_ms >= 0
+        assert 0 <= event.latency_ms <= MAX_COUNT
     elif isinstance(event, ErrorEvent):
         assert type(event.message) is str
     else:

@@ -46,11 +46,17 @@ def _sample(event: Event, redactor: Redactor) -> SampleEvent:
     )
 
 
+def _out_of_order(finding: Finding, by_node: dict[str, int]) -> int | None:
+    """Out-of-order events attributed to the finding's nodes (each counts at one node)."""
+    return sum(by_node.get(node, 0) for node in set(finding.nodes)) or None
+
+
 def _pattern(
     finding: Finding,
     redactor: Redactor,
     settings: AnalysisSettings,
     link_range: tuple[int, int] | None,
+    out_of_order_nodes: dict[str, int],
 ) -> Pattern:
     key: dict[str, str | None] = {
         name: redactor.redact_text(value) if value is not None else None
@@ -72,7 +78,30 @@ def _pattern(
         grafana_query=logql,
         grafana_url=url,
         sample_events=[_sample(event, redactor) for event in finding.samples[:5]],
+        out_of_order_events=_out_of_order(finding, out_of_order_nodes),
     )
+
+
+_MAX_IDS_IN_NOTE = 10
+
+
+def out_of_order_note(count: int, patterns: list[Pattern]) -> str:
+    """What out-of-order events mean for this report, naming the findings they may skew.
+
+    One line: it is also the warning ``analyze`` prints on stderr.
+    """
+    marked = [p.id for p in patterns if p.out_of_order_events]
+    text = (
+        f"{count:,} {'event' if count == 1 else 'events'} arrived earlier than the previous "
+        "event of their span; attribution "
+        "assumes oldest-first order (export with `logcli query --forward`), so events may sit "
+        "at the wrong node"
+    )
+    if not marked:
+        return f"{text}; no finding is about the nodes they were attributed to"
+    shown = ", ".join(marked[:_MAX_IDS_IN_NOTE])
+    more = f" and {len(marked) - _MAX_IDS_IN_NOTE} more" if len(marked) > _MAX_IDS_IN_NOTE else ""
+    return f"{text}; findings that may be off (out_of_order_events set): {shown}{more}"
 
 
 def _bounds(run: AnalysisRun, window: TimeWindow) -> tuple[int | None, int | None]:
@@ -102,7 +131,7 @@ def assemble_report(
     redactor = default_redactor()
     link_range = _range(run, window)
     patterns = sorted(
-        (_pattern(f, redactor, settings, link_range) for f in run.findings),
+        (_pattern(f, redactor, settings, link_range, run.out_of_order_nodes) for f in run.findings),
         key=lambda p: (p.severity.rank, _TYPE_ORDER[p.type], -p.occurrences, p.id),
     )
     by_severity = dict.fromkeys(Severity, 0)
@@ -116,12 +145,9 @@ def assemble_report(
     events_analyzed = sum(run.events_by_type.values())
     stats = source.stats
     notes = list(stats.notes)
+    notes.extend(run.notes)
     if run.out_of_order:
-        notes.append(
-            f"{run.out_of_order} events arrived earlier than the previous event of "
-            "their span; attribution assumes forward (oldest-first) order — export with "
-            "`logcli query --forward`"
-        )
+        notes.append(out_of_order_note(run.out_of_order, patterns))
     if settings.detectors is not None:
         notes.append(f"only these detectors ran: {', '.join(settings.detectors)}")
     if events_analyzed == 0:
@@ -133,6 +159,8 @@ def assemble_report(
         notes.append(
             f"no events in the window{outside}: check --since/--until, the source and its selector"
         )
+    if dsl is not None:
+        notes.extend(f"--repo: could not read {problem}" for problem in dsl.problems)
     if dsl is None:
         notes.append("no --repo given: dead_path was not checked")
     elif (
@@ -165,6 +193,7 @@ def assemble_report(
         unattributed_events=run.unattributed,
         out_of_order_events=run.out_of_order,
         outside_window=stats.outside_window,
+        duplicate_entries=stats.duplicates,
         parts=run.parts,
         truncated=run.truncated or None,
         thresholds={k: float(v) for k, v in settings.thresholds.model_dump().items()},

@@ -35,6 +35,9 @@ class Finding:
     recommendation: str
     logql: str | None = None
     samples: list[Event] = field(default_factory=list)
+    nodes: tuple[str, ...] = ()
+    """The nodes whose attributed events make up the finding: an event out of time order
+    at one of them may have been attributed there wrongly (the report marks that)."""
 
 
 class Traffic:

@@ -80,6 +80,8 @@ class DeadPathDetector(Detector):
                     details=details,
                     recommendation=text,
                     logql=self.context.logql.exits(edge.source),
+                    # No nodes: edge counts come from each transition's own from/to, so
+                    # event order and attribution cannot change them.
                 )
             )
         return findings

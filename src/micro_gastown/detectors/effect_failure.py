@@ -112,6 +112,7 @@ class EffectFailureDetector(Detector):
                     ),
                     logql=self.context.logql.effect_outcomes(effect),
                     samples=self._samples[effect].events(),
+                    nodes=tuple(nodes),  # where it failed; the rate itself needs no node
                 )
             )
         return findings

@@ -88,6 +88,8 @@ class FailedTransitionDetector(Detector):
                     ),
                     logql=self.context.logql.transition_with_errors(source, target),
                     samples=self._samples[edge].events(),
+                    # A late transition into either end moves errors onto or off this edge.
+                    nodes=(source, target),
                 )
             )
         return findings

@@ -100,6 +100,7 @@ class RepeatedErrorDetector(Detector):
                     ),
                     logql=self.context.logql.errors_matching(template),
                     samples=samples,
+                    nodes=tuple(nodes),  # where it occurred; the count itself needs no node
                 )
             )
         return findings

@@ -89,6 +89,7 @@ class SlowLlmDetector(Detector):
                     ),
                     logql=self.context.logql.llm_latency_p95(model, self._named(node)),
                     samples=samples.events(),
+                    nodes=(node,) if node else (),
                 )
             )
         return findings

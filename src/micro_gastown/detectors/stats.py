@@ -80,10 +80,16 @@ def _interpolate(low: float, high: float, weight: float) -> float:
     return low * (1 - weight) + high * weight
 
 
+_EXACT = 1 << 53  # beyond this a float is not an exact integer; int() would invent digits
+
+
 def tidy(value: float) -> float:
-    """A figure for a report: two decimals, an integral value as an int."""
+    """A figure for a report: two decimals, an integral value as an int.
+
+    Only where the int is exact: a huge or non-finite figure stays a float (JSON writes it).
+    """
     rounded = round(value, 2)
-    return int(rounded) if float(rounded).is_integer() else rounded
+    return int(rounded) if abs(rounded) < _EXACT and float(rounded).is_integer() else rounded
 
 
 def quantile(q: float, values: list[float]) -> float:

@@ -133,6 +133,7 @@ class TokenBloatDetector(Detector):
                         node if node not in self.context.attributor.inferred_llm_nodes else None,
                     ),
                     samples=node_calls.samples.events(),
+                    nodes=(node,) if node else (),
                 )
             )
         return findings

@@ -14,6 +14,12 @@ it is unattributed, and a later transition starts it afresh. The rule depends on
 scope's own events, so results do not depend on when memory is reclaimed; pruning merely
 frees the state of such scopes now and then.
 
+Attribution assumes each scope's events arrive oldest first. An event older than the last
+one of its scope is counted as out of order (``out_of_order``) and under the node it was
+attributed to (``out_of_order_nodes``; a transition's is its target, where the events after
+it will go): findings about those nodes may hold events of another node, and the report
+marks them.
+
 A scan of one part of a file (see :mod:`micro_gastown.analysis.runner`) starts without the
 states of scopes begun earlier. With ``defer_unknown`` the events of such scopes are not
 attributed but handed back (:data:`DEFERRED`), to be replayed once the earlier parts are
@@ -22,6 +28,7 @@ known.
 
 from __future__ import annotations
 
+from collections import Counter
 from typing import Final
 
 from micro_gastown.events.model import ErrorEvent, Event, GraphTransition, LlmCall
@@ -59,6 +66,7 @@ class Attributor:
         "idle_timeout_ns",
         "inferred_llm_nodes",
         "out_of_order",
+        "out_of_order_nodes",
         "pruned_scopes",
         "scopes",
         "unattributed",
@@ -75,6 +83,8 @@ class Attributor:
         # a LogQL filter on ``node`` would miss those calls.
         self.inferred_llm_nodes: set[str] = set()
         self.out_of_order = 0
+        # Node → out-of-order events attributed to it (each such event counts at one node).
+        self.out_of_order_nodes: Counter[str] = Counter()
         self.pruned_scopes = 0
         self._seen = 0
 
@@ -95,6 +105,7 @@ class Attributor:
                 state = self.scopes[scope] = ScopeState(ts)
             elif ts < state.last_ts:
                 self.out_of_order += 1
+                self.out_of_order_nodes[event.target] += 1
             else:
                 state.last_ts = ts
             state.node = event.target
@@ -102,7 +113,8 @@ class Attributor:
             state.edge_failed = False
             return state
         if state is not None:
-            if ts < state.last_ts:
+            late = ts < state.last_ts
+            if late:
                 self.out_of_order += 1  # a late event never makes its scope look idle
             else:
                 state.last_ts = ts
@@ -110,6 +122,8 @@ class Attributor:
                 event.node = state.node
                 if type(event) is LlmCall and state.node is not None:
                     self.inferred_llm_nodes.add(state.node)
+            if late and event.node is not None:
+                self.out_of_order_nodes[event.node] += 1
             if type(event) is ErrorEvent and state.edge is not None and not state.edge_failed:
                 state.edge_failed = True
                 event.failed_edge = state.edge

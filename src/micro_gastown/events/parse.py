@@ -4,11 +4,15 @@ Real deployments mix emitter versions and junk: lines that are not JSON, unknown
 missing or mistyped fields. Each such line is skipped and counted under a
 :class:`SkipReason`; nothing here raises on bad input. Validation is hand-written (not
 pydantic) because it runs once per log line on millions of lines.
+
+A count (tokens, milliseconds) is a whole number from 0 to :data:`MAX_COUNT`; anything else
+(a negative, a fraction, a boolean, a number of 16 digits or more) is a mistyped field. The
+bound keeps every figure derived from counts exact as a double (Loki's ``unwrap`` and JSON
+readers) and writable as a 64-bit JSON integer, so no log line can break a report.
 """
 
 from __future__ import annotations
 
-import math
 from collections import Counter
 from collections.abc import Callable
 from enum import StrEnum
@@ -26,11 +30,17 @@ from micro_gastown.events.model import (
     UserAction,
 )
 
+COUNT_DIGITS = 15
+"""The most digits a count may have (push-down's line filters use it too)."""
+MAX_COUNT = 10**COUNT_DIGITS - 1
+"""The largest count accepted: below 2**53, so exact as a double; 31,000 years in ms."""
+
 
 class SkipReason(StrEnum):
     """Why a line did not become an event; the report counts each."""
 
     BAD_EXPORT_LINE = "bad_export_line"  # the export file's own line is not logcli JSONL
+    LINE_TOO_LONG = "line_too_long"  # an export line over sources.file.MAX_LINE_BYTES
     BAD_TIMESTAMP = "bad_timestamp"
     NOT_JSON = "not_json"  # the Loki log line is not JSON
     NOT_OBJECT = "not_object"  # JSON, but not an object
@@ -87,15 +97,19 @@ def _name(fields: dict[str, Any], name: str) -> str:
 
 
 def _count(fields: dict[str, Any], name: str) -> int:
-    """A non-negative integer; integral floats (some emitters write 12.0) are accepted."""
+    """An integer from 0 to MAX_COUNT; integral floats (some emitters write 12.0) are accepted.
+
+    A JSON integer too large for 64 bits arrives as a float (orjson), so the bound applies
+    to both; ``bool`` is not ``int`` here (``type`` rather than ``isinstance``).
+    """
     value = fields.get(name)
     if type(value) is int:
-        if value >= 0:
+        if 0 <= value <= MAX_COUNT:
             return value
         raise _MISTYPED
     if value is None:
         raise _MISSING
-    if type(value) is float and math.isfinite(value) and value >= 0 and value.is_integer():
+    if type(value) is float and 0 <= value <= MAX_COUNT and value.is_integer():
         return int(value)
     raise _MISTYPED
 
@@ -229,9 +243,9 @@ def parse_line(
             and type(prompt) is int
             and type(completion) is int
             and type(latency) is int
-            and prompt >= 0
-            and completion >= 0
-            and latency >= 0
+            and 0 <= prompt <= MAX_COUNT
+            and 0 <= completion <= MAX_COUNT
+            and 0 <= latency <= MAX_COUNT
             and "node" not in f
         ):
             return LlmCall(ts_ns, labels, f, scope, None, model, prompt, completion, latency)
@@ -243,7 +257,7 @@ def parse_line(
             type(effect) is str
             and type(success) is bool
             and type(latency) is int
-            and latency >= 0
+            and 0 <= latency <= MAX_COUNT
             and "node" not in f
         ):
             return EffectExecution(ts_ns, labels, f, scope, None, effect, success, latency)

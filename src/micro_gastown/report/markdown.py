@@ -11,7 +11,7 @@ import re
 
 import orjson
 
-from micro_gastown.evidence import neutralize_text
+from micro_gastown.evidence import neutralize_line, neutralize_text
 from micro_gastown.report.model import Pattern, PatternReport
 
 _ICONS = {"critical": "🔴", "warning": "🟠", "info": "🔵"}
@@ -22,9 +22,15 @@ _MARKDOWN_SPECIALS = re.compile(r"([\\`*_\[\]|~])")
 
 def _prose(text: str) -> str:
     """Log-derived prose shown as the characters it holds: invisible characters dropped,
-    HTML and Markdown (emphasis, links, code, table pipes) escaped, one line."""
+    HTML and Markdown (emphasis, links, code, table pipes) escaped, one line.
+
+    An ``@`` gets a zero-width space after it, written as an entity so the source holds no
+    hidden character: GitHub links mentions in the rendered text, where a backslash escape
+    or ``&#64;`` is an ``@`` again, so only a break between ``@`` and the name keeps a
+    log line from pinging a user or team (the way Renovate quotes release notes).
+    """
     escaped = _MARKDOWN_SPECIALS.sub(r"\\\1", neutralize_text(text))
-    return html.escape(escaped, quote=False).replace("\n", " ")
+    return html.escape(escaped, quote=False).replace("\n", " ").replace("@", "@&#8203;")
 
 
 def _cell(text: str) -> str:
@@ -33,7 +39,7 @@ def _cell(text: str) -> str:
 
 def _code(text: str) -> str:
     """A CommonMark code span: fenced by a backtick run longer than any inside it."""
-    clean = neutralize_text(text).replace("\n", " ")
+    clean = neutralize_line(text)
     longest = max((len(run) for run in re.findall(r"`+", clean)), default=0)
     fence = "`" * (longest + 1)
     pad = " " if clean.startswith("`") or clean.endswith("`") else ""
@@ -95,6 +101,7 @@ def _pattern_section(p: Pattern) -> list[str]:
         "",
         f"`{p.id}` — {p.severity.value}, {p.occurrences:,} occurrences",
         "",
+        *_out_of_order_warning(p),
         _prose(p.recommendation),
         "",
         "| detail | value |",
@@ -118,6 +125,17 @@ def _pattern_section(p: Pattern) -> list[str]:
         ]
         lines += [*_block("\n".join(samples), "json"), ""]
     return lines
+
+
+def _out_of_order_warning(p: Pattern) -> list[str]:
+    if not p.out_of_order_events:
+        return []
+    return [
+        f"⚠️ {p.out_of_order_events:,} out-of-order "
+        f"{'event was' if p.out_of_order_events == 1 else 'events were'} attributed to its nodes: "
+        "some events may belong to another node, so these figures may be off.",
+        "",
+    ]
 
 
 def _metadata_section(report: PatternReport) -> list[str]:

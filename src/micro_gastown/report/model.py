@@ -8,11 +8,12 @@ the ``effect_failure`` pattern type, ``key`` on a pattern, and richer ``metadata
 
 from __future__ import annotations
 
+import math
 from enum import StrEnum
 from typing import Any
 
 import orjson
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 
 class PatternType(StrEnum):
@@ -38,6 +39,40 @@ class _Model(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
+_JSON_INT_MIN = -(1 << 63)
+_JSON_INT_MAX = (1 << 64) - 1  # orjson writes signed and unsigned 64-bit integers
+_JSON_MAX_DEPTH = 64  # well under orjson's limit (254) with the report's own nesting around it
+_MAX_INT_BITS_AS_TEXT = 14_000  # Python refuses to write ints over 4,300 digits as text
+_CUT = "…[truncated]"  # the redactor's marker for what it cuts
+
+
+def writable_json(value: Any, depth: int = 0) -> Any:
+    """``value`` as JSON that orjson can always write, whatever a log line held.
+
+    Sample events and details carry arbitrary JSON from untrusted logs (an error's
+    ``context``), and one unwritable value would lose the whole report. So integers beyond
+    64 bits become their digits, non-finite floats their names (``"nan"``), keys strings,
+    tuples lists, other objects their ``str()``; nesting deeper than ``_JSON_MAX_DEPTH`` is cut.
+    """
+    if value is None or isinstance(value, str | bool):
+        return value
+    if isinstance(value, int):
+        if _JSON_INT_MIN <= value <= _JSON_INT_MAX:
+            return value
+        if value.bit_length() > _MAX_INT_BITS_AS_TEXT:
+            return f"<{value.bit_length()}-bit integer>"
+        return str(value)
+    if isinstance(value, float):
+        return value if math.isfinite(value) else str(value)
+    if depth >= _JSON_MAX_DEPTH:
+        return _CUT
+    if isinstance(value, dict):
+        return {str(key): writable_json(item, depth + 1) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [writable_json(item, depth + 1) for item in value]
+    return str(value)
+
+
 class SampleEvent(_Model):
     """One log line backing a finding, redacted before it is stored."""
 
@@ -46,6 +81,11 @@ class SampleEvent(_Model):
     labels: dict[str, str]
     node: str | None = Field(default=None, description="The node the event was attributed to")
     event: dict[str, Any] = Field(description="The decoded event, secrets redacted")
+
+    @field_validator("event", mode="before")
+    @classmethod
+    def _writable_event(cls, event: Any) -> Any:
+        return writable_json(event)
 
 
 class Pattern(_Model):
@@ -64,6 +104,17 @@ class Pattern(_Model):
     grafana_query: str | None = Field(default=None, description="LogQL that reproduces it")
     grafana_url: str | None = Field(default=None, description="Grafana Explore link, if configured")
     sample_events: list[SampleEvent] = Field(default_factory=list, max_length=5)
+    out_of_order_events: int | None = Field(
+        default=None,
+        ge=1,
+        description="Events that arrived out of time order at the finding's nodes: their "
+        "attribution, and so the finding's figures, may be off (absent when none)",
+    )
+
+    @field_validator("details", mode="before")
+    @classmethod
+    def _writable_details(cls, details: Any) -> Any:
+        return writable_json(details)
 
 
 class QueryRange(_Model):
@@ -96,8 +147,17 @@ class Metadata(_Model):
     )
     unknown_types: dict[str, int] = Field(default_factory=dict)
     unattributed_events: int | None = None
-    out_of_order_events: int | None = None
+    out_of_order_events: int | None = Field(
+        default=None,
+        description="Events older than the previous event of their span; the patterns they "
+        "may skew carry their own out_of_order_events",
+    )
     outside_window: int | None = None
+    duplicate_entries: int | None = Field(
+        default=None,
+        description="Exact duplicate entries (same timestamp, labels and line) dropped, "
+        "as Loki drops them",
+    )
     parts: int | None = Field(default=None, description="Processes the source was split over")
     truncated: bool | None = Field(
         default=None, description="True when --max-lines stopped reading before the window ended"

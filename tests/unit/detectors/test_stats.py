@@ -14,6 +14,7 @@ from micro_gastown.detectors.stats import (
     RemoteDistribution,
     TopSamples,
     quantile,
+    tidy,
 )
 from micro_gastown.events.model import LlmCall
 
@@ -101,3 +102,14 @@ def test_remote_distribution_answers_only_what_was_fetched() -> None:
         remote.percentiles(0.75)
     with pytest.raises(LookupError, match="count above 6"):
         remote.count_above(6)
+
+
+def test_tidy_makes_ints_only_where_they_are_exact() -> None:
+    """12.0 reads as 12; a figure beyond 2**53 (or inf, NaN) stays a float, which JSON can
+    always write, instead of an int that invents digits and overflows 64 bits."""
+    assert (tidy(12.0), tidy(3.14159), tidy(-2.0)) == (12, 3.14, -2)
+    assert type(tidy(12.0)) is int
+    for figure in (1.2345678901234568e29, 1e23, 1.79e308, -1e30, math.inf):
+        assert tidy(figure) == figure
+        assert type(tidy(figure)) is float
+    assert math.isnan(tidy(math.nan))
