@@ -107,10 +107,40 @@ def test_a_prompt_that_changed_misses_the_recordings_clearly(
     assert str(empty) in capsys.readouterr().err
 
 
+@pytest.mark.parametrize("key", [None, ""])
+@pytest.mark.parametrize("to_stdout", [False, True])
+def test_without_an_api_key_the_report_is_written_unreviewed(
+    recorded: tuple[Path, list[str]],
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+    key: str | None,
+    to_stdout: bool,
+) -> None:
+    """No key is a review that cannot run, like the API being down: the deterministic
+    report is written (to --output or stdout) with a note, one error line, exit 4."""
+    _, ids = recorded
+    monkeypatch.delenv("ANTHROPIC_AUTH_TOKEN", raising=False)
+    if key is None:
+        monkeypatch.delenv("ANTHROPIC_API_KEY", raising=False)
+    else:
+        monkeypatch.setenv("ANTHROPIC_API_KEY", key)
+    out = tmp_path / "report.json"
+    argv = [*ARGS, "--llm", "--backend", "anthropic"]
+    assert main(argv if to_stdout else [*argv, "--output", str(out)]) == 4
+    captured = capsys.readouterr()
+    report = json.loads(captured.out if to_stdout else out.read_text())
+    assert [p["id"] for p in report["patterns"]] == ids
+    [note] = [n for n in report["metadata"]["notes"] if n.startswith("LLM review not applied")]
+    assert "no Anthropic API key" in note
+    [error] = [line for line in captured.err.splitlines() if "error" in line]
+    assert error.startswith("micro-gastown: error: LLM review not applied, report written")
+    assert "no Anthropic API key" in error
+
+
 @pytest.mark.parametrize(
     ("flags", "code", "needle"),
     [
-        (["--backend", "anthropic"], 4, "no Anthropic API key"),
         (["--backend", "replay"], 2, "--backend replay needs --replay FILE"),
         (["--budget-usd", "-1"], 2, "'-1': expected dollars"),
         (["--budget-usd", "1e30"], 2, "'1e30': expected dollars, from 0 to 1,000,000"),

@@ -18,7 +18,18 @@ from typing import Any
 import orjson
 
 from micro_gastown.config.polecat import Polecat
-from micro_gastown.errors import LlmError
+from micro_gastown.errors import (
+    BudgetExceeded,
+    LiveCallForbidden,
+    LlmAuthError,
+    LlmError,
+    LlmOutputError,
+    LlmRefusalError,
+    LlmRequestError,
+    LlmTimeoutError,
+    LlmUnavailableError,
+    ModelPolicyError,
+)
 from micro_gastown.evidence.redact import default_redactor
 from micro_gastown.evidence.sanitize import neutralize_text
 from micro_gastown.llm.base import LlmBackend, LlmRequest, Meter
@@ -148,7 +159,8 @@ def review_report(
     tools: list[str],
     checkout: Path | None,
 ) -> tuple[PatternReport, str]:
-    """Ask the model for a review and apply it; returns the report and a note for it."""
+    """Ask the model for a review and apply it; returns the report and a note for it (the
+    very ``report`` given, when the review broke a rule and was dropped)."""
     view = digest(report)
     prompt = (
         "Here is the digest of a PatternReport computed by code from an agent graph's logs "
@@ -211,3 +223,25 @@ def with_note(report: PatternReport, note: str) -> PatternReport:
         return report
     metadata = report.metadata.model_copy(update={"notes": [*report.metadata.notes, note]})
     return report.model_copy(update={"metadata": metadata})
+
+
+_SKIP_CODES: tuple[tuple[type[LlmError], str], ...] = (
+    (BudgetExceeded, "budget_exceeded"),
+    (LlmTimeoutError, "llm_timeout"),  # before LlmUnavailableError, its base
+    (LlmUnavailableError, "llm_unavailable"),
+    (LlmAuthError, "llm_auth"),
+    (LlmRequestError, "llm_request_rejected"),
+    (LlmRefusalError, "llm_refusal"),
+    (LlmOutputError, "llm_output_invalid"),
+    (ModelPolicyError, "model_policy"),
+    (LiveCallForbidden, "live_call_forbidden"),
+)
+
+
+def skip_code(error: LlmError) -> str:
+    """A stable code for why the review did not run, for whatever reads a run's record
+    (the message beside it is for people and may change)."""
+    for kind, code in _SKIP_CODES:
+        if isinstance(error, kind):
+            return code
+    return "llm_error"

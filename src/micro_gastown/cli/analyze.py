@@ -13,7 +13,7 @@ from typing import Any
 
 from micro_gastown.analysis.runner import AnalysisSettings, run_analysis
 from micro_gastown.analysis.settings import Thresholds, load_thresholds
-from micro_gastown.atomicfile import write_atomic
+from micro_gastown.atomicfile import STDOUT, write_atomic
 from micro_gastown.cli.source_flags import add_source_flags
 from micro_gastown.detectors import DETECTOR_NAMES
 from micro_gastown.dsl import read_dsl
@@ -46,7 +46,13 @@ def register(sub: Any) -> None:
     parser.add_argument("--since", help="duration back from now (24h, 7d) or RFC 3339 time")
     parser.add_argument("--until", help="RFC 3339 time (or duration back from now)")
     parser.add_argument("--repo", type=Path, help="DSL checkout: enables dead_path detection")
-    parser.add_argument("--output", "-o", type=Path, help="write here (atomically), not stdout")
+    parser.add_argument(
+        "--output",
+        "-o",
+        type=Path,
+        help="write here, not stdout: a file atomically, a symlink's target, a device or FIFO "
+        "in place; - is stdout",
+    )
     parser.add_argument("--format", choices=("json", "markdown"), default="json")
     parser.add_argument(
         "--polecat",
@@ -152,17 +158,22 @@ def _max_lines(flag: int | None) -> int | None:
 
 
 def _jobs(flag: int | None) -> int:
-    if flag is None:
-        raw = os.environ.get("MICRO_GASTOWN_JOBS")
-        if raw is None:
-            return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else 1
-        try:
-            flag = int(raw)
-        except ValueError:
-            raise UsageError(f"MICRO_GASTOWN_JOBS={raw!r}: expected a whole number") from None
-    if flag < 1:
-        raise UsageError(f"--jobs {flag}: expected 1 or more")
-    return flag
+    """``--jobs``, else ``MICRO_GASTOWN_JOBS``, else the usable CPUs; an error names whichever
+    of the two the bad value came from."""
+    if flag is not None:
+        if flag < 1:
+            raise UsageError(f"--jobs {flag}: expected 1 or more")
+        return flag
+    raw = os.environ.get("MICRO_GASTOWN_JOBS")
+    if raw is None:
+        return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else 1
+    try:
+        jobs = int(raw)
+    except ValueError:
+        raise UsageError(f"MICRO_GASTOWN_JOBS={raw!r}: expected a whole number") from None
+    if jobs < 1:
+        raise UsageError(f"MICRO_GASTOWN_JOBS={raw!r}: expected 1 or more")
+    return jobs
 
 
 MAX_BUDGET_USD = 1_000_000
@@ -217,11 +228,15 @@ class _Reviewer:
     ledger: Any
     backend: Any
     checkout: Path | None
+    cannot_run: LlmError | None = None
+    """Why the review cannot run (no API key): the report is written without it."""
 
 
 def _prepare_review(args: argparse.Namespace) -> _Reviewer:
-    """The polecat, the budget, the model policy and the backend (a missing key too): a
-    mistake in any of them fails now, not after minutes of reading Loki."""
+    """The polecat, the budget, the model policy and the backend: a mistake in the flags or
+    the polecat fails now, not after minutes of reading Loki. A backend that cannot be
+    built (no API key) is not a mistake in the analysis: like an API that is down, it
+    leaves the deterministic report to be written, with a note, and the error's exit code."""
     from micro_gastown.analysis.settings import default_polecat_path
     from micro_gastown.config.polecat import load_polecat
     from micro_gastown.llm.ledger import CostLedger
@@ -231,12 +246,18 @@ def _prepare_review(args: argparse.Namespace) -> _Reviewer:
     polecat = load_polecat(args.polecat or default_polecat_path())
     resolve_model(polecat.model.name, allow_non_haiku=choice.allow_non_haiku)
     ledger = CostLedger(budget_usd=args.budget_usd)
-    return _Reviewer(polecat, ledger, choice.build(os.environ), args.repo)
+    try:
+        backend = choice.build(os.environ)
+    except LlmError as exc:
+        return _Reviewer(polecat, ledger, None, args.repo, cannot_run=exc)
+    return _Reviewer(polecat, ledger, backend, args.repo)
 
 
 def _review(reviewer: _Reviewer, report: PatternReport) -> PatternReport:
     from micro_gastown.analysis.review import review_with_polecat, with_note
 
+    if reviewer.cannot_run is not None:
+        raise reviewer.cannot_run
     ledger = reviewer.ledger
     meter = ledger.meter("analyze")
     with contextlib.closing(reviewer.backend):
@@ -258,6 +279,8 @@ def run(args: argparse.Namespace) -> int:
     settings = _settings(args)
     window = window_from_flags(args.since, args.until)
     dsl = read_dsl(args.repo) if args.repo is not None else None
+    for problem in dsl.problems if dsl is not None else ():
+        print(f"micro-gastown: warning: --repo: could not read {problem}", file=sys.stderr)
     reviewer = _prepare_review(args) if args.llm else None
     source = open_source(args.source, selector=args.selector, environ=os.environ)
     try:
@@ -276,11 +299,8 @@ def run(args: argparse.Namespace) -> int:
             review_failed = exc
             report = with_note(report, f"LLM review not applied: {exc}")
     data = render(report, args.format)
-    if args.output is None:
-        sys.stdout.buffer.write(data)
-        sys.stdout.flush()
-    else:
-        write_atomic(args.output, data)
+    write_atomic(STDOUT if args.output is None else args.output, data)
+    if args.output not in (None, STDOUT):
         s = report.summary
         print(
             f"wrote {args.output}: {s.total_patterns} patterns "
@@ -299,6 +319,11 @@ def run(args: argparse.Namespace) -> int:
             "the report covers only the start of the window",
             file=sys.stderr,
         )
+    if report.metadata is not None and report.metadata.out_of_order_events:
+        from micro_gastown.analysis.assemble import out_of_order_note
+
+        note = out_of_order_note(report.metadata.out_of_order_events, report.patterns)
+        print(f"micro-gastown: warning: {note}", file=sys.stderr)
     if review_failed is not None:
         print(
             f"micro-gastown: error: LLM review not applied, report written without it: "

@@ -17,12 +17,14 @@ from typing import Any
 
 from micro_gastown.cli.analyze import add_llm_flags
 from micro_gastown.cli.source_flags import add_source_flags
+from micro_gastown.engine.executor import Terminated
 from micro_gastown.engine.executor import exit_on_term as _exit_on_term
 from micro_gastown.engine.state import RunState, RunStatus, RunStore, new_run_id
 from micro_gastown.errors import BudgetExceeded, UsageError
 from micro_gastown.llm.factory import BackendChoice
 from micro_gastown.llm.ledger import DEFAULT_BUDGET_USD
-from micro_gastown.timewindow import datetime_to_ns, format_ns, window_from_flags
+from micro_gastown.sources import is_file_source
+from micro_gastown.timewindow import datetime_to_ns, format_ns, parse_duration, window_from_flags
 
 DEFAULT_RUNS_DIR = Path(".micro-gastown") / "runs"
 # Run settings the analyze step falls back on (see engine.skills).
@@ -38,8 +40,11 @@ def register(sub: Any) -> None:
             "run under --runs-dir."
         ),
     )
-    parser.add_argument("--since", help="start of the window (default: the formula's, 24h)")
-    parser.add_argument("--until", help="end of the window (default: now)")
+    parser.add_argument(
+        "--since",
+        help="start of the window (default: the formula's, 24h; for a file source, the whole file)",
+    )
+    parser.add_argument("--until", help="end of the window (default: now, or the file's end)")
     add_source_flags(parser)
     parser.add_argument("--repo", type=Path, help="the DSL checkout")
     parser.add_argument("--pushdown", choices=("auto", "on", "off"), help="Loki push-down")
@@ -169,22 +174,40 @@ def _check_setup(args: argparse.Namespace, config: Any) -> None:
         choice.build(os.environ).close()  # a missing key fails here
 
 
-def _pin_window(values: dict[str, str]) -> dict[str, str]:
+def _reads_a_whole_file(args: argparse.Namespace, values: dict[str, str]) -> bool:
+    """A file source without --since, where the formula's default ``since`` counts back
+    from now (the shipped 24h): an export is read whole, as ``analyze`` reads it. A
+    formula that sets an absolute start keeps it."""
+    if not is_file_source(args.source) or args.since is not None:
+        return False
+    try:
+        parse_duration(values.get("since", "") or "0s")
+    except ValueError:
+        return False
+    return True
+
+
+def _pin_window(values: dict[str, str], *, whole_file: bool = False) -> dict[str, str]:
     """``since``/``until`` as absolute instants, fixed when the run is created.
 
     "24h" means the 24 hours before the run started, so a run resumed tomorrow still
     analyzes the window it was created for; a bad value fails here, before a run exists.
+    With ``whole_file`` (a file source and no --since), ``since`` is pinned empty: the
+    export is read from its start, as ``analyze`` reads a file, not from a day back from
+    now (which on an export holds nothing); an empty ``until`` reads it to its end.
     """
     now = datetime.now(UTC)
     since, until = values.get("since") or None, values.get("until") or None
-    window = window_from_flags(since, until, now=now)
+    window = window_from_flags(None if whole_file else since, until, now=now)
     pinned = dict(values)
+    if whole_file and "since" in values:
+        pinned["since"] = ""
     if window.start_ns is not None:
         pinned["since"] = format_ns(window.start_ns)
-    if "until" in values or window.start_ns is not None:
-        pinned["until"] = format_ns(
-            window.end_ns if window.end_ns is not None else datetime_to_ns(now)
-        )
+    if window.end_ns is not None:
+        pinned["until"] = format_ns(window.end_ns)
+    elif not whole_file and ("until" in values or window.start_ns is not None):
+        pinned["until"] = format_ns(datetime_to_ns(now))
     return pinned
 
 
@@ -196,19 +219,31 @@ def run(args: argparse.Namespace) -> int:
         run_id = recorded.run_id
     else:
         run_id = _create(args, store)
-    # A SIGTERM (CI cancelling the job, systemd, timeout(1)) unwinds like Ctrl-C, so the
-    # step in progress is stopped and its calls charged instead of left running.
-    previous = signal.signal(signal.SIGTERM, _exit_on_term)
+    # A SIGTERM (CI cancelling the job, systemd, timeout(1)) or SIGHUP (the terminal
+    # closed) unwinds like Ctrl-C: the step in progress is stopped, its calls charged and
+    # the run saved as interrupted, instead of left "running".
+    previous = {signum: signal.signal(signum, _exit_on_term) for signum in _UNWINDING}
     try:
         with store.hold(run_id):  # loaded under the lock: what the last holder wrote
             state, config = _load(args, store, run_id)
             state, ledger = _execute(state, config, store)
+    except (KeyboardInterrupt, Terminated):
+        print(
+            f"micro-gastown: {run_id}: saved as interrupted; resume with: "
+            f"micro-gastown evolve --resume {run_id}",
+            file=sys.stderr,
+        )
+        raise
     finally:
-        signal.signal(signal.SIGTERM, previous)
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
     _print_summary(state, store, ledger)
     if state.status is RunStatus.COMPLETED:
         return 0
     return BudgetExceeded.exit_code if state.status is RunStatus.STOPPED else 1
+
+
+_UNWINDING = (signal.SIGTERM, signal.SIGHUP)
 
 
 def _config_dirs(args: argparse.Namespace) -> list[str]:
@@ -234,11 +269,12 @@ def _create(args: argparse.Namespace, store: RunStore) -> str:
         budget_usd=args.budget_usd if args.budget_usd is not None else float(DEFAULT_BUDGET_USD),
         config_dirs=config_dirs,
     )
+    values = resolve_vars(formula, _given_vars(args))
     state = RunState(
         new_run_id(),
         formula.formula,
         str(config.files.get(f"formulas/{formula.formula}.formula.toml", "")),
-        _pin_window(resolve_vars(formula, _given_vars(args))),
+        _pin_window(values, whole_file=_reads_a_whole_file(args, values)),
         settings,
     )
     store.create(state)
@@ -316,6 +352,11 @@ def _print_summary(state: RunState, store: RunStore, ledger: Any) -> None:
         if step.error:
             line += f": {step.error.splitlines()[0]}"
         out.write(line + "\n")
+        review = step.outputs.get("review")
+        if isinstance(review, dict) and review.get("status") == "skipped":
+            out.write(f"    LLM review skipped ({review.get('code')}): {review.get('reason')}\n")
+        for warning in step.outputs.get("warnings") or []:
+            out.write(f"    warning: {warning}\n")
     out.write(f"  cost: {ledger.summary_line()}\n")
     if state.message:
         out.write(f"  {state.message}\n")

@@ -8,14 +8,20 @@ Semantics (SPEC §3, "nondeterministic idempotence"):
 - Before running, the skill may *discover* that the step's effect already exists in the
   world (a PR for the same fingerprint): the step is then completed without running.
 - Each attempt runs in a child process, so ``timeout_seconds`` is enforced by killing it;
-  up to ``retry_count`` more attempts follow a failure, except a setup error (an error
-  that is not ``retryable``: a bad flag, file, checkout, key or model), which would only
-  fail the same way again. A timeout sends SIGTERM (the skill's cleanup runs, e.g. a
-  `claude` process group is killed), then SIGKILL after ``TERM_GRACE_S``.
+  up to ``retry_count`` more attempts follow a failure that another attempt could fix (an
+  error that is ``retryable``: an outage, a timeout). An error that is not (a bad flag,
+  file, checkout, key or model, a corrupt input) or an exception that is not a
+  MicroGastownError (a bug in our code) would only fail the same way again: not retried.
+  A timeout sends SIGTERM (the skill's cleanup runs, e.g. a `claude` process group is
+  killed), then SIGKILL after ``TERM_GRACE_S``.
   Each model call an attempt makes is charged to the ledger and saved in ``run.json`` as
   it is reported, whether the attempt then succeeds, fails, times out or is interrupted.
 - ``run.json`` is rewritten atomically after every transition. A completed step is never
-  run again: resuming a killed run re-runs only what had not completed.
+  run again: resuming a killed run re-runs only what had not completed, unless the file
+  its ``output`` names is gone or unreadable (then it runs again, and says so).
+- Ctrl-C, SIGTERM or SIGHUP (see :func:`exit_on_term`) stop the step in progress and save
+  the run as ``interrupted`` (the step as failed, "interrupted by ...") before the
+  exception goes on: the run stays resumable.
 - A model call that would exceed the budget is not sent: the run stops cleanly
   (``stopped``), resumable with a larger ``--budget-usd``.
 """
@@ -23,14 +29,14 @@ Semantics (SPEC §3, "nondeterministic idempotence"):
 from __future__ import annotations
 
 import contextlib
-import ctypes
 import multiprocessing
 import os
 import pickle
 import signal
+import stat
 import time
 import traceback
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field, replace
 from decimal import Decimal
 from enum import StrEnum
@@ -42,6 +48,7 @@ from typing import Any, Protocol
 from micro_gastown.engine.state import RunState, RunStatus, RunStore, StepState, StepStatus, now_iso
 from micro_gastown.errors import BudgetExceeded, MicroGastownError, StepUnavailable
 from micro_gastown.llm.base import CallRecord, Meter
+from micro_gastown.parent_death import die_with_parent
 
 
 class Outcome(StrEnum):
@@ -49,13 +56,16 @@ class Outcome(StrEnum):
 
     OK = "ok"
     ERROR = "error"  # worth another attempt, if the step has retries left
-    SETUP = "setup"  # a bad flag, file, key or model: fails the same way every time
+    SETUP = "setup"  # a bad flag, file, key or model, a corrupt input: fails the same way
+    CRASH = "crash"  # not a MicroGastownError: a bug, which another attempt only repeats
     UNAVAILABLE = "unavailable"  # the skill is not built
     BUDGET = "budget"  # the next model call could pass the budget: the run stops
     TIMEOUT = "timeout"
 
 
-_NOT_RETRIED = frozenset({Outcome.OK, Outcome.SETUP, Outcome.UNAVAILABLE, Outcome.BUDGET})
+_NOT_RETRIED = frozenset(
+    {Outcome.OK, Outcome.SETUP, Outcome.CRASH, Outcome.UNAVAILABLE, Outcome.BUDGET}
+)
 TERM_GRACE_S = 5.0
 """After a timeout the step process gets SIGTERM, and this long to end its own children
 (a `claude` process group) before SIGKILL."""
@@ -84,7 +94,9 @@ class Skill(Protocol):
         ...
 
     def run(self, context: StepContext) -> dict[str, Any]:
-        """Do the step; return JSON-safe outputs."""
+        """Do the step; return JSON-safe outputs. ``output``, if there, names the file the
+        steps that need this one read; ``warnings``, a list of one-line strings, is shown
+        in the run's summary."""
         ...
 
 
@@ -143,7 +155,10 @@ def _child(
     # SIGTERM (a timeout) unwinds like an exception, so a skill's own cleanup runs: the
     # Claude Code backend kills its `claude` process group on the way out.
     signal.signal(signal.SIGTERM, exit_on_term)
-    _term_when_parent_dies(parent)
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, _STOP_SIGNALS)  # held while forking
+    # SIGTERM if the engine dies, however it dies (kill -9, the OOM killer): the step is in
+    # its own group, so nothing else would stop it.
+    die_with_parent(parent, signal.SIGTERM)
     meter = _ReportingMeter(ledger.meter(context.step_id), conn)
     context = replace(context, meter=meter)
     try:
@@ -157,30 +172,62 @@ def _child(
         message = (Outcome.ERROR if exc.retryable else Outcome.SETUP, {}, str(exc))
     except Exception as exc:  # a bug in a skill: keep the traceback in the run state
         error = f"{type(exc).__name__}: {exc}\n{traceback.format_exc()}"
-        message = (Outcome.ERROR, {}, error)
+        message = (Outcome.CRASH, {}, error)
     conn.send(("done", *message))
     conn.close()
 
 
-def _term_when_parent_dies(parent: int) -> None:
-    """SIGTERM this step process if the engine dies, however it dies (kill -9, the OOM
-    killer): the step is in its own group, so nothing else would stop it (Linux
-    PR_SET_PDEATHSIG; elsewhere the engine's own signal handling must do)."""
-    try:
-        libc = ctypes.CDLL(None, use_errno=True)
-        libc.prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
-    except (OSError, AttributeError):
-        return
-    if os.getppid() != parent:  # it died before the request took effect
-        raise SystemExit(128 + signal.SIGTERM)
+class Terminated(SystemExit):
+    """SIGTERM or SIGHUP as an exception: the process unwinds (cleanup runs, the run's
+    state is saved) and exits with 128 + the signal's number, as the signal would."""
 
-
-_PR_SET_PDEATHSIG = 1
+    def __init__(self, signum: int) -> None:
+        super().__init__(128 + signum)
+        self.signum = signum
 
 
 def exit_on_term(signum: int, frame: object) -> None:
-    """A SIGTERM handler that unwinds the process like an exception (cleanup runs)."""
-    raise SystemExit(128 + signum)
+    """A SIGTERM/SIGHUP handler that unwinds the process like an exception."""
+    raise Terminated(signum)
+
+
+def _signal_name(exc: BaseException) -> str:
+    if isinstance(exc, Terminated):
+        try:
+            return signal.Signals(exc.signum).name
+        except ValueError:
+            return f"signal {exc.signum}"
+    return "SIGINT (Ctrl-C)"
+
+
+_STOP_SIGNALS = frozenset({signal.SIGINT, signal.SIGTERM, signal.SIGHUP})
+
+
+@contextlib.contextmanager
+def _signals_held() -> Iterator[None]:
+    """Hold Ctrl-C, SIGTERM and SIGHUP back for a moment that must not be cut short (a
+    fork, the save of an interrupted run); they are delivered when it is over."""
+    previous = signal.pthread_sigmask(signal.SIG_BLOCK, _STOP_SIGNALS)
+    try:
+        yield
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, previous)
+
+
+def _lost_output(record: StepState) -> str | None:
+    """Why the file a completed step's ``output`` names cannot be read any more (deleted,
+    replaced, no permission), or None when it can (or the step names no file)."""
+    output = record.outputs.get("output")
+    if record.status is not StepStatus.COMPLETED or not isinstance(output, str) or not output:
+        return None
+    try:
+        if not stat.S_ISREG(os.stat(output).st_mode):
+            return f"{output} is not a regular file"
+        with open(output, "rb") as handle:
+            handle.read(1)
+    except OSError as exc:
+        return f"{output}: {exc.strerror or exc}"
+    return None
 
 
 def _stop(child: BaseProcess) -> None:
@@ -243,14 +290,46 @@ class Engine:
         self._echo = echo
 
     def execute(self, state: RunState, plan: list[PlannedStep]) -> RunState:
-        """Run (or continue) ``state`` over the steps of ``plan`` (in dependency order)."""
+        """Run (or continue) ``state`` over the steps of ``plan`` (in dependency order).
+
+        Ctrl-C, or SIGTERM/SIGHUP turned into :class:`Terminated`, saves the run as
+        ``interrupted`` and is raised again."""
         for step in plan:
             state.steps.setdefault(step.id, StepState())
         state.status = RunStatus.RUNNING
         state.message = None
         self._save(state)
+        try:
+            self._execute_steps(state, plan)
+        except (KeyboardInterrupt, Terminated) as exc:
+            self._interrupted(state, _signal_name(exc))
+            raise
+        state.status = self._final_status(state)
+        self._save(state)
+        return state
+
+    def _interrupted(self, state: RunState, how: str) -> None:
+        with _signals_held():
+            for step_id, record in state.steps.items():
+                if record.status is StepStatus.RUNNING:
+                    record.status = StepStatus.FAILED
+                    record.error = f"interrupted by {how}"
+                    record.finished_at = now_iso()
+                    self._echo(f"{step_id}: interrupted by {how}")
+            state.status = RunStatus.INTERRUPTED
+            state.message = f"interrupted by {how}; the run is resumable"
+            self._save(state)
+
+    def _execute_steps(self, state: RunState, plan: list[PlannedStep]) -> None:
         for step in plan:
             record = state.steps[step.id]
+            lost = _lost_output(record)
+            if lost is not None:
+                record.status = StepStatus.PENDING
+                record.outputs = {}
+                record.discovered = False
+                self._save(state)
+                self._echo(f"{step.id}: its output is gone or unreadable ({lost}); running again")
             if record.status.done:
                 continue  # never run again
             if state.status is RunStatus.STOPPED:
@@ -270,9 +349,6 @@ class Engine:
                 self._echo(f"{step.id}: skipped ({step.condition} is false)")
                 continue
             self._run_step(state, step, record)
-        state.status = self._final_status(state)
-        self._save(state)
-        return state
 
     def _final_status(self, state: RunState) -> RunStatus:
         if state.status is RunStatus.STOPPED:
@@ -345,7 +421,8 @@ class Engine:
                 state.status = RunStatus.STOPPED
                 state.message = attempt.error
         self._save(state)
-        what = "completed" if attempt.outcome is Outcome.OK else f"failed: {attempt.error}"
+        first_line = (attempt.error or "").partition("\n")[0]  # a crash's traceback is in run.json
+        what = "completed" if attempt.outcome is Outcome.OK else f"failed: {first_line}"
         self._echo(f"{step_id}: {what}")
 
     def _attempt(
@@ -359,12 +436,15 @@ class Engine:
         receive, send = ctx.Pipe(duplex=False)
         # Not a daemon: a step may start processes of its own (a parallel file scan).
         child = ctx.Process(target=_child, args=(skill, context, self.ledger, send, os.getpid()))
-        child.start()
-        with contextlib.suppress(OSError):  # also from here, so no signal can miss it
-            os.setpgid(child.pid, child.pid)  # type: ignore[arg-type]
-        send.close()
-        deadline = time.monotonic() + timeout
         try:
+            # A signal landing in the fork's own handlers would be swallowed there (Python
+            # ignores exceptions in at-fork callbacks): hold it until the child is started.
+            with _signals_held():
+                child.start()
+            with contextlib.suppress(OSError):  # also from here, so no signal can miss it
+                os.setpgid(child.pid, child.pid)  # type: ignore[arg-type]
+            send.close()
+            deadline = time.monotonic() + timeout
             while True:
                 if not receive.poll(max(deadline - time.monotonic(), 0)):
                     _stop(child)
@@ -383,6 +463,7 @@ class Engine:
                 return _Attempt(Outcome(outcome), outputs, error)
         finally:
             _stop(child)  # also when the parent is interrupted (Ctrl-C)
+            send.close()  # if an interrupt came before it was handed over
             _drain_calls(receive, charge)
             receive.close()
 

@@ -14,6 +14,7 @@ from __future__ import annotations
 import fcntl
 import os
 import secrets
+import shutil
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
 from dataclasses import asdict, dataclass, field
@@ -25,7 +26,7 @@ from typing import Any
 import orjson
 
 from micro_gastown.atomicfile import write_atomic
-from micro_gastown.errors import ConfigError
+from micro_gastown.errors import ConfigError, OutputError
 
 STATE_FILE = "run.json"
 LOCK_FILE = "lock"
@@ -65,6 +66,7 @@ class RunStatus(StrEnum):
     COMPLETED = "completed"  # every step completed or was skipped
     INCOMPLETE = "incomplete"  # some step failed or is blocked; resumable
     STOPPED = "stopped"  # stopped cleanly (budget); resumable with a larger budget
+    INTERRUPTED = "interrupted"  # a signal (Ctrl-C, SIGTERM, SIGHUP) ended it; resumable
 
 
 @dataclass
@@ -179,18 +181,29 @@ class RunStore:
 
     def step_directory(self, run_id: str, step_id: str) -> Path:
         path = self.directory(run_id) / "steps" / step_id
-        path.mkdir(parents=True, exist_ok=True)
+        try:
+            path.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise OutputError(f"{path}: cannot create ({exc.strerror or exc})") from None
         return path
 
     def create(self, state: RunState) -> None:
+        """Make the run's directory and write its first state; a directory left without
+        its state file (a full disk, an interrupt) is removed again, so no run exists."""
         directory = self.directory(state.run_id)
         try:
             directory.mkdir(parents=True, exist_ok=False)
         except FileExistsError:
             raise ConfigError(f"{directory}: a run with this id exists already") from None
         except OSError as exc:
-            raise ConfigError(f"{directory}: cannot create the run directory ({exc})") from None
-        self.save(state)
+            raise OutputError(
+                f"{directory}: cannot create the run directory ({exc.strerror or exc})"
+            ) from None
+        try:
+            self.save(state)
+        except BaseException:
+            shutil.rmtree(directory, ignore_errors=True)
+            raise
 
     @contextmanager
     def hold(self, run_id: str) -> Iterator[None]:
@@ -209,8 +222,9 @@ class RunStore:
                     f"run {run_id} is being run by another micro-gastown process (pid "
                     f"{holder}); wait for it to finish, then resume"
                 ) from None
-            os.ftruncate(fd, 0)
-            os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
+            with suppress(OSError):  # the holder's pid only informs; a full disk may refuse it
+                os.ftruncate(fd, 0)
+                os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
             _held.add(fd)
             yield
         finally:
@@ -218,9 +232,15 @@ class RunStore:
             os.close(fd)
 
     def save(self, state: RunState) -> None:
+        """Rewrite ``run.json`` atomically; OutputError naming it when it cannot be written
+        (the file is then left as it was)."""
         state.updated_at = now_iso()
         data = orjson.dumps(state.to_dict(), option=orjson.OPT_INDENT_2 | orjson.OPT_SORT_KEYS)
-        write_atomic(self.directory(state.run_id) / STATE_FILE, data + b"\n")
+        path = self.directory(state.run_id) / STATE_FILE
+        try:
+            write_atomic(path, data + b"\n")
+        except OSError as exc:  # one the writer let through (a close on a full disk once did)
+            raise OutputError(f"{path}: cannot write ({exc.strerror or exc})") from None
 
     def load(self, run_id: str) -> RunState:
         path = self.directory(run_id) / STATE_FILE

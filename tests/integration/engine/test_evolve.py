@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import contextlib
+import errno
+import gzip
 import json
 import os
 import signal
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -235,3 +239,164 @@ def test_a_killed_run_resumes_without_repeating_completed_steps(tmp_path: Path) 
     assert final["steps"]["first"] == killed["steps"]["first"]  # not run again
     assert final["steps"]["second"]["attempts"] == 2
     assert final["steps"]["second"]["status"] == "completed"
+
+
+@contextlib.contextmanager
+def _full_disk(directory: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """``directory`` on a 64 KiB tmpfs filled to the last byte; where mounting is not
+    permitted, the run state's writer fails as a full disk makes it fail."""
+    directory.mkdir()
+    mount = ["mount", "-t", "tmpfs", "-o", "size=64k", "tmpfs", str(directory)]
+    mounted = subprocess.run(mount, capture_output=True, check=False).returncode == 0
+    try:
+        if mounted:
+            with contextlib.suppress(OSError), (directory / "filler").open("wb") as filler:
+                while True:  # until the disk is full (the write or the close says so)
+                    filler.write(b"\0" * 4096)
+                    filler.flush()
+        else:
+
+            def no_space(path: Path, data: bytes) -> None:
+                raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+            monkeypatch.setattr("micro_gastown.engine.state.write_atomic", no_space)
+        yield
+    finally:
+        if mounted:
+            subprocess.run(["umount", str(directory)], check=True)
+
+
+def test_a_full_disk_when_the_run_is_created_is_one_line_and_leaves_no_run(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    disk = tmp_path / "disk"
+    with _full_disk(disk, monkeypatch):
+        runs = disk / "runs"
+        argv = ["evolve", "--source", f"file:{DEMO}", "--runs-dir", str(runs), *WINDOW]
+        assert main(argv) == 5
+        err = capsys.readouterr().err
+        assert err.splitlines() == [err.strip()]
+        assert err.startswith("micro-gastown: error: ")
+        assert "run.json: cannot write (No space left on device)" in err
+        assert list(runs.iterdir()) == []  # no run directory without its state
+
+
+def test_on_a_file_the_default_window_is_the_whole_file(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Not the formula's 24h back from now, which on an export holds nothing: the whole
+    file, as analyze reads it, pinned as an empty since/until (also on resume)."""
+    runs = tmp_path / "runs"
+    assert main(["evolve", "--source", f"file:{DEMO}", "--runs-dir", str(runs)]) == 1
+    state = _state(runs)
+    assert (state["vars"]["since"], state["vars"]["until"]) == ("", "")
+    analyze = state["steps"]["analyze"]
+    assert analyze["status"] == "completed"
+    assert analyze["outputs"]["events_analyzed"] > 19_000
+    assert analyze["outputs"]["critical"] == 4
+    assert "warnings" not in analyze["outputs"]
+    assert "no events" not in capsys.readouterr().err
+
+
+def test_a_window_without_events_is_said_on_stderr_and_in_the_steps_record(
+    tmp_path: Path,
+) -> None:
+    runs = tmp_path / "runs"
+    window = ["--since", "2020-01-01T00:00:00Z", "--until", "2020-01-02T00:00:00Z"]
+    evolve = [sys.executable, "-m", "micro_gastown", "evolve", "--source", f"file:{DEMO}"]
+    done = subprocess.run(
+        [*evolve, "--runs-dir", str(runs), *window],
+        capture_output=True,
+        text=True,
+        check=False,
+    )  # a subprocess: the step's own stderr is the real descriptor, not a capture
+    assert done.returncode == 1, done.stderr
+    [said] = [line for line in done.stderr.splitlines() if "no events in the window" in line]
+    assert said.startswith("micro-gastown: warning: no events in the window (19,997 lines")
+    analyze = _state(runs)["steps"]["analyze"]
+    assert analyze["status"] == "completed"
+    assert analyze["outputs"]["events_analyzed"] == 0
+    [warning] = analyze["outputs"]["warnings"]
+    assert warning.startswith("no events in the window (19,997 lines read fell outside it)")
+    assert f"warning: {warning}" in done.stdout  # the summary shows it under the step
+
+
+def test_a_corrupt_export_is_not_retried(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """analyze has one retry; a truncated gzip reads the same way on every attempt."""
+    corrupt = tmp_path / "cut.jsonl.gz"
+    corrupt.write_bytes(DEMO.read_bytes()[:3000])
+    runs = tmp_path / "runs"
+    assert main(["evolve", "--source", f"file:{corrupt}", "--runs-dir", str(runs)]) == 1
+    analyze = _state(runs)["steps"]["analyze"]
+    assert (analyze["status"], analyze["attempts"]) == ("failed", 1)
+    assert "corrupt or truncated gzip data" in analyze["error"]
+
+
+def test_a_step_whose_output_is_gone_runs_again_on_resume(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    runs = tmp_path / "runs"
+    argv = ["evolve", "--source", f"file:{DEMO}", "--runs-dir", str(runs), *WINDOW]
+    assert main(argv) == 1
+    first = _state(runs)
+    report = Path(first["steps"]["analyze"]["outputs"]["output"])
+    report.unlink()
+    capsys.readouterr()
+    assert main(["evolve", "--resume", first["run_id"], "--runs-dir", str(runs)]) == 1
+    err = capsys.readouterr().err
+    assert f"analyze: its output is gone or unreadable ({report}:" in err
+    again = _state(runs)["steps"]["analyze"]
+    assert (again["status"], again["attempts"]) == ("completed", 2)
+    assert json.loads(report.read_text())["summary"]["critical"] == 4
+    # an output still there is trusted: the next resume runs only refine again
+    assert main(["evolve", "--resume", first["run_id"], "--runs-dir", str(runs)]) == 1
+    assert _state(runs)["steps"]["analyze"]["attempts"] == 2
+
+
+@pytest.mark.parametrize(
+    ("signum", "code"),
+    [(signal.SIGTERM, 143), (signal.SIGHUP, 129), (signal.SIGINT, 130)],
+)
+def test_a_signal_mid_step_saves_the_run_as_interrupted_and_resumable(
+    tmp_path: Path, signum: int, code: int
+) -> None:
+    """The step reads a FIFO nobody writes, so it is still running when the signal comes."""
+    export = tmp_path / "export.jsonl"
+    os.mkfifo(export)
+    runs = tmp_path / "runs"
+    argv = [sys.executable, "-m", "micro_gastown", "evolve", "--runs-dir", str(runs)]
+    child = subprocess.Popen(
+        [*argv, "--source", f"file:{export}"], stderr=subprocess.PIPE, text=True
+    )
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            states = list(runs.glob("*/run.json"))
+            if states:
+                steps = json.loads(states[0].read_text()).get("steps", {})
+                if steps.get("analyze", {}).get("status") == "running":
+                    break
+            assert child.poll() is None, "the run ended before the signal"
+            assert time.monotonic() < deadline, "the analyze step never started"
+            time.sleep(0.02)
+        child.send_signal(signum)
+        _, err = child.communicate(timeout=30)
+    finally:
+        child.kill()
+        child.wait()
+    assert child.returncode == code, err
+    state = _state(runs)
+    name = "SIGINT (Ctrl-C)" if signum == signal.SIGINT else signal.Signals(signum).name
+    assert state["status"] == "interrupted"
+    analyze = state["steps"]["analyze"]
+    assert (analyze["status"], analyze["error"]) == ("failed", f"interrupted by {name}")
+    assert f"resume with: micro-gastown evolve --resume {state['run_id']}" in err
+    assert "Traceback" not in err
+    # resumable: with an export in place of the FIFO, the step runs again and completes
+    export.unlink()
+    export.write_bytes(gzip.decompress(DEMO.read_bytes()))
+    assert main(["evolve", "--resume", state["run_id"], "--runs-dir", str(runs)]) == 1
+    resumed = _state(runs)["steps"]["analyze"]
+    assert (resumed["status"], resumed["attempts"]) == ("completed", 2)

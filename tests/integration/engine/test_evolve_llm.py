@@ -14,6 +14,7 @@ from micro_gastown.cli import main
 from micro_gastown.llm.base import Usage
 from micro_gastown.llm.models import price_decimal
 
+from anthropic_fake import DEFAULT_API_KEY, FakeAnthropic, overloaded
 from fakes import claude_result, install_fake_claude
 
 ROOT = Path(__file__).resolve().parents[3]
@@ -93,3 +94,27 @@ def test_backend_flags_that_do_not_fit_fail_before_a_run_exists(
     assert main(argv) == 2
     assert "--backend replay needs --replay FILE" in capsys.readouterr().err
     assert not runs.exists() or not any(runs.iterdir())
+
+
+def test_with_the_llm_down_the_analyze_step_completes_with_the_review_skipped(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The review is optional: the API overloaded through the SDK's retries leaves the
+    deterministic report, a note in it, and a coded reason in the step's record."""
+    with FakeAnthropic([overloaded(retry_after_ms=10)] * 3) as fake:
+        monkeypatch.setenv("ANTHROPIC_API_KEY", DEFAULT_API_KEY)
+        monkeypatch.setenv("ANTHROPIC_BASE_URL", fake.url)
+        state = _run(tmp_path / "runs", "--backend", "anthropic")
+        assert len(fake.requests) == 3  # one call and the SDK's two retries
+    analyze = state["steps"]["analyze"]
+    assert (analyze["status"], analyze["attempts"]) == ("completed", 1)
+    review = analyze["outputs"]["review"]
+    assert (review["status"], review["code"]) == ("skipped", "llm_unavailable")
+    assert "the Anthropic API is overloaded (529" in review["reason"]
+    report = _report(state)
+    assert report["summary"]["critical"] == 4
+    [note] = [n for n in report["metadata"]["notes"] if n.startswith("LLM review not applied")]
+    assert "overloaded" in note
+    assert "LLM review skipped (llm_unavailable): the Anthropic API is overloaded" in (
+        capsys.readouterr().out
+    )

@@ -285,19 +285,16 @@ def test_bad_flags_are_one_line_errors(loki: LokiSim, capsys: pytest.CaptureFixt
 
 
 @pytest.mark.parametrize(
-    ("view", "positional", "since"),
-    [
-        ("transitions", [], "1h"),
-        ("llm-calls", [], "1h"),
-        ("errors", [], "1h"),
-        ("session", ["sess-42"], "7d"),
-    ],
+    ("view", "positional"),
+    [("transitions", []), ("llm-calls", []), ("errors", []), ("session", ["sess-42"])],
 )
-def test_every_view_takes_the_same_flags(view: str, positional: list[str], since: str) -> None:
-    """The views share one flag set: names, short forms and defaults (session looks back 7d)."""
+def test_every_view_takes_the_same_flags(view: str, positional: list[str]) -> None:
+    """The views share one flag set: names, short forms and defaults. --since has none
+    until the source is known: 1h (session: 7d) of Loki, or the whole of a file (the
+    views' tests above and test_cli_logs_views_file.py show both)."""
     args = build_parser().parse_args(["logs", view, *positional])
     assert (args.since, args.until, args.limit, args.json, args.verbose, args.source) == (
-        since,
+        None,
         None,
         100,
         False,

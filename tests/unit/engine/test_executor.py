@@ -94,6 +94,15 @@ class Scripted:
             context.meter.before("haiku", 10, 10_000)
         if action == "auth":
             raise LlmAuthError("the Anthropic API rejected the API key (401)")
+        if action == "crash":  # a bug in our code, not an error we explain
+            raise ValueError("an index went wrong")
+        if action == "output":
+            written = context.directory / "out.json"
+            if written.is_dir():
+                written.rmdir()
+            written.unlink(missing_ok=True)  # whatever took the output's place
+            written.write_text("{}")
+            return {"output": str(written)}
         if action == "pool":  # a step that starts processes of its own (a parallel scan)
             with ProcessPoolExecutor(1) as pool:
                 assert pool.submit(abs, -3).result() == 3
@@ -229,6 +238,50 @@ def test_a_setup_error_is_not_retried(tmp_path: Path) -> None:
     assert (state.steps["a"].status, state.steps["a"].attempts) == (StepStatus.FAILED, 1)
     assert state.steps["a"].error == "polecats/x.toml: model.name: unknown model"
     assert _ran(log) == ["a"]
+
+
+def test_a_crash_in_our_code_is_not_retried(tmp_path: Path) -> None:
+    """Another attempt runs the same code on the same input: it would crash the same way."""
+    log = tmp_path / "log"
+    skills = {"s": Scripted("s", log, ["crash", "ok"])}
+    state = _engine(tmp_path, skills).execute(
+        _state(tmp_path), [PlannedStep("a", "s", retry_count=2)]
+    )
+    record = state.steps["a"]
+    assert (record.status, record.attempts) == (StepStatus.FAILED, 1)
+    assert (record.error or "").startswith("ValueError: an index went wrong\n")
+    assert "Traceback" in (record.error or "")  # kept in the run state, for the bug report
+    assert _ran(log) == ["a"]
+
+
+@pytest.mark.parametrize("lost", ["deleted", "a directory", "unreadable"])
+def test_resume_runs_a_completed_step_again_when_its_output_is_lost(
+    tmp_path: Path, lost: str
+) -> None:
+    log = tmp_path / "log"
+    skills = {"s": Scripted("s", log, ["output"]), "next": Scripted("next", log, ["fail"])}
+    plan = [
+        PlannedStep("a", "s", timeout_seconds=20),
+        PlannedStep("b", "next", needs=("a",), timeout_seconds=20),
+    ]
+    first = _engine(tmp_path, skills).execute(_state(tmp_path), plan)
+    assert first.steps["a"].status is StepStatus.COMPLETED
+    output = Path(first.steps["a"].outputs["output"])
+    output.unlink()
+    if lost == "a directory":
+        output.mkdir()
+    elif lost == "unreadable":
+        os.mkfifo(output)  # opening it would block: not a regular file
+    said: list[str] = []
+    engine = _engine(tmp_path, skills)
+    engine._echo = said.append
+    resumed = engine.execute(RunStore(tmp_path / "runs").load("r1"), plan)
+    assert _ran(log) == ["a", "b", "a", "b"]
+    assert (resumed.steps["a"].status, resumed.steps["a"].attempts) == (StepStatus.COMPLETED, 2)
+    assert any(line.startswith(f"a: its output is gone or unreadable ({output}") for line in said)
+    # a completed step whose output is in place is still never run again
+    engine.execute(RunStore(tmp_path / "runs").load("r1"), plan)
+    assert _ran(log) == ["a", "b", "a", "b", "b"]
 
 
 def test_a_step_past_its_timeout_is_killed_and_its_calls_still_charged(tmp_path: Path) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
 
@@ -9,7 +10,7 @@ import pytest
 
 from micro_gastown.engine.executor import StepContext
 from micro_gastown.engine.skills import AnalyzeSkill
-from micro_gastown.errors import ConfigError
+from micro_gastown.errors import ConfigError, SourceError
 from micro_gastown.llm.ledger import CostLedger
 
 ROOT = Path(__file__).resolve().parents[3]
@@ -31,17 +32,45 @@ def test_the_runs_source_wins_over_the_formulas_default(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize(
-    ("inputs", "needle"),
+    ("inputs", "source", "needle"),
     [
-        ({**WINDOW, "llm": "perhaps"}, "input 'llm'"),
-        ({"until": WINDOW["until"]}, "input 'since' is required"),
-        ({**WINDOW, "since": "yesterday"}, "input 'since'"),
+        ({**WINDOW, "llm": "perhaps"}, f"file:{DEMO}", "input 'llm'"),
+        ({"until": WINDOW["until"]}, "loki", "input 'since' is required"),
+        ({**WINDOW, "since": "yesterday"}, f"file:{DEMO}", "input 'since'"),
     ],
 )
 def test_inputs_that_do_not_fit_the_formula_are_a_setup_error(
-    tmp_path: Path, inputs: dict[str, Any], needle: str
+    tmp_path: Path, inputs: dict[str, Any], source: str, needle: str
 ) -> None:
     with pytest.raises(ConfigError, match=needle) as caught:
-        AnalyzeSkill().run(_context(tmp_path, inputs, {"source": f"file:{DEMO}"}))
+        AnalyzeSkill().run(_context(tmp_path, inputs, {"source": source}))
     assert caught.value.retryable is False
     assert not (tmp_path / "report.json").exists()  # nothing was analyzed
+
+
+def test_on_a_file_an_empty_since_reads_the_whole_export(tmp_path: Path) -> None:
+    """evolve pins `since` empty for a file source: the step reads the whole export, as
+    analyze does, where the formula would otherwise require a `since`."""
+    inputs = {"since": "", "until": "", "llm": "false"}
+    outputs = AnalyzeSkill().run(_context(tmp_path, inputs, {"source": f"file:{DEMO}"}))
+    assert outputs["critical"] == 4
+    assert outputs["events_analyzed"] > 19_000
+    assert "warnings" not in outputs
+    report = json.loads(Path(outputs["output"]).read_text())
+    assert "start" not in report["metadata"]["window"]  # from the first event on
+
+
+def test_a_window_without_events_is_a_warning_in_the_steps_record(tmp_path: Path) -> None:
+    inputs = {"since": "2020-01-01T00:00:00Z", "until": "2020-01-02T00:00:00Z"}
+    outputs = AnalyzeSkill().run(_context(tmp_path, inputs, {"source": f"file:{DEMO}"}))
+    assert (outputs["events_analyzed"], outputs["patterns"]) == (0, 0)
+    [warning] = outputs["warnings"]
+    assert warning.startswith("no events in the window (19,997 lines read fell outside it)")
+
+
+def test_a_corrupt_export_is_not_worth_another_attempt(tmp_path: Path) -> None:
+    corrupt = tmp_path / "cut.jsonl.gz"
+    corrupt.write_bytes(DEMO.read_bytes()[:3000])
+    with pytest.raises(SourceError, match="corrupt or truncated gzip") as caught:
+        AnalyzeSkill().run(_context(tmp_path, dict(WINDOW), {"source": f"file:{corrupt}"}))
+    assert caught.value.retryable is False

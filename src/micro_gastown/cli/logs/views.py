@@ -3,9 +3,12 @@
 Each view reads a window from ``--source`` (Loki by default, or a ``file:`` export), keeps
 the newest ``--limit`` matching events in a bounded deque and prints them oldest first, as
 one readable line each or (``--json``) as a JSON array of ``{"timestamp": "<ns>", "event":
-{...}}``. Loki queries narrow the base selector by the ``event_type`` label, or by a line
-filter on the JSON ``type`` when a probe finds events in streams without that label
-(:mod:`micro_gastown.sources.loki.selection`); parsed events are filtered by type as well.
+{...}}``. The window defaults to the last hour (a session: 7 days) of Loki, and to the
+whole of an export, which a window back from now would usually miss; when it holds no
+matching event, a note on stderr says so. Loki queries narrow the base selector by the
+``event_type`` label, or by a line filter on the JSON ``type`` when a probe finds events in
+streams without that label (:mod:`micro_gastown.sources.loki.selection`); parsed events
+are filtered by type as well.
 
 The views differ only in the table :data:`VIEWS`; their flags are declared once, in
 :func:`_add_view_flags`.
@@ -36,7 +39,9 @@ from micro_gastown.events import (
     UserAction,
     parse_line,
 )
+from micro_gastown.evidence import neutralize_line
 from micro_gastown.logql import LogQL
+from micro_gastown.sources import is_file_source
 from micro_gastown.timewindow import format_ns, window_from_flags
 
 EventFilter = Callable[[Event], bool]
@@ -55,7 +60,10 @@ class View:
     add_arguments: Callable[[argparse.ArgumentParser], None] | None = None  # before the shared
 
     def run(self, args: argparse.Namespace) -> int:
-        return _show(args, self.event_type, self.keep(args))
+        since = args.since
+        if since is None and not is_file_source(args.source):  # an export is read whole
+            since = self.since_default
+        return _show(args, since, self.event_type, self.keep(args))
 
 
 def _int_at_least(minimum: int, what: str) -> Callable[[str], int]:
@@ -75,10 +83,13 @@ def _add_view_flags(parser: argparse.ArgumentParser, *, since_default: str) -> N
     parser.add_argument(
         "--since",
         "-s",
-        default=since_default,
-        help=f"duration back from now (1h, 7d) or RFC 3339 time (default {since_default})",
+        help=f"duration back from now (1h, 7d) or RFC 3339 time (default {since_default}; "
+        "for a file source, the whole file)",
     )
-    parser.add_argument("--until", help="RFC 3339 time or duration back from now (default now)")
+    parser.add_argument(
+        "--until",
+        help="RFC 3339 time or duration back from now (default now; for a file, its end)",
+    )
     parser.add_argument(
         "--limit",
         "-n",
@@ -191,10 +202,13 @@ def register(commands: Any) -> None:
 # -- reading and printing ------------------------------------------------------------------
 
 
-def _show(args: argparse.Namespace, event_type: EventType | None, keep: EventFilter) -> int:
-    """Read the window, keep the newest ``--limit`` events ``keep`` accepts, print them."""
+def _show(
+    args: argparse.Namespace, since: str | None, event_type: EventType | None, keep: EventFilter
+) -> int:
+    """Read the window from ``since`` (None: the start of a file), keep the newest
+    ``--limit`` events ``keep`` accepts, print them."""
     logql = LogQL(args.selector)  # validates --selector
-    window = window_from_flags(args.since, args.until)
+    window = window_from_flags(since, args.until)
     if event_type is not None:
         logql = resolve_event_kinds(args.source, logql, window)
     selector = logql.stream(event_type.value) if event_type is not None else logql.selector
@@ -211,6 +225,13 @@ def _show(args: argparse.Namespace, event_type: EventType | None, keep: EventFil
     else:
         out.write("".join(_render_text(event, verbose=args.verbose) for event in newest))
     out.flush()
+    if not newest:
+        what = f"{event_type.value} events" if event_type is not None else "events"
+        print(
+            f"micro-gastown: note: no {what} matched in the window ({window.describe()}): "
+            "check --since/--until, the source and its selector",
+            file=sys.stderr,
+        )
     return 0
 
 
@@ -229,7 +250,8 @@ def _render_text(event: Event, *, verbose: bool) -> str:
     line = f"{format_ns(event.ts_ns)} [{span}] {event.kind.value} {_describe(event)}"
     if verbose:
         line += " " + orjson.dumps(event.labels, option=orjson.OPT_SORT_KEYS).decode()
-    return line + "\n"
+    # Log text reaches a terminal: no escape sequence, bidi control or line break of its own.
+    return neutralize_line(line) + "\n"
 
 
 def _describe(event: Event) -> str:
