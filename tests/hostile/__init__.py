@@ -1,0 +1,1 @@
+"""The hostile-input and signal suites (issue 9): see each module's docstring."""
