@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from .corpus import jsonl, make_dangling_symlink, make_socket, make_symlink_loop, valid_lines
+from .corpus import jsonl, valid_lines
 from .outcome import (
     Outcome,
     assert_error,
@@ -26,6 +26,7 @@ from .outcome import (
     snapshot,
 )
 from .processes import run_tool
+from specialfiles import make_dangling_symlink, make_socket, make_symlink_loop
 
 DEPTH = 100_000
 

@@ -23,8 +23,8 @@ from micro_gastown.timewindow import format_ns
 
 from .corpus import HOSTILE_TEXT
 from .expect import load_report
-from .inert import markdown_problems
 from factories import BASE_NS
+from inert import markdown_problems
 
 _SETTINGS = settings(
     max_examples=100,

@@ -15,8 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from .corpus import jsonl, make_dangling_symlink, make_symlink_loop, valid_lines
-from .inert import markdown_problems, terminal_problems
+from .corpus import jsonl, valid_lines
 from .outcome import (
     Outcome,
     assert_code_in,
@@ -27,6 +26,8 @@ from .outcome import (
     snapshot,
 )
 from .processes import run_tool
+from inert import markdown_problems, terminal_problems
+from specialfiles import make_dangling_symlink, make_symlink_loop
 
 GRAPH = Path("src/Triage/Graph.hs")
 DEPTH = 100_000

@@ -25,7 +25,6 @@ from .expect import (
     load_report,
     run_state,
 )
-from .inert import markdown_problems, terminal_problems
 from .outcome import (
     assert_error,
     assert_no_traceback,
@@ -34,6 +33,7 @@ from .outcome import (
     run_main,
     snapshot,
 )
+from inert import markdown_problems, terminal_problems
 
 
 def _ids(case: Input) -> str:

@@ -20,15 +20,7 @@ from pathlib import Path
 
 import pytest
 
-from .corpus import (
-    FULL_DEVICE,
-    NULL_DEVICE,
-    FifoReader,
-    jsonl,
-    make_device,
-    make_symlink_loop,
-    valid_lines,
-)
+from .corpus import jsonl, valid_lines
 from .expect import SINCE, load_report
 from .outcome import (
     assert_error,
@@ -38,6 +30,7 @@ from .outcome import (
     snapshot,
 )
 from .processes import run_tool
+from specialfiles import FULL_DEVICE, NULL_DEVICE, FifoReader, make_device, make_symlink_loop
 
 
 def _report_ok(data: bytes) -> None:

@@ -14,16 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from .corpus import (
-    ENDLESS_DEVICES,
-    GZIP_BOMB,
-    LONG_LINE,
-    VALID_EVENTS,
-    FifoWriter,
-    Input,
-    jsonl,
-    valid_lines,
-)
+from .corpus import ENDLESS_DEVICES, GZIP_BOMB, LONG_LINE, VALID_EVENTS, Input, jsonl, valid_lines
 from .expect import assert_state_settled, check_events, load_report, run_state
 from .outcome import (
     Outcome,
@@ -34,6 +25,7 @@ from .outcome import (
     snapshot,
 )
 from .processes import Child, run_tool
+from specialfiles import FifoWriter
 
 pytestmark = pytest.mark.slow
 

@@ -5,11 +5,9 @@ from __future__ import annotations
 
 import json
 import os
-import select
 import stat
 import subprocess
 import sys
-import threading
 from pathlib import Path
 
 import pytest
@@ -17,6 +15,7 @@ import pytest
 from micro_gastown.cli import main
 
 from factories import Export
+from specialfiles import FULL_DEVICE, NULL_DEVICE, FifoReader, make_device
 
 SAMPLE = Path(__file__).resolve().parents[2] / "examples" / "exomonad-sample"
 WHOLE_FILE = ["--since", "2000-01-01T00:00:00Z", "--until", "2100-01-01T00:00:00Z"]
@@ -30,14 +29,6 @@ def _export(tmp_path: Path) -> Path:
         if i % 2:
             exp.error(f"s{i}", f"payment gateway timeout after {i} ms")
     return exp.write(tmp_path / "export.jsonl")
-
-
-def _device(path: Path, minor: int) -> Path:
-    """A character device node in tmp_path: minor 3 is a null device, 7 a full one."""
-    if os.geteuid() != 0:
-        pytest.skip("making a device node needs root")
-    os.mknod(path, stat.S_IFCHR | 0o666, os.makedev(1, minor))
-    return path
 
 
 def _analyze(tmp_path: Path, *extra: str) -> list[str]:
@@ -74,42 +65,21 @@ def test_analyze_output_to_a_fifo_reaches_its_reader(
 ) -> None:
     fifo = tmp_path / "report.pipe"
     os.mkfifo(fifo)
-    # Held open for reading before the run, so the writer's open cannot wait forever.
-    read_fd = os.open(fifo, os.O_RDONLY | os.O_NONBLOCK)
-    received: list[bytes] = []
-    done = threading.Event()
-
-    def reader() -> None:
-        while True:
-            select.select([read_fd], [], [], 0.05)  # a FIFO never opened for writing waits
-            try:
-                chunk = os.read(read_fd, 1 << 16)
-            except BlockingIOError:
-                continue
-            if chunk:
-                received.append(chunk)
-            elif done.is_set():
-                return  # end of file after the writer closed
-            else:
-                done.wait(0.01)  # no writer yet: end of file until it opens
-
-    thread = threading.Thread(target=reader)
-    thread.start()
+    reader = FifoReader(fifo)  # opened first, so the tool's open for writing never waits
     try:
         code = main(_analyze(tmp_path, "--output", str(fifo)))
+        assert reader.wait_for_eof(30), "the writer never closed the FIFO"
     finally:
-        done.set()
-        thread.join()
-        os.close(read_fd)
+        reader.close()
     assert code == 0
-    assert json.loads(b"".join(received))["metadata"]["events_analyzed"] == 50
+    assert json.loads(bytes(reader.received))["metadata"]["events_analyzed"] == 50
     assert stat.S_ISFIFO(os.lstat(fifo).st_mode)
 
 
 def test_analyze_output_to_a_null_device_keeps_the_device(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    null = _device(tmp_path / "null", 3)
+    null = make_device(tmp_path / "null", NULL_DEVICE)
     assert main(_analyze(tmp_path, "--output", str(null))) == 0
     info = os.lstat(null)
     assert stat.S_ISCHR(info.st_mode)
@@ -119,7 +89,7 @@ def test_analyze_output_to_a_null_device_keeps_the_device(
 def test_analyze_output_to_a_full_device_is_exit_5(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    full = _device(tmp_path / "full", 7)
+    full = make_device(tmp_path / "full", FULL_DEVICE)
     assert main(_analyze(tmp_path, "--output", str(full))) == 5
     line = _one_error_line(capsys.readouterr().err)
     assert f"{full}: cannot write (No space left on device)" in line
@@ -140,7 +110,7 @@ def test_analyze_output_dash_is_stdout(
 def test_logs_export_to_a_null_device_keeps_the_device(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    null = _device(tmp_path / "null", 3)
+    null = make_device(tmp_path / "null", NULL_DEVICE)
     source = f"file:{_export(tmp_path)}"
     assert main(["logs", "export", "--source", source, *WHOLE_FILE, "-o", str(null)]) == 0
     assert stat.S_ISCHR(os.lstat(null).st_mode)
@@ -211,7 +181,7 @@ def _run(args: list[str], **kwargs: object) -> subprocess.CompletedProcess[str]:
 @pytest.mark.parametrize("command", COMMANDS)
 def test_stdout_on_a_full_device_is_one_line_and_exit_5(tmp_path: Path, command: str) -> None:
     args = _commands(tmp_path)[command]
-    full = _device(tmp_path / "full", 7)
+    full = make_device(tmp_path / "full", FULL_DEVICE)
     with full.open("wb") as stdout:
         result = _run(args, stdout=stdout)
     line = _one_error_line(result.stderr)

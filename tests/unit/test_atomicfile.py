@@ -4,10 +4,8 @@ from __future__ import annotations
 
 import errno
 import os
-import select
 import stat
 import sys
-import threading
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -15,6 +13,8 @@ import pytest
 
 from micro_gastown.atomicfile import stream_atomic, write_atomic
 from micro_gastown.errors import OutputError
+
+from specialfiles import FULL_DEVICE, NULL_DEVICE, FifoReader, make_device
 
 
 def _leftovers(folder: Path) -> list[str]:
@@ -82,14 +82,6 @@ def umask_027() -> Iterator[None]:
         yield
     finally:
         os.umask(previous)
-
-
-def _device(path: Path, minor: int) -> Path:
-    """A character device node in tmp_path: minor 3 is a null device, 7 a full one."""
-    if os.geteuid() != 0:
-        pytest.skip("making a device node needs root")
-    os.mknod(path, stat.S_IFCHR | 0o666, os.makedev(1, minor))
-    return path
 
 
 def test_a_new_file_gets_the_mode_the_umask_allows(tmp_path: Path, umask_027: None) -> None:
@@ -182,41 +174,19 @@ def test_a_fifo_is_written_in_place_to_its_reader(tmp_path: Path) -> None:
     fifo = tmp_path / "pipe"
     os.mkfifo(fifo)
     data = bytes(range(256)) * 4096  # 1 MiB: far more than a pipe holds, so it streams
-    # Opened before the write (non-blocking), so the writer's open never waits for a reader.
-    read_fd = os.open(fifo, os.O_RDONLY | os.O_NONBLOCK)
-    received: list[bytes] = []
-    writer_done = threading.Event()
-
-    def reader() -> None:
-        while True:
-            # Bounded wait: a FIFO no writer ever opened is not readable, only empty.
-            select.select([read_fd], [], [], 0.05)
-            try:
-                chunk = os.read(read_fd, 1 << 16)
-            except BlockingIOError:
-                continue
-            if chunk:
-                received.append(chunk)
-            elif writer_done.is_set():
-                return  # end of file after the writer closed
-            else:
-                writer_done.wait(0.01)  # no writer yet: end of file until it opens
-
-    thread = threading.Thread(target=reader)
-    thread.start()
+    reader = FifoReader(fifo)  # opened first, so the tool's open for writing never waits
     try:
         write_atomic(fifo, data)
+        assert reader.wait_for_eof(30), "the writer never closed the FIFO"
     finally:
-        writer_done.set()
-        thread.join()
-        os.close(read_fd)
-    assert b"".join(received) == data
+        reader.close()
+    assert bytes(reader.received) == data
     assert stat.S_ISFIFO(os.lstat(fifo).st_mode)
     assert _leftovers(tmp_path) == []
 
 
 def test_a_null_device_stays_a_device(tmp_path: Path) -> None:
-    null = _device(tmp_path / "null", 3)
+    null = make_device(tmp_path / "null", NULL_DEVICE)
     stream_atomic(null, (b"x" * 1000 for _ in range(100)))
     info = os.lstat(null)
     assert stat.S_ISCHR(info.st_mode)
@@ -225,7 +195,7 @@ def test_a_null_device_stays_a_device(tmp_path: Path) -> None:
 
 
 def test_a_full_device_is_an_output_error_and_stays_a_device(tmp_path: Path) -> None:
-    full = _device(tmp_path / "full", 7)
+    full = make_device(tmp_path / "full", FULL_DEVICE)
     with pytest.raises(OutputError, match=r"full: cannot write \(No space left on device\)"):
         write_atomic(full, b"report\n")
     assert stat.S_ISCHR(os.lstat(full).st_mode)

@@ -2,30 +2,12 @@
 
 from __future__ import annotations
 
-import re
 from pathlib import Path
 
 from micro_gastown.report.markdown import render_markdown
 
 from factories import Export, analyze
-
-
-def _outside_code_spans(line: str) -> str:
-    """The text of ``line`` that is not inside a CommonMark code span."""
-    outside, i = [], 0
-    while i < len(line):
-        if line[i] != "`":
-            outside.append(line[i])
-            i += 1
-            continue
-        run = len(line[i:]) - len(line[i:].lstrip("`"))
-        closing = re.search(rf"(?<!`)`{{{run}}}(?!`)", line[i + run :])
-        if closing is None:  # an unmatched run is literal text
-            outside.append(line[i : i + run])
-            i += run
-            continue
-        i += run + closing.end()
-    return "".join(outside)
+from inert import outside_code_spans
 
 
 def test_log_text_cannot_inject_markup_or_hidden_instructions(tmp_path: Path) -> None:
@@ -45,7 +27,7 @@ def test_log_text_cannot_inject_markup_or_hidden_instructions(tmp_path: Path) ->
         if in_fence or "<img" not in line:
             continue
         # ... but outside fenced blocks only inside code spans, where it renders as text.
-        assert "<img" not in _outside_code_spans(line), line
+        assert "<img" not in outside_code_spans(line), line
     assert "| repeated_error |" in text
 
 
