@@ -219,3 +219,23 @@ def test_a_reader_that_left_ends_quietly(tmp_path: Path, command: str) -> None:
         os.close(write_fd)
     assert result.stderr == ""
     assert result.returncode == 0
+
+
+@pytest.mark.parametrize("command", ["analyze", "export"])
+def test_an_output_that_is_the_source_file_is_refused_and_the_logs_kept(
+    command: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`--output` naming the export being read (here through a symlink) would replace the
+    logs with the report: a usage error, and the export is untouched."""
+    export = _export(tmp_path)
+    before = export.read_bytes()
+    alias = tmp_path / "alias.jsonl"
+    alias.symlink_to(export)
+    argv = (
+        ["analyze", "--source", f"file:{export}", "--jobs", "1"]
+        if command == "analyze"
+        else ["logs", "export", "--source", f"file:{export}"]
+    )
+    assert main([*argv, "--output", str(alias)]) == 2
+    assert "is the --source file itself" in capsys.readouterr().err
+    assert export.read_bytes() == before

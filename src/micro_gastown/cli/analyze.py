@@ -14,7 +14,7 @@ from typing import Any
 from micro_gastown.analysis.runner import AnalysisSettings, run_analysis
 from micro_gastown.analysis.settings import Thresholds, load_thresholds
 from micro_gastown.atomicfile import STDOUT, write_atomic
-from micro_gastown.cli.source_flags import add_source_flags
+from micro_gastown.cli.source_flags import add_source_flags, refuse_output_over_source
 from micro_gastown.detectors import DETECTOR_NAMES
 from micro_gastown.dsl import read_dsl
 from micro_gastown.errors import LlmError, UsageError
@@ -278,6 +278,7 @@ def run(args: argparse.Namespace) -> int:
     # Every setup error surfaces here, before the logs are touched.
     settings = _settings(args)
     window = window_from_flags(args.since, args.until)
+    refuse_output_over_source(args.source, args.output)
     dsl = read_dsl(args.repo) if args.repo is not None else None
     for problem in dsl.problems if dsl is not None else ():
         print(f"micro-gastown: warning: --repo: could not read {problem}", file=sys.stderr)

@@ -17,7 +17,7 @@ import orjson
 
 from micro_gastown.atomicfile import STDOUT, stream_atomic
 from micro_gastown.cli.logs.source import Entry, read_entries
-from micro_gastown.cli.source_flags import add_source_flags
+from micro_gastown.cli.source_flags import add_source_flags, refuse_output_over_source
 from micro_gastown.errors import UsageError
 from micro_gastown.events import SkipCounter
 from micro_gastown.logql import LogQL
@@ -58,6 +58,7 @@ def run(args: argparse.Namespace) -> int:
     if args.since is None and not is_file_source(args.source):
         raise UsageError("logs export: --since is required with a Loki source (e.g. --since 24h)")
     window = window_from_flags(args.since, args.until)
+    refuse_output_over_source(args.source, args.output)
     entries = read_entries(args.source, logql.selector, window, SkipCounter())
     with contextlib.closing(entries):
         stream_atomic(
