@@ -123,8 +123,8 @@ def analyze(
 ) -> Any:
     """Write ``export`` to a file and run the real analysis over it (returns PatternReport)."""
     from micro_gastown.analysis.runner import AnalysisSettings, run_analysis
-    from micro_gastown.analysis.settings import Thresholds
     from micro_gastown.sources import FileSource
+    from micro_gastown.thresholds import Thresholds
     from micro_gastown.timewindow import TimeWindow
 
     path = export.write(tmp_path / "export.jsonl")
@@ -142,7 +142,7 @@ def push_export(loki: Any, path: Path) -> tuple[int, int]:
     Reads with the product's own FileSource, so the pushed entries are exactly those an
     analysis of the file sees. Returns the first and last timestamps (ns).
     """
-    from micro_gastown.events.parse import SkipCounter
+    from micro_gastown.events.skips import SkipCounter
     from micro_gastown.sources import FileSource
     from micro_gastown.timewindow import TimeWindow
 
@@ -154,3 +154,36 @@ def push_export(loki: Any, path: Path) -> tuple[int, int]:
     for labels, entries in streams.items():
         loki.push(dict(labels), entries)
     return first, last
+
+
+def shifted_export(source: Path, target: Path, *, last_ns: int) -> Path:
+    """``source`` (a logcli export, ``.gz`` or not) moved in time so its last entry is at
+    ``last_ns``; lines that are not entries are copied as they are.
+
+    A real Loki serves only recent entries (see ``realloki``): the committed examples,
+    recorded on a fixed day, are moved to the last hours before they are pushed there.
+    """
+    import gzip
+
+    from micro_gastown.timewindow import parse_rfc3339_ns
+
+    raw = source.read_bytes()
+    lines = (gzip.decompress(raw) if source.suffix == ".gz" else raw).splitlines()
+    records: list[tuple[int, dict[str, Any]] | bytes] = []
+    for line in lines:
+        try:
+            record = orjson.loads(line)
+            records.append((parse_rfc3339_ns(record["timestamp"]), record))
+        except (orjson.JSONDecodeError, TypeError, KeyError, ValueError):
+            records.append(line)
+    offset = last_ns - max(ts for ts, _ in (r for r in records if isinstance(r, tuple)))
+    out: list[bytes] = []
+    for item in records:
+        if isinstance(item, bytes):
+            out.append(item)
+            continue
+        ts, record = item
+        record["timestamp"] = format_ns(ts + offset)
+        out.append(orjson.dumps(record))
+    target.write_bytes(b"\n".join(out) + b"\n")
+    return target

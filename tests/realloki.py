@@ -9,9 +9,12 @@ either and ``loki-local.yaml``). Absent, the tests skip naming where they looked
 ``CI=true`` they fail instead, since CI always has it.
 
 One server per test session (startup takes 10-15 s on 2 cores), on free 127.0.0.1 ports
-with its data in a temporary directory, always stopped at the end. Real Loki refuses
-entries older than 168h and too far in the future, and a fresh server answers only from
-its ingesters for the last ~2.5 h: push data time-stamped within that, relative to now.
+with its data in a temporary directory, always stopped at the end. It runs multi-tenant
+(``auth_enabled: true``), so each test pushes into and reads from a tenant of its own
+(``RealLoki.tenant``, ``X-Scope-OrgID``) and sees exactly its own streams, label sets
+unchanged. Real Loki refuses entries older than 168h and too far in the future, and a
+fresh server answers only from its ingesters for the last ~2.5 h: push data time-stamped
+within that, relative to now.
 """
 
 from __future__ import annotations
@@ -20,18 +23,25 @@ import contextlib
 import json
 import lzma
 import os
+import re
 import shutil
 import socket
 import subprocess
 import time
 import urllib.error
 import urllib.request
+import uuid
 from collections.abc import Iterable, Iterator, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Final
+from typing import Any, Final
 
 import pytest
+
+from micro_gastown.sources.loki import LokiConfig
+
+from factories import push_export
+from lokisim import LokiSim
 
 ENV_VAR: Final = "MICRO_GASTOWN_TEST_LOKI"
 DEFAULT_FOLDER: Final = Path(__file__).resolve().parents[1] / ".." / "shared" / "loki"
@@ -42,16 +52,15 @@ PUSH_BODY_BYTES: Final = 1_000_000
 """Loki's gRPC limit is 4 MB a message; pushes stay well under it."""
 
 KEEP_LABELS_AS_PUSHED: Final = """\
-# Written by the tests' realloki fixture: keep the labels a push carries, add none.
-overrides:
-  fake:  # the tenant of a Loki without auth
-    discover_log_levels: false
-    discover_service_name: []
+  # Added by the tests' realloki fixture: keep the labels a push carries, add none.
+  discover_log_levels: false
+  discover_service_name: []
 """
-"""Per-tenant overrides (``-runtime-config.file``). Loki 3 adds ``detected_level``
+"""Added to ``limits_config`` (every tenant's defaults). Loki 3 adds ``detected_level``
 (structured metadata) and ``service_name`` to what it is sent; an export already carries
 the ones its Loki gave it, and pushed again it would come back with a
 ``detected_level_extracted`` label, or a ``service_name`` the file does not have."""
+DEFAULT_TENANT: Final = "realloki"
 
 # The server is always local: never route its requests through an HTTP(S)_PROXY.
 _OPENER = urllib.request.build_opener(urllib.request.ProxyHandler({}))
@@ -104,13 +113,22 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-@dataclass
+@dataclass(frozen=True)
 class RealLoki:
-    """A running Loki: its base URL, and a ``push`` in the shape ``factories.push_export``
-    uses with lokisim, over Loki's real push API."""
+    """A running Loki seen as one tenant: its base URL, and a ``push`` in the shape
+    ``factories.push_export`` uses with lokisim, over Loki's real push API."""
 
     url: str
     log: Path
+    tenant: str = DEFAULT_TENANT
+
+    def for_tenant(self, tenant: str) -> RealLoki:
+        """The same server, as another tenant (``X-Scope-OrgID``)."""
+        return replace(self, tenant=tenant)
+
+    def fresh_tenant(self) -> RealLoki:
+        """The same server, as a tenant no other test uses."""
+        return self.for_tenant(f"t-{uuid.uuid4().hex[:16]}")
 
     def push(self, labels: Mapping[str, str], entries: Iterable[tuple[int, str]]) -> None:
         """Push one stream's entries, in bodies of at most ~1 MB."""
@@ -131,7 +149,7 @@ class RealLoki:
             f"{self.url}/loki/api/v1/push",
             data=body,
             method="POST",
-            headers={"Content-Type": "application/json"},
+            headers={"Content-Type": "application/json", "X-Scope-OrgID": self.tenant},
         )
         try:
             with _OPENER.open(request, timeout=30) as response:
@@ -143,8 +161,10 @@ class RealLoki:
 
     def get(self, path: str) -> tuple[int, str]:
         """GET ``path`` (no retries); the status and the body as text."""
+        headers = {"X-Scope-OrgID": self.tenant}
+        request = urllib.request.Request(f"{self.url}{path}", headers=headers)
         try:
-            with _OPENER.open(f"{self.url}{path}", timeout=5) as response:
+            with _OPENER.open(request, timeout=5) as response:
                 return int(response.status), response.read().decode("utf-8", "replace")
         except urllib.error.HTTPError as err:
             with err:
@@ -203,17 +223,16 @@ def running_loki(files: LokiFiles, workdir: Path) -> Iterator[RealLoki]:
         "LOKI_HTTP_PORT": str(http_port),
         "LOKI_GRPC_PORT": str(grpc_port),
     }
-    overrides = workdir / "overrides.yaml"
-    overrides.write_text(KEEP_LABELS_AS_PUSHED)
+    config = workdir / "loki.yaml"
+    config.write_text(multi_tenant_config(files.config.read_text()))
     log = workdir / "loki.log"
     loki = RealLoki(f"http://127.0.0.1:{http_port}", log)
     with log.open("wb") as out:
         process = subprocess.Popen(
             [
                 str(binary),
-                f"-config.file={files.config}",
+                f"-config.file={config}",
                 "-config.expand-env=true",
-                f"-runtime-config.file={overrides}",
                 "-log.level=warn",
             ],
             stdin=subprocess.DEVNULL,
@@ -232,6 +251,20 @@ def running_loki(files: LokiFiles, workdir: Path) -> Iterator[RealLoki]:
             except subprocess.TimeoutExpired:
                 process.kill()
                 process.wait()
+
+
+def multi_tenant_config(text: str) -> str:
+    """``loki-local.yaml`` with auth on (one tenant per test) and ``KEEP_LABELS_AS_PUSHED``
+    in its ``limits_config``; edited as text, since the file expands ``${VAR}`` itself."""
+    auth = re.compile(r"^auth_enabled:.*$", re.MULTILINE)
+    if auth.search(text):
+        text = auth.sub("auth_enabled: true", text)
+    else:
+        text = "auth_enabled: true\n" + text
+    limits = re.compile(r"^limits_config:[ \t]*\n", re.MULTILINE)
+    if limits.search(text):
+        return limits.sub(lambda found: found.group(0) + KEEP_LABELS_AS_PUSHED, text, count=1)
+    return text.rstrip("\n") + "\n\nlimits_config:\n" + KEEP_LABELS_AS_PUSHED
 
 
 def _wait_ready(loki: RealLoki, process: subprocess.Popen[bytes]) -> None:
@@ -275,3 +308,80 @@ def real_loki(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RealLoki]:
         pytest.skip(message)
     with running_loki(files, tmp_path_factory.mktemp("realloki")) as loki:
         yield loki
+
+
+# -- either Loki: what a suite parametrized over lokisim and the real server talks to --
+
+
+@dataclass(frozen=True)
+class LokiServer:
+    """The Loki a test talks to: a ``LokiSim``, or a fresh tenant of the session's real
+    Loki. Suites that describe Loki's observable behaviour take it over both; what only
+    a simulator can do (faults, recorded requests) stays on ``sim``.
+    """
+
+    kind: str
+    url: str
+    org_id: str | None
+    target: LokiSim | RealLoki
+
+    @property
+    def sim(self) -> LokiSim | None:
+        """The simulator, or None against the real Loki."""
+        return self.target if isinstance(self.target, LokiSim) else None
+
+    @property
+    def is_real(self) -> bool:
+        return isinstance(self.target, RealLoki)
+
+    def push(self, labels: Mapping[str, str], entries: Iterable[tuple[int, str]]) -> None:
+        self.target.push(labels, entries)
+
+    def push_export(self, path: Path) -> tuple[int, int]:
+        """``factories.push_export`` into this Loki (in ~1 MB bodies for the real one)."""
+        if isinstance(self.target, RealLoki):
+            with self.target.batch() as batch:
+                return push_export(batch, path)
+        return push_export(self.target, path)
+
+    @contextlib.contextmanager
+    def sibling(self) -> Iterator[LokiServer]:
+        """Another, empty Loki of the same kind: a new lokisim, or a fresh tenant."""
+        if isinstance(self.target, RealLoki):
+            real = self.target.fresh_tenant()
+            yield LokiServer(self.kind, real.url, real.tenant, real)
+            return
+        with LokiSim() as simulator:
+            yield LokiServer(self.kind, simulator.url, None, simulator)
+            assert not simulator.errors, "\n".join(simulator.errors)
+
+    def config(self, **settings: Any) -> LokiConfig:
+        """A client config for this Loki (its tenant included)."""
+        settings.setdefault("org_id", self.org_id)
+        return LokiConfig(url=self.url, **settings)
+
+    def use_in_env(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        """Point the CLI (``--source loki``) at this Loki, as its users' env would."""
+        monkeypatch.setenv("LOKI_ADDR", self.url)
+        monkeypatch.delenv("GRAFANA_LOKI_URL", raising=False)
+        if self.org_id is None:
+            monkeypatch.delenv("LOKI_ORG_ID", raising=False)
+        else:
+            monkeypatch.setenv("LOKI_ORG_ID", self.org_id)
+
+
+BOTH: Final = ("lokisim", "real")
+"""``params`` of a fixture serving ``LokiServer``: the simulator, then the real Loki."""
+
+
+@contextlib.contextmanager
+def serving(kind: str, request: pytest.FixtureRequest, **sim: Any) -> Iterator[LokiServer]:
+    """A ``LokiServer`` of ``kind``: a new ``LokiSim(**sim)`` (stopped, and checked for
+    internal errors, afterwards), or a fresh tenant of the session's ``real_loki``."""
+    if kind == "real":
+        real: RealLoki = request.getfixturevalue("real_loki").fresh_tenant()
+        yield LokiServer(kind, real.url, real.tenant, real)
+        return
+    with LokiSim(**sim) as simulator:
+        yield LokiServer(kind, simulator.url, None, simulator)
+        assert not simulator.errors, "lokisim hit internal errors:\n" + "\n".join(simulator.errors)

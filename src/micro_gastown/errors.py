@@ -11,10 +11,10 @@
     │       ├── LokiAuthError        401/403: a credential or tenant setting is wrong
     │       ├── LokiNotFoundError    404: wrong URL or path prefix
     │       └── LokiUnavailableError retries exhausted (network, 408, 429, 5xx, bad bodies)
-    ├── DslError                 the DSL checkout cannot be read (no Graph.hs, bad --repo)
+    ├── DslError                 the DSL checkout cannot be read (no Graph.hs, bad checkout)
     ├── LlmError                 a model call failed in a way the user can act on
     │   ├── BudgetExceeded       the next call could pass the run's budget; nothing sent
-    │   ├── ModelPolicyError     not Haiku without --allow-non-haiku; an unknown model
+    │   ├── ModelPolicyError     not Haiku unless allowed; an unknown model
     │   ├── LiveCallForbidden    a real API call while MICRO_GASTOWN_NO_LIVE_LLM is set
     │   ├── LlmAuthError         no key, key rejected (401) or not allowed (403)
     │   ├── LlmRequestError      400/404/413/...: the API rejected it (its own text kept)
@@ -29,28 +29,80 @@ Setup mistakes (ConfigError, DslError, ModelPolicyError, LiveCallForbidden, LlmA
 LlmRequestError) have ``retryable = False``: the same attempt would fail the same way, so a
 formula step is not retried on them.
 
-The CLI turns any of these into one clear line and a non-zero exit code (``exit_code``:
-2 ConfigError, 3 SourceError, 4 DslError and LlmError, 5 OutputError and BudgetExceeded);
-any other exception is a bug and keeps its traceback. Third-party exceptions are translated into
+The CLI turns any of these into one clear line and a non-zero exit code: one table,
+:class:`ExitCode`, one meaning per code (2 ConfigError, 3 SourceError and DslError, 4
+LlmError, 5 BudgetExceeded, 6 OutputError); any other exception is a bug and keeps its
+traceback. Third-party exceptions are translated into
 these once, at the boundary where they are raised.
 """
 
 from __future__ import annotations
 
+from enum import IntEnum
+
+
+class ExitCode(IntEnum):
+    """What a command's exit status means, the same in every command (the README's table)."""
+
+    OK = 0
+    FINDINGS = 1
+    """``analyze --fail-on``: a pattern this severe or worse was found."""
+    USAGE = 2
+    """Bad setup: a flag, an environment value, a TOML or schema file, a threshold."""
+    INPUT = 3
+    """The logs (a file, Loki) or the DSL checkout cannot be read."""
+    LLM = 4
+    """The LLM pass failed; the deterministic report is still written."""
+    BUDGET = 5
+    """The budget stopped a model call before it was sent."""
+    OUTPUT = 6
+    """A result cannot be written (``--output``, stdout on a full or closed device)."""
+    INCOMPLETE = 7
+    """``evolve``: the run did not complete (a step failed or is blocked); resumable."""
+
 
 class MicroGastownError(Exception):
-    """Base class: an error the user can act on, explained in one line."""
+    """Base class: an error the user can act on, explained in one line.
 
-    exit_code = 1
+    ``setting`` names the setting the error is about in neutral words ("repo", "since",
+    "budget_usd", ...) and ``value`` the value it was given, if any: lower layers never
+    spell a command-line flag, so each face (the CLI, an Action) words the setting for
+    itself. ``str(exc)`` reads well on its own: ``repo /x: no such directory``.
+    """
+
+    exit_code: int = ExitCode.USAGE
     retryable = True
     """False for a mistake in the setup (a flag, a file, a key, a model): trying the same
     thing again fails the same way, so a formula step is not retried on it."""
+
+    def __init__(self, *args: object, setting: str | None = None, value: object = None) -> None:
+        super().__init__(*args)
+        self.setting = setting
+        self.value = value
+
+    @property
+    def reason(self) -> str:
+        """The message without the setting and value it is about."""
+        return super().__str__()
+
+    def __str__(self) -> str:
+        if self.setting is None:
+            return self.reason
+        return f"{self.setting}{shown_value(self.value)}: {self.reason}"
+
+
+def shown_value(value: object) -> str:
+    """How an error shows the value a setting was given: after a space, text quoted (it
+    may be empty or hold spaces), paths and numbers as they are; nothing for no value."""
+    if value is None:
+        return ""
+    return f" {value!r}" if isinstance(value, str) else f" {value}"
 
 
 class ConfigError(MicroGastownError):
     """Bad configuration: names the file, table/field or flag that is wrong."""
 
-    exit_code = 2
+    exit_code = ExitCode.USAGE
     retryable = False
 
 
@@ -61,7 +113,7 @@ class UsageError(ConfigError):
 class SourceError(MicroGastownError):
     """A log source cannot be opened or read."""
 
-    exit_code = 3
+    exit_code = ExitCode.INPUT
 
 
 class LokiError(SourceError):
@@ -92,26 +144,27 @@ class LokiUnavailableError(LokiError):
 
 
 class DslError(MicroGastownError):
-    """The DSL checkout given with --repo cannot be read."""
+    """The DSL checkout cannot be read."""
 
-    exit_code = 4
+    exit_code = ExitCode.INPUT
     retryable = False
 
 
 class LlmError(MicroGastownError):
     """A model call failed in a way the user can act on (auth, policy, budget, output)."""
 
-    exit_code = 4
+    exit_code = ExitCode.LLM
 
 
 class BudgetExceeded(LlmError):
     """The next call could cost more than the run's remaining budget; nothing was sent."""
 
-    exit_code = 5
+    exit_code = ExitCode.BUDGET
 
 
 class ModelPolicyError(LlmError):
-    """A model name the policy refuses: not Haiku without --allow-non-haiku, or unknown."""
+    """A model name the policy refuses: not Haiku unless non-Haiku models are allowed, or
+    unknown."""
 
     retryable = False
 
@@ -160,8 +213,10 @@ class LlmOutputError(LlmError):
 class OutputError(MicroGastownError):
     """A result cannot be written where it was asked to go."""
 
-    exit_code = 5
+    exit_code = ExitCode.OUTPUT
 
 
 class StepUnavailable(MicroGastownError):
     """The skill a formula step runs is not built (yet); the run stays resumable."""
+
+    exit_code = ExitCode.INCOMPLETE

@@ -1,4 +1,4 @@
-"""LogQL for findings: queries that reproduce each finding in Grafana (SPEC §5).
+"""LogQL for findings: queries that reproduce each finding in Grafana (see docs/loki.md).
 
 Every query starts from the configured base selector (default ``{job="exomonad-native"}``)
 and narrows by the ``event_type`` label the emitter writes; where streams lack that label
@@ -55,8 +55,9 @@ class LogQL:
         match = _SELECTOR_RE.match(self.selector.strip())
         if match is None or not match.group(1):
             raise ConfigError(
-                f"--selector {self.selector!r}: expected a LogQL stream selector such as "
-                f"{DEFAULT_SELECTOR}"
+                f"expected a LogQL stream selector such as {DEFAULT_SELECTOR}",
+                setting="selector",
+                value=self.selector,
             )
 
     @property

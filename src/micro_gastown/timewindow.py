@@ -128,8 +128,9 @@ class TimeWindow:
     def __post_init__(self) -> None:
         if self.start_ns is not None and self.end_ns is not None and self.start_ns >= self.end_ns:
             raise UsageError(
-                f"the time window is empty: --since {format_ns(self.start_ns)} is not before "
-                f"--until {format_ns(self.end_ns)}"
+                f"the time window is empty: its start {format_ns(self.start_ns)} is not "
+                f"before its end {format_ns(self.end_ns)}",
+                setting="since",
             )
 
     def contains(self, ts_ns: int) -> bool:
@@ -147,20 +148,22 @@ class TimeWindow:
         return f"{start} .. {end}"
 
 
-def parse_instant(text: str, *, flag: str, now: datetime) -> int:
+def parse_instant(text: str, *, setting: str, now: datetime) -> int:
     """A ``--since``/``--until`` value: a duration back from ``now`` or an RFC 3339 instant."""
     try:
         return datetime_to_ns(now - parse_duration(text))
     except OverflowError:
-        raise UsageError(f"{flag} {text!r}: reaches before year 1") from None
+        raise UsageError("reaches before year 1", setting=setting, value=text) from None
     except ValueError:
         pass
     try:
         return parse_rfc3339_ns(text)
     except ValueError:
         raise UsageError(
-            f"{flag} {text!r}: expected a duration such as 24h, 7d, 30m "
-            "or an RFC 3339 time such as 2026-11-21T00:00:00Z"
+            "expected a duration such as 24h, 7d, 30m "
+            "or an RFC 3339 time such as 2026-11-21T00:00:00Z",
+            setting=setting,
+            value=text,
         ) from None
 
 
@@ -170,6 +173,6 @@ def window_from_flags(
     moment = now or datetime.now(UTC)
     if moment.tzinfo is None:
         raise ValueError("window_from_flags: `now` must be timezone-aware")
-    start = parse_instant(since, flag="--since", now=moment) if since is not None else None
-    end = parse_instant(until, flag="--until", now=moment) if until is not None else None
+    start = parse_instant(since, setting="since", now=moment) if since is not None else None
+    end = parse_instant(until, setting="until", now=moment) if until is not None else None
     return TimeWindow(start, end)

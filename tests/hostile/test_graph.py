@@ -4,7 +4,7 @@ characters in names, NUL bytes; and a Graph.hs that is a FIFO, a directory or a 
 leads nowhere.
 
 Each is read (exit 0, with every name shown inert) or refused in one line naming the file
-or the checkout (exit 4, ``DslError``). Line endings and a BOM change nothing at all.
+or the checkout (exit 3, ``DslError``). Line endings and a BOM change nothing at all.
 """
 
 from __future__ import annotations
@@ -113,9 +113,9 @@ SPECIAL: dict[str, Callable[[Path], None]] = {
 
 
 def expect_read_or_refused(outcome: Outcome, repo: Path) -> None:
-    assert_code_in(outcome, (0, 4))
-    if outcome.returncode == 4:
-        assert_error(outcome, 4)
+    assert_code_in(outcome, (0, 3))
+    if outcome.returncode == 3:
+        assert_error(outcome, 3)
         line = outcome.stderr_lines[-1]
         assert "Graph.hs" in line or str(repo) in line, f"names neither file nor checkout: {line}"
 

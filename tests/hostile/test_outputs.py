@@ -2,7 +2,7 @@
 devices, directories, missing and unwritable directories, ``-``.
 
 For each: written where it leads (a link stays a link, a device stays a device, a FIFO's
-reader gets everything) with exit 0, or exit 5 with one line naming the path; either way
+reader gets everything) with exit 0, or exit 6 with one line naming the path; either way
 no other file changes and no temporary file is left beside the output.
 """
 
@@ -103,11 +103,11 @@ OUTPUTS: dict[str, tuple[Callable[[Path], Target], int]] = {
     "symlink-to-file": (_symlink_to_file, 0),
     "dangling-symlink": (_dangling_symlink, 0),
     "null-device": (_null_device, 0),
-    "full-device": (lambda root: Target(make_device(root / "full", FULL_DEVICE), None), 5),
-    "directory": (_directory, 5),
-    "missing-directory": (_missing_directory, 5),
-    "parent-is-a-file": (_parent_is_a_file, 5),
-    "symlink-loop": (_symlink_loop, 5),
+    "full-device": (lambda root: Target(make_device(root / "full", FULL_DEVICE), None), 6),
+    "directory": (_directory, 6),
+    "missing-directory": (_missing_directory, 6),
+    "parent-is-a-file": (_parent_is_a_file, 6),
+    "symlink-loop": (_symlink_loop, 6),
 }
 
 
@@ -227,7 +227,7 @@ def test_output_in_a_directory_that_cannot_be_written_is_refused_in_one_line(
     with _unwritable_directory(locked):
         before = snapshot(sandbox)
         outcome = run_main(argv(source, locked / "out.json"), capsysbinary)
-        assert_error(outcome, 5, naming=str(locked / "out.json"))
+        assert_error(outcome, 6, naming=str(locked / "out.json"))
         assert_only_changed(sandbox, before)
 
 
@@ -270,5 +270,5 @@ def test_standard_output_on_a_full_device_is_an_output_error(
         outcome, _ = run_tool(
             [*argv, "--source", f"file:{source}"], cwd=tmp_path, env=env, stdout=stdout
         )
-    assert_error(outcome, 5, naming="standard output")
+    assert_error(outcome, 6, naming="standard output")
     assert full.is_char_device()

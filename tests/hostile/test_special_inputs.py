@@ -76,11 +76,11 @@ COMMANDS: dict[str, Callable[[Path], Argv]] = {
 
 def expect_refused(command: str, outcome: Outcome, tmp_path: Path, source: Path) -> None:
     """Refused in one line (3); for ``evolve`` also as a run whose analyze step failed and
-    says why (1)."""
+    says why (7, incomplete)."""
     if command != "evolve":
         assert_error(outcome, 3, naming=source.name)
         return
-    assert_code_in(outcome, (1, 3))
+    assert_code_in(outcome, (7, 3))
     state = run_state(tmp_path / "runs")
     if outcome.returncode == 3:
         assert_error(outcome, 3, naming=source.name)

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from micro_gastown.analysis.runner import AnalysisSettings, run_analysis
-from micro_gastown.analysis.settings import load_thresholds
+from micro_gastown.config.polecat import load_thresholds
 from micro_gastown.dsl import read_dsl
 from micro_gastown.sources import FileSource
 from micro_gastown.testing.synthetic import DEMO, expected_findings, generate_export

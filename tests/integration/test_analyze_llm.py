@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from micro_gastown.analysis.review import review_with_polecat
-from micro_gastown.analysis.settings import default_polecat_path
+from micro_gastown.bundled import bundled_polecat
 from micro_gastown.cli import main
 from micro_gastown.config.polecat import load_polecat
 from micro_gastown.llm.base import CallRecord, LlmRequest, LlmResponse, Meter, Usage
@@ -47,7 +47,7 @@ def recorded(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, list[str]]
     plain = folder / "plain.json"
     assert main([*ARGS, "--output", str(plain)]) == 0
     report = PatternReport.model_validate_json(plain.read_text())
-    polecat = load_polecat(default_polecat_path())
+    polecat = load_polecat(bundled_polecat("log-analyzer"))
     recordings = folder / "recordings.json"
     review_with_polecat(
         report,
@@ -93,8 +93,10 @@ def test_the_budget_stops_the_review_before_the_call(
     assert report is not None
     assert [p["id"] for p in report["patterns"]] == ids
     [note] = [n for n in report["metadata"]["notes"] if n.startswith("LLM review not applied")]
-    assert "--budget-usd" in note
-    assert "LLM review not applied, report written without it" in capsys.readouterr().err
+    assert "budget_usd: stopping before the budget is exceeded" in note
+    assert "--" not in note  # the report is read by every face: it names no flag
+    err = capsys.readouterr().err
+    assert "LLM review not applied, report written without it: --budget-usd: stopping" in err
 
 
 def test_a_prompt_that_changed_misses_the_recordings_clearly(
@@ -134,14 +136,14 @@ def test_without_an_api_key_the_report_is_written_unreviewed(
     [note] = [n for n in report["metadata"]["notes"] if n.startswith("LLM review not applied")]
     assert "no Anthropic API key" in note
     [error] = [line for line in captured.err.splitlines() if "error" in line]
-    assert error.startswith("micro-gastown: error: LLM review not applied, report written")
+    assert error.startswith("micro-gastown analyze: error: LLM review not applied, report written")
     assert "no Anthropic API key" in error
 
 
 @pytest.mark.parametrize(
     ("flags", "code", "needle"),
     [
-        (["--backend", "replay"], 2, "--backend replay needs --replay FILE"),
+        (["--backend", "replay"], 2, "--replay: the replay backend needs a file of recorded"),
         (["--budget-usd", "-1"], 2, "'-1': expected dollars"),
         (["--budget-usd", "1e30"], 2, "'1e30': expected dollars, from 0 to 1,000,000"),
     ],

@@ -14,7 +14,8 @@ from micro_gastown.timewindow import format_ns
 
 from factories import BASE_NS, Export
 
-SAMPLE = Path(__file__).resolve().parents[2] / "examples" / "exomonad-sample"
+ROOT = Path(__file__).resolve().parents[2]
+SAMPLE = ROOT / "examples" / "exomonad-sample"
 
 
 def _export(tmp_path: Path) -> Path:
@@ -30,7 +31,7 @@ def _export(tmp_path: Path) -> Path:
 def _error_line(capsys: pytest.CaptureFixture[str]) -> str:
     err = capsys.readouterr().err.strip()
     assert "\n" not in err, err
-    assert err.startswith("micro-gastown: error: ")
+    assert err.startswith("micro-gastown analyze: error: ")
     return err
 
 
@@ -97,8 +98,8 @@ def test_since_until_filter_by_event_time(
             2,
             "latency_warning_ms must not exceed latency_critical_ms",
         ),
-        (["--source", "file:{export}", "--repo", "{missing}"], 4, "missing"),
-        (["--source", "file:{export}", "--output", "{missing}/r.json"], 5, "does not exist"),
+        (["--source", "file:{export}", "--repo", "{missing}"], 3, "missing"),
+        (["--source", "file:{export}", "--output", "{missing}/r.json"], 6, "does not exist"),
         (["--source", "file:{export}", "--grafana-url", "http://g"], 2, "go together"),
         (["--source", "file:{export}", "--selector", "job=x"], 2, "--selector"),
         (["--source", "file:{export}", "--bogus-flag"], 2, "unrecognized arguments"),
@@ -117,15 +118,17 @@ def test_bad_input_is_one_clear_line(
 def test_polecat_errors_name_file_and_key(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    polecat = tmp_path / "la.toml"
-    polecat.write_text("[thresholds]\nlatency_warning_ms = 'slow'\n")
+    """--polecat is read as a whole polecat, as `validate` reads it (one loader)."""
+    shipped = (ROOT / "polecats" / "log-analyzer.toml").read_text()
+    polecat = tmp_path / "log-analyzer.toml"
+    polecat.write_text(shipped.replace("latency_warning_ms = 2000", "latency_warning_ms = 'slow'"))
     assert (
         main(["analyze", "--source", f"file:{_export(tmp_path)}", "--polecat", str(polecat)]) == 2
     )
     line = _error_line(capsys)
     assert str(polecat) in line
-    assert "latency_warning_ms" in line
-    polecat.write_text("[thresholds]\nlatency_warnin_ms = 1\n")
+    assert "thresholds.latency_warning_ms: should be an integer" in line
+    polecat.write_text(shipped.replace("latency_warning_ms = 2000", "latency_warnin_ms = 1"))
     assert (
         main(["analyze", "--source", f"file:{_export(tmp_path)}", "--polecat", str(polecat)]) == 2
     )
@@ -190,7 +193,7 @@ def test_empty_window_gives_an_empty_valid_report(
     assert report["patterns"] == []
     empty = "no events in the window (50 lines read fell outside it)"
     assert any(note.startswith(empty) for note in report["metadata"]["notes"])
-    assert f"micro-gastown: warning: {empty}" in err
+    assert f"micro-gastown analyze: warning: {empty}" in err
     assert report["summary"] == {
         "total_patterns": 0,
         "critical": 0,
@@ -238,14 +241,14 @@ def test_jobs_do_not_change_the_report(
     tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """--jobs only changes how the file is read (tiny parts forced through the setting)."""
-    import micro_gastown.cli.analyze as analyze_cli
+    import micro_gastown.app.analyzer as analyze_app
 
-    real = analyze_cli.AnalysisSettings
+    real = analyze_app.AnalysisSettings
 
     def tiny_parts(**kwargs: object) -> object:
         return real(**kwargs, min_part_bytes=1)  # type: ignore[arg-type]
 
-    monkeypatch.setattr(analyze_cli, "AnalysisSettings", tiny_parts)
+    monkeypatch.setattr(analyze_app, "AnalysisSettings", tiny_parts)
     source = f"file:{_export(tmp_path)}"
     reports = []
     for jobs in ("1", "3"):
@@ -269,7 +272,8 @@ def test_max_lines_stops_reading_and_says_so(
     assert report["metadata"]["truncated"] is True
     assert report["metadata"]["lines_read"] == 11  # one more, to know that more was there
     assert report["metadata"]["events_analyzed"] == 10
-    assert any("--max-lines 10" in note for note in report["metadata"]["notes"])
+    assert any("the line cap of 10 entries" in note for note in report["metadata"]["notes"])
+    assert not any("--" in note for note in report["metadata"]["notes"])
     assert "warning: stopped after --max-lines 10 lines" in captured.err
 
 

@@ -45,9 +45,9 @@ def test_dsl_problems_are_notes_and_warnings_and_no_look_alike_edge_is_judged(
         "Graph.hs:5: Goto target 'answerFaq' contains U+202E RIGHT-TO-LEFT OVERRIDE, which "
         "does not show: edge skipped (invisible_character)"
     )
-    assert f"micro-gastown: warning: --repo: could not read {problem}" in err.splitlines()
+    assert f"micro-gastown analyze: warning: --repo: could not read {problem}" in err.splitlines()
     report = json.loads(out)
-    assert f"--repo: could not read {problem}" in report["metadata"]["notes"]
+    assert f"DSL checkout: could not read {problem}" in report["metadata"]["notes"]
     # Before, the override made a second route -> answerFaq edge, never taken: a dead_path
     # finding that read the same as the edge taken 150 times.
     dead = [p for p in report["patterns"] if p["type"] == "dead_path"]

@@ -140,7 +140,7 @@ def test_out_of_order_events_warn_on_stderr_and_mark_only_the_findings_they_touc
     warnings = [line for line in captured.err.splitlines() if "arrived earlier" in line]
     assert len(warnings) == 1
     (warning,) = warnings
-    assert warning.startswith("micro-gastown: warning: 3 events arrived earlier")
+    assert warning.startswith("micro-gastown analyze: warning: 3 events arrived earlier")
     assert draft["id"] in warning
     assert summarize["id"] not in warning
 

@@ -11,7 +11,7 @@ import pytest
 from micro_gastown.cli import main
 
 SAMPLE = Path(__file__).resolve().parents[2] / "examples" / "exomonad-sample"
-DSL_ERROR_EXIT = 4
+DSL_ERROR_EXIT = 3
 USAGE_ERROR_EXIT = 2
 
 
@@ -51,7 +51,7 @@ def test_repo_may_be_given_relative_to_the_working_directory(
 
 def assert_one_error_line(err: str, *fragments: str) -> None:
     assert err.count("\n") == 1, err
-    assert err.startswith("micro-gastown: error: ")
+    assert err.startswith("micro-gastown graph: error: ")
     for fragment in fragments:
         assert fragment in err
 
@@ -127,11 +127,11 @@ def test_what_cannot_be_read_is_listed_and_warned_about_and_the_rest_printed(
     assert main(["graph", "--repo", str(repo)]) == 0
     out, err = capsys.readouterr()
     assert err.splitlines() == [
-        "micro-gastown: warning: src/Graph.hs:5: string literal has no closing quote: "
+        "micro-gastown graph: warning: src/Graph.hs:5: string literal has no closing quote: "
         "the rest of the line is skipped (unterminated_string)",
-        "micro-gastown: warning: src/Graph.hs:5: '[' is never closed: "
+        "micro-gastown graph: warning: src/Graph.hs:5: '[' is never closed: "
         "read as closed at line 5 (unclosed_bracket)",
-        "micro-gastown: warning: src/Graph.hs:7: '[' is never closed: "
+        "micro-gastown graph: warning: src/Graph.hs:7: '[' is never closed: "
         "read as closed at line 7 (unclosed_bracket)",
     ]
     assert "  nodes (4):" in out
@@ -167,13 +167,14 @@ def test_a_checkout_of_which_nothing_could_be_read_fails(
     out, err = capsys.readouterr()
     lines = err.splitlines()
     assert lines[:-1] == [
-        "micro-gastown: warning: Graph.hs:1: not valid UTF-8 (byte 0xff is the first bad one): "
+        "micro-gastown graph: warning: Graph.hs:1: not valid UTF-8 "
+        "(byte 0xff is the first bad one): "
         "undecodable bytes are read as U+FFFD and names holding them are skipped (invalid_utf8)",
-        "micro-gastown: warning: Graph.hs:1: '{-' is never closed: "
+        "micro-gastown graph: warning: Graph.hs:1: '{-' is never closed: "
         "the rest of the file is a comment (unterminated_comment)",
     ]
     assert lines[-1] == (
-        f"micro-gastown: error: --repo {repo}: no graph could be read "
+        f"micro-gastown graph: error: --repo {repo}: no graph could be read "
         "(2 problems, see the warnings above)"
     )
     assert "problems (2):" in out
@@ -232,4 +233,4 @@ def test_nothing_from_the_checkout_reaches_the_terminal_invisible(
     assert "answerFaq" in out  # the readable parts are there
     assert unsafe_characters(out) == []
     assert unsafe_characters(err) == []
-    assert err.count("micro-gastown: warning: ") == len(err.splitlines()) > 0
+    assert err.count("micro-gastown graph: warning: ") == len(err.splitlines()) > 0

@@ -125,7 +125,8 @@ def test_missing_file_is_one_line_error(tmp_path: Path, capsys: pytest.CaptureFi
     assert main(["logs", "templates", str(missing)]) == 3
     out, err = capsys.readouterr()
     assert out == ""
-    assert err == f"micro-gastown: error: cannot read {missing}: No such file or directory\n"
+    said = f"micro-gastown logs templates: error: cannot read {missing}"
+    assert err == f"{said}: No such file or directory\n"
 
 
 @pytest.mark.parametrize(
@@ -141,7 +142,7 @@ def test_corrupt_gzip_is_a_source_error(
     assert main(["logs", "templates", str(path)]) == 3
     out, err = capsys.readouterr()
     assert out == ""
-    assert err.startswith(f"micro-gastown: error: cannot read {path}: ")
+    assert err.startswith(f"micro-gastown logs templates: error: cannot read {path}: ")
     assert err.count("\n") == 1
 
 

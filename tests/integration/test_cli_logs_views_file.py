@@ -79,11 +79,11 @@ def test_a_window_without_matching_events_is_said_on_stderr(
 ) -> None:
     window = ["--since", "2024-03-02T00:00:00Z", "--until", "2024-03-03T00:00:00Z"]
     argv = ["logs", "transitions", "--source", f"file:{export}", *window]
-    assert main([*argv, "--json"] if as_json else argv) == 0
+    assert main([*argv, "--format", "json"] if as_json else argv) == 0
     captured = capsys.readouterr()
     assert captured.out == ("[]\n" if as_json else "")
     assert captured.err.splitlines() == [
-        "micro-gastown: note: no graph_transition events matched in the window "
+        "micro-gastown logs transitions: note: no graph_transition events matched in the window "
         "(2024-03-02T00:00:00.000000000Z .. 2024-03-03T00:00:00.000000000Z): check "
         "--since/--until, the source and its selector"
     ]

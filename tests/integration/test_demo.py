@@ -54,5 +54,7 @@ def test_make_demo_shows_the_reviewed_report_and_its_cost(
         first_sentence = item["recommendation"].split(". ")[0]
         assert first_sentence.replace("`", "\\`") in out, first_sentence
     assert "(replay backend; order changed: " in out
-    [cost] = [line for line in err.splitlines() if line.startswith("micro-gastown: LLM review:")]
+    [cost] = [
+        line for line in err.splitlines() if line.startswith("micro-gastown analyze: LLM review:")
+    ]
     assert re.search(r"[\d,]+ in / [\d,]+ out tokens, \$0\.\d{4} of \$0\.50$", cost), cost

@@ -29,7 +29,7 @@ _STUCK_SCAN = textwrap.dedent(
     """
     import os, sys, time
     from pathlib import Path
-    from micro_gastown.analysis import runner
+    from micro_gastown.analysis import scan
     from micro_gastown.analysis.runner import AnalysisSettings, run_analysis
     from micro_gastown.sources import FileSource
     from micro_gastown.timewindow import TimeWindow
@@ -38,7 +38,7 @@ _STUCK_SCAN = textwrap.dedent(
         os.write(1, f"{os.getpid()}\\n".encode())
         time.sleep(120)
 
-    runner._scan_part = stuck
+    scan._scan_part = stuck
     settings = AnalysisSettings(jobs=2, min_part_bytes=1)
     run_analysis(FileSource(Path(sys.argv[1])), TimeWindow(), settings)
     """

@@ -14,8 +14,9 @@ import orjson
 
 from . import loki3
 from .config import HOUR_NS, Limits, Loki3Labels, Patterns
-from .engine import Series, Work, align_to_step, evaluate, select_logs, step_times
+from .engine import Series, Work, align_to_step, evaluate, step_times
 from .errors import BadRequest
+from .frontend import select_split_logs
 from .logql import LogQuery, parse, parse_log_query
 from .patterns import html_escape_json, query_patterns
 from .store import Store, format_labels, label_key
@@ -82,8 +83,8 @@ def _stats(work: Work) -> dict[str, object]:
             "queueTime": 0,
             "subqueries": 0,
             "totalEntriesReturned": work.returned,
-            "splits": 0,
-            "shards": 0,
+            "splits": work.splits,
+            "shards": max(work.splits, 1),
         },
         "querier": {"store": {"totalChunksRef": 0, "totalChunksDownloaded": 0}},
         "ingester": {"totalReached": 1, "totalLinesSent": work.returned},
@@ -190,7 +191,16 @@ class LokiApi:
         work = Work()
         if isinstance(expr, LogQuery):
             self._check_entries(limit)
-            groups = select_logs(self.store, expr, start, end, limit, forward, work)
+            groups, work.splits = select_split_logs(
+                self.store,
+                expr,
+                start,
+                end,
+                limit,
+                forward,
+                self.limits.split_queries_by_interval_ns,
+                work,
+            )
             result: list[dict[str, object]] = [
                 {"stream": dict(key), "values": [[str(e.ts), e.line] for e in entries]}
                 for key, entries in groups

@@ -1,10 +1,12 @@
 """Evaluates parsed LogQL against the store: log selections and step-wise metrics.
 
-Log queries keep Loki's pagination contract (``start`` inclusive, ``end`` exclusive, the
-first ``limit`` entries in direction order across all streams). Metric queries evaluate
-each step ``t`` over the window ``(t - range, t]`` like Loki's range vector iterator; a
-range query's steps are multiples of the step when the frontend splits it
-(:func:`align_to_step`), as in a real Loki with its default ``split_queries_by_interval``.
+Log queries keep Loki's pagination contract within one of its split intervals (``start``
+inclusive, ``end`` exclusive, the first ``limit`` entries in direction order across all
+streams); over several, the frontend merges the pieces as Loki does (``frontend``).
+Metric queries evaluate each step ``t`` over the window ``(t - range, t]`` like Loki's
+range vector iterator; a range query's steps are multiples of the step when the frontend
+splits it (:func:`align_to_step`), as in a real Loki with its default
+``split_queries_by_interval``.
 """
 
 from __future__ import annotations
@@ -34,6 +36,8 @@ class Work:
     lines: int = 0
     bytes: int = 0
     returned: int = 0
+    splits: int = 0
+    """Split answers the frontend merged (0: the query fell in one interval)."""
 
 
 @dataclass

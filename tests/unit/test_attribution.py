@@ -1,7 +1,8 @@
-"""events.attribution: which node an event belongs to, per span/session scope (SPEC §1)."""
+"""events.attribution: which node an event belongs to, per span/session scope (docs/events.md)."""
 
 from __future__ import annotations
 
+import pickle
 from typing import Any
 
 import orjson
@@ -367,3 +368,103 @@ def test_observe_sets_node_on_the_event_object() -> None:
     assert event.node is None
     attributor.observe(event)
     assert event.node == "classify"
+
+
+# ---------------------------------------------------------------- idle scopes, between prunes
+
+
+def test_a_scope_idle_past_the_timeout_is_over_even_before_any_prune() -> None:
+    """The idle rule is checked on every event, not only when pruning frees memory."""
+    attributor = Attributor(idle_timeout_ns=1000)  # the next prune is 65,536 events away
+    first = attributor.observe(transition("s1", "entry", "classify", T0))
+    at_limit = llm("s1", T0 + 1000)  # exactly the timeout after the last event: still on
+    attributor.observe(at_limit)
+    assert at_limit.node == "classify"
+    after = error("s1", T0 + 2001)  # 1001 ns of silence: the scope is over
+    assert attributor.observe(after) is None
+    assert after.node is None
+    assert after.failed_edge is None
+    assert attributor.unattributed == 1
+    fresh = attributor.observe(transition("s1", "classify", "route", T0 + 4000))
+    assert fresh is not None
+    assert fresh is not first  # started afresh
+    assert (fresh.node, fresh.edge, fresh.last_ts) == ("route", ("classify", "route"), T0 + 4000)
+    assert attributor.out_of_order == 0
+
+
+def test_every_late_transition_counts_at_its_target() -> None:
+    attributor = Attributor()
+    attributor.observe(transition("s1", "entry", "classify", T0 + 100))
+    attributor.observe(transition("s1", "classify", "route", T0 + 1))
+    attributor.observe(transition("s1", "route", "route", T0 + 2))
+    assert attributor.out_of_order_nodes == {"route": 2}
+
+
+def test_only_llm_calls_that_took_their_node_from_the_scope_are_inferred() -> None:
+    """The list tells LogQL which nodes it cannot select by a ``node`` field."""
+    attributor = Attributor()
+    attributor.observe(transition("s1", "entry", "classify", T0))
+    attributor.observe(effect("s1", T0 + 1))
+    attributor.observe(error("s1", T0 + 2))
+    attributor.observe(llm("s1", T0 + 3, node="summarize"))  # names its node
+    assert attributor.inferred_llm_nodes == set()
+    attributor.observe(llm("s1", T0 + 4))
+    assert attributor.inferred_llm_nodes == {"classify"}
+
+
+# ---------------------------------------------------------------- parts of a file
+
+
+def test_events_of_unknown_scopes_are_deferred_only_when_asked() -> None:
+    """A later part of a file defers the events of scopes an earlier part may have begun."""
+    deferring = Attributor(idle_timeout_ns=1000, defer_unknown=True)
+    begun_earlier = llm("s1", T0)
+    assert deferring.observe(begun_earlier) is attribution_module.DEFERRED
+    assert begun_earlier.node is None
+    assert deferring.unattributed == 0  # not decided yet
+    orphan = llm(None, T0 + 1)  # no scope: no earlier part can attribute it
+    assert deferring.observe(orphan) is None
+    assert deferring.unattributed == 1
+    deferring.observe(transition("s2", "entry", "classify", T0 + 2))
+    stale = llm("s2", T0 + 5000)  # the scope is known here and over: not deferred
+    assert deferring.observe(stale) is None
+    assert deferring.unattributed == 2
+    plain = Attributor()
+    assert plain.observe(llm("s1", T0)) is None
+    assert plain.unattributed == 1
+
+
+def test_adopted_states_carry_on_and_win_over_what_was_known() -> None:
+    earlier, later = Attributor(), Attributor()
+    earlier.observe(transition("s1", "entry", "classify", T0))
+    later.observe(transition("s1", "classify", "route", T0 + 10))
+    earlier.adopt(later.scopes)
+    follower = llm("s1", T0 + 11)
+    earlier.observe(follower)
+    assert follower.node == "route"
+
+
+def test_scope_states_travel_between_processes_intact() -> None:
+    attributor = Attributor()
+    state = attributor.observe(transition("s1", "entry", "classify", T0))
+    assert state is not None
+    state.edge_failed = True
+    copy = pickle.loads(pickle.dumps(state))
+    assert (copy.node, copy.edge, copy.edge_failed, copy.last_ts) == (
+        "classify",
+        ("entry", "classify"),
+        True,
+        T0,
+    )
+
+
+def test_pruning_nothing_is_harmless_and_counts_add_up() -> None:
+    attributor = Attributor(idle_timeout_ns=10)
+    attributor.prune(T0)  # no scope yet
+    assert attributor.pruned_scopes == 0
+    attributor.observe(transition("a", "entry", "classify", T0))
+    attributor.prune(T0 + 100)
+    attributor.observe(transition("b", "entry", "classify", T0 + 200))
+    attributor.prune(T0 + 300)
+    assert attributor.pruned_scopes == 2
+    assert attributor.scopes == {}

@@ -1,4 +1,4 @@
-"""events.parse: one Loki line → a typed event, or one counted SkipReason (SPEC §1)."""
+"""events.parse: one Loki line → a typed event, or one counted SkipReason (docs/events.md)."""
 
 from __future__ import annotations
 

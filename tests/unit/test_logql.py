@@ -6,6 +6,7 @@ import re
 
 import pytest
 
+from micro_gastown.cli.flags import worded
 from micro_gastown.errors import ConfigError
 from micro_gastown.logql import LogQL, escape_regex, quote, quote_regex, template_regex
 
@@ -39,8 +40,9 @@ def test_queries_narrow_the_configured_selector() -> None:
 
 @pytest.mark.parametrize("selector", ["job=x", "{}", "", "{job='x'"])
 def test_bad_selectors_are_config_errors(selector: str) -> None:
-    with pytest.raises(ConfigError, match="--selector"):
+    with pytest.raises(ConfigError) as caught:
         LogQL(selector)
+    assert worded(caught.value).startswith(f"--selector {selector!r}: expected a LogQL")
 
 
 def test_without_the_event_type_label_kinds_are_selected_by_a_line_filter() -> None:

@@ -18,7 +18,6 @@ from hypothesis import strategies as st
 
 from micro_gastown.analysis.assemble import assemble_report
 from micro_gastown.analysis.runner import AnalysisRun, AnalysisSettings, run_analysis
-from micro_gastown.analysis.settings import Thresholds
 from micro_gastown.detectors import Finding
 from micro_gastown.events import ErrorEvent, EventType, SkipCounter, parse_line
 from micro_gastown.events.parse import MAX_COUNT
@@ -32,6 +31,7 @@ from micro_gastown.report.model import (
     Summary,
 )
 from micro_gastown.sources.base import SourceStats
+from micro_gastown.thresholds import Thresholds
 from micro_gastown.timewindow import TimeWindow
 
 from factories import BASE_NS

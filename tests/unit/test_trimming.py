@@ -10,7 +10,7 @@ from typing import Any
 import orjson
 import pytest
 
-from micro_gastown.analysis import runner, trimming
+from micro_gastown.analysis import scan, trimming
 from micro_gastown.analysis.runner import AnalysisSettings, ScanPass, run_analysis
 from micro_gastown.analysis.trimming import KEPT_CHARS, trimmed
 from micro_gastown.events.model import ErrorEvent, LlmCall
@@ -87,7 +87,7 @@ def test_the_report_reads_as_if_nothing_was_cut(
         return dict(document)
 
     cut = report()
-    monkeypatch.setattr(runner, "KEPT_CHARS", 10**9)
+    monkeypatch.setattr(scan, "KEPT_CHARS", 10**9)
     monkeypatch.setattr(trimming, "KEPT_CHARS", 10**9)
     whole = report()
     assert cut == whole

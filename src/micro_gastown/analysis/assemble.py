@@ -7,9 +7,10 @@ keys, details, recommendations and LogQL, since error templates come from log te
 from __future__ import annotations
 
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from micro_gastown import __version__
+from micro_gastown.analysis.scan import AnalysisRun, AnalysisSettings
 from micro_gastown.detectors import Finding
 from micro_gastown.dsl import DslModel
 from micro_gastown.events.model import Event
@@ -27,9 +28,6 @@ from micro_gastown.report.model import (
 )
 from micro_gastown.sources.base import LogSource
 from micro_gastown.timewindow import TimeWindow, format_ns
-
-if TYPE_CHECKING:
-    from micro_gastown.analysis.runner import AnalysisRun, AnalysisSettings
 
 _TYPE_ORDER = {kind: index for index, kind in enumerate(PatternType)}
 
@@ -157,12 +155,12 @@ def assemble_report(
             else ""
         )
         notes.append(
-            f"no events in the window{outside}: check --since/--until, the source and its selector"
+            f"no events in the window{outside}: check the window, the source and its selector"
         )
     if dsl is not None:
-        notes.extend(f"--repo: could not read {problem}" for problem in dsl.problems)
+        notes.extend(f"DSL checkout: could not read {problem}" for problem in dsl.problems)
     if dsl is None:
-        notes.append("no --repo given: dead_path was not checked")
+        notes.append("no DSL checkout was given: dead_path was not checked")
     elif (
         events_analyzed
         and not run.transitions
@@ -171,8 +169,8 @@ def assemble_report(
         notes.append("no graph transitions in the window: dead_path had nothing to compare")
     if run.truncated:
         notes.append(
-            f"stopped after --max-lines {settings.max_lines:,} entries: the findings cover only "
-            "the start of the window"
+            f"stopped after the line cap of {settings.max_lines:,} entries: the findings cover "
+            "only the start of the window"
         )
     metadata = Metadata(
         generated_at=generated_at.isoformat().replace("+00:00", "Z"),

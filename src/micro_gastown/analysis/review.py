@@ -136,12 +136,20 @@ def apply_review(report: PatternReport, review: dict[str, Any]) -> PatternReport
 
 def _check_unchanged(before: PatternReport, after: PatternReport) -> None:
     """Only order and recommendation text may differ: no invented, dropped or altered
-    finding, count or piece of evidence."""
+    finding, count or piece of evidence.
 
-    def facts(report: PatternReport) -> dict[str, Any]:
-        return {
-            p.id: p.model_dump(mode="json", exclude={"recommendation"}) for p in report.patterns
-        }
+    The findings are compared as a sorted list, not by id: two findings can share an id
+    (keys that differ only in a secret redact alike), and a ranking by id then keeps one of
+    them twice and drops the other, which a comparison by id would not see."""
+
+    def facts(report: PatternReport) -> list[bytes]:
+        return sorted(
+            orjson.dumps(
+                p.model_dump(mode="json", exclude={"recommendation"}),
+                option=orjson.OPT_SORT_KEYS,
+            )
+            for p in report.patterns
+        )
 
     if facts(before) != facts(after) or before.summary != after.summary:
         raise ReviewRejected("the review changed a finding's facts")

@@ -32,10 +32,9 @@ def trimmed(event: Event) -> Event:
     if fields is event.fields:
         return event
     if type(event) is ErrorEvent:
-        if event.fields.get("message") is event.message:  # where parsing took it from
-            message = fields["message"]  # one cut copy for both
-        else:
-            message = _trimmed(event.message, 0)
+        # Parsing takes an error's message from its "message" field (only parsed events
+        # come here): one cut copy serves both.
+        message = fields["message"]
         return replace(event, fields=fields, message=message, context=fields.get("context"))
     return replace(event, fields=fields)
 

@@ -33,9 +33,9 @@ from multiprocessing.process import BaseProcess
 from types import TracebackType
 from typing import Any, Generic, Self, TypeVar
 
-from micro_gastown.engine.executor import exit_on_term
 from micro_gastown.errors import MicroGastownError, SourceError
 from micro_gastown.parent_death import die_with_parent
+from micro_gastown.termination import exit_on_term
 
 T = TypeVar("T")
 

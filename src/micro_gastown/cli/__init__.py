@@ -21,6 +21,7 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, TextIO
 
 from micro_gastown import __version__
+from micro_gastown.cli import flags, say
 from micro_gastown.errors import MicroGastownError, OutputError, UsageError
 
 if TYPE_CHECKING:
@@ -31,7 +32,7 @@ class _Parser(argparse.ArgumentParser):
     """An ArgumentParser that raises UsageError instead of exiting, so errors stay one line."""
 
     def error(self, message: str) -> None:  # type: ignore[override]
-        raise UsageError(f"{self.prog}: {message}")
+        raise UsageError(message)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -46,7 +47,18 @@ def build_parser() -> argparse.ArgumentParser:
     sub.required = True
     for module in (analyze, evolve, graph, logs, validate):
         module.register(sub)
+    _record_prog(parser)
     return parser
+
+
+def _record_prog(parser: argparse.ArgumentParser) -> None:
+    """Each (sub-)command's parser leaves its ``prog`` in the namespace, so errors and
+    warnings name the command that ran (``micro-gastown logs export: ...``)."""
+    parser.set_defaults(prog=parser.prog)
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            for child in action.choices.values():
+                _record_prog(child)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -57,20 +69,38 @@ def main(argv: Sequence[str] | None = None) -> int:
         guard.uninstall()
 
 
+def _named_command(parser: argparse.ArgumentParser, argv: Sequence[str]) -> str:
+    """The ``prog`` of the deepest command ``argv`` names (for errors before parsing ends)."""
+    for token in argv:
+        if token.startswith("-"):
+            continue
+        children = next(
+            (a.choices for a in parser._actions if isinstance(a, argparse._SubParsersAction)),
+            None,
+        )
+        if not children or token not in children:
+            break
+        parser = children[token]
+    return parser.prog
+
+
 def _run(argv: Sequence[str] | None) -> int:
     try:
+        parser = build_parser()
+        say.speaking_as(_named_command(parser, sys.argv[1:] if argv is None else argv))
         try:
-            args = build_parser().parse_args(argv)
+            args = parser.parse_args(argv)
         except SystemExit:  # --help and --version print, then exit: their output counts too
             _flush_stdout()
             raise
+        say.speaking_as(args.prog)
         code: int = args.func(args)
         _flush_stdout()
     except MicroGastownError as exc:
-        print(f"micro-gastown: error: {exc}", file=sys.stderr)
+        say.error(flags.worded(exc))
         return exc.exit_code
     except KeyboardInterrupt:
-        print("micro-gastown: interrupted", file=sys.stderr)
+        say.line("interrupted")
         return 130
     except BrokenPipeError:
         # Output piped into `head` and friends: not an error worth a traceback.

@@ -3,30 +3,25 @@
 from __future__ import annotations
 
 import argparse
-import contextlib
 import math
 import os
 import sys
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from micro_gastown.analysis.runner import AnalysisSettings, run_analysis
-from micro_gastown.analysis.settings import Thresholds, load_thresholds
+from micro_gastown.app.analyzer import AnalyzeRequest, LlmRequest, Notice, NoticeCode, analyze
+from micro_gastown.app.settings import SettingError
 from micro_gastown.atomicfile import STDOUT, write_atomic
+from micro_gastown.cli import flags, say
+from micro_gastown.cli.progress import terminal_progress
 from micro_gastown.cli.source_flags import add_source_flags, refuse_output_over_source
 from micro_gastown.detectors import DETECTOR_NAMES
-from micro_gastown.dsl import read_dsl
-from micro_gastown.errors import LlmError, UsageError
-from micro_gastown.evidence.grafana import GrafanaExplore
+from micro_gastown.errors import ExitCode
 from micro_gastown.llm.factory import BACKENDS, BackendChoice
-from micro_gastown.logql import LogQL
+from micro_gastown.report.gate import FAIL_ON_LEVELS, fails_on
 from micro_gastown.report.markdown import render_markdown
-from micro_gastown.report.model import PatternReport, Severity
-from micro_gastown.sources import open_source
-from micro_gastown.timewindow import window_from_flags
-
-_FAIL_ON = ("critical", "warning", "info", "never")
+from micro_gastown.report.model import PatternReport
+from micro_gastown.thresholds import Thresholds
 
 
 def _flag(name: str) -> str:
@@ -42,7 +37,7 @@ def register(sub: Any) -> None:
             "--since/--until filter by event time and default to the whole file."
         ),
     )
-    add_source_flags(parser, required=True)
+    add_source_flags(parser)
     parser.add_argument("--since", help="duration back from now (24h, 7d) or RFC 3339 time")
     parser.add_argument("--until", help="RFC 3339 time (or duration back from now)")
     parser.add_argument("--repo", type=Path, help="DSL checkout: enables dead_path detection")
@@ -99,7 +94,7 @@ def register(sub: Any) -> None:
     )
     parser.add_argument(
         "--fail-on",
-        choices=_FAIL_ON,
+        choices=FAIL_ON_LEVELS,
         default="never",
         help="exit 1 when a pattern of this severity or worse is found (default: never)",
     )
@@ -119,61 +114,50 @@ def register(sub: Any) -> None:
     parser.set_defaults(func=run)
 
 
-def _settings(args: argparse.Namespace) -> AnalysisSettings:
-    thresholds = load_thresholds(args.polecat).with_overrides(
-        {name: getattr(args, f"t_{name}") for name in Thresholds.model_fields}
-    )
-    grafana = None
-    if args.grafana_url or args.grafana_datasource:
-        if not (args.grafana_url and args.grafana_datasource):
-            raise UsageError("--grafana-url and --grafana-datasource go together")
-        grafana = GrafanaExplore(args.grafana_url, args.grafana_datasource)
-    return AnalysisSettings(
-        thresholds=thresholds,
-        logql=LogQL(args.selector),
-        grafana=grafana,
-        jobs=_jobs(args.jobs),
-        max_lines=_max_lines(args.max_lines),
-        pushdown=args.pushdown,
-        detectors=_detectors(args.detectors),
+def request_of(args: argparse.Namespace) -> AnalyzeRequest:
+    """The application layer's request for these flags."""
+    llm = LlmRequest.of(BackendChoice.from_args(args), args.budget_usd) if args.llm else None
+    return AnalyzeRequest(
+        source=args.source,
+        since=args.since,
+        until=args.until,
+        repo=args.repo,
+        selector=args.selector,
+        polecat=args.polecat,
+        settings={
+            "thresholds": {name: getattr(args, f"t_{name}") for name in Thresholds.model_fields},
+            "jobs": args.jobs,
+            "max_lines": args.max_lines,
+            "detectors": _detectors(args.detectors),
+            "pushdown": args.pushdown,
+            "grafana_url": args.grafana_url,
+            "grafana_datasource": args.grafana_datasource,
+        },
+        llm=llm,
     )
 
 
 def _detectors(flag: str | None) -> tuple[str, ...] | None:
     if flag is None:
         return None
-    names = tuple(dict.fromkeys(name.strip() for name in flag.split(",") if name.strip()))
-    unknown = [name for name in names if name not in DETECTOR_NAMES]
-    if unknown or not names:
-        raise UsageError(
-            f"--detectors {flag!r}: expected a comma-separated list of {', '.join(DETECTOR_NAMES)}"
-        )
-    return names
+    return tuple(dict.fromkeys(name.strip() for name in flag.split(",") if name.strip()))
 
 
-def _max_lines(flag: int | None) -> int | None:
-    if flag is not None and flag < 1:
-        raise UsageError(f"--max-lines {flag}: expected 1 or more")
-    return flag
-
-
-def _jobs(flag: int | None) -> int:
-    """``--jobs``, else ``MICRO_GASTOWN_JOBS``, else the usable CPUs; an error names whichever
-    of the two the bad value came from."""
-    if flag is not None:
-        if flag < 1:
-            raise UsageError(f"--jobs {flag}: expected 1 or more")
-        return flag
-    raw = os.environ.get("MICRO_GASTOWN_JOBS")
-    if raw is None:
-        return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else 1
-    try:
-        jobs = int(raw)
-    except ValueError:
-        raise UsageError(f"MICRO_GASTOWN_JOBS={raw!r}: expected a whole number") from None
-    if jobs < 1:
-        raise UsageError(f"MICRO_GASTOWN_JOBS={raw!r}: expected 1 or more")
-    return jobs
+def worded(error: SettingError) -> SettingError:
+    """A setting the flags gave, named as its flag (``--jobs 0: expected 1 or more``);
+    one from the environment or the polecat file keeps its own wording."""
+    if error.origin != "given":
+        return error
+    head, _, key = error.key.partition(".")
+    if head == "thresholds" and not key:
+        error.args = (f"threshold flags: {error.why}",)
+        return error
+    value = error.value
+    if isinstance(value, tuple):
+        value = ",".join(value)
+    shown = repr(value) if isinstance(value, str) else str(value)
+    error.args = (f"{_flag(key or head)} {shown}: {error.why}",)
+    return error
 
 
 MAX_BUDGET_USD = 1_000_000
@@ -220,54 +204,6 @@ def add_llm_flags(group: Any, budget_default: float | None = 0.50) -> None:
     group.add_argument("--claude-path", default="claude", help="the claude executable")
 
 
-@dataclass(frozen=True)
-class _Reviewer:
-    """Everything the LLM review needs, built (and checked) before any log is read."""
-
-    polecat: Any
-    ledger: Any
-    backend: Any
-    checkout: Path | None
-    cannot_run: LlmError | None = None
-    """Why the review cannot run (no API key): the report is written without it."""
-
-
-def _prepare_review(args: argparse.Namespace) -> _Reviewer:
-    """The polecat, the budget, the model policy and the backend: a mistake in the flags or
-    the polecat fails now, not after minutes of reading Loki. A backend that cannot be
-    built (no API key) is not a mistake in the analysis: like an API that is down, it
-    leaves the deterministic report to be written, with a note, and the error's exit code."""
-    from micro_gastown.analysis.settings import default_polecat_path
-    from micro_gastown.config.polecat import load_polecat
-    from micro_gastown.llm.ledger import CostLedger
-    from micro_gastown.llm.models import resolve_model
-
-    choice = BackendChoice.from_args(args)
-    polecat = load_polecat(args.polecat or default_polecat_path())
-    resolve_model(polecat.model.name, allow_non_haiku=choice.allow_non_haiku)
-    ledger = CostLedger(budget_usd=args.budget_usd)
-    try:
-        backend = choice.build(os.environ)
-    except LlmError as exc:
-        return _Reviewer(polecat, ledger, None, args.repo, cannot_run=exc)
-    return _Reviewer(polecat, ledger, backend, args.repo)
-
-
-def _review(reviewer: _Reviewer, report: PatternReport) -> PatternReport:
-    from micro_gastown.analysis.review import review_with_polecat, with_note
-
-    if reviewer.cannot_run is not None:
-        raise reviewer.cannot_run
-    ledger = reviewer.ledger
-    meter = ledger.meter("analyze")
-    with contextlib.closing(reviewer.backend):
-        reviewed, note = review_with_polecat(
-            report, reviewer.polecat, reviewer.backend, meter, checkout=reviewer.checkout
-        )
-    print(f"micro-gastown: LLM review: {ledger.summary_line()}", file=sys.stderr)
-    return with_note(reviewed, f"{note}; {ledger.summary_line()}")
-
-
 def render(report: PatternReport, fmt: str) -> bytes:
     if fmt == "markdown":
         return render_markdown(report).encode()
@@ -275,32 +211,16 @@ def render(report: PatternReport, fmt: str) -> bytes:
 
 
 def run(args: argparse.Namespace) -> int:
-    # Every setup error surfaces here, before the logs are touched.
-    settings = _settings(args)
-    window = window_from_flags(args.since, args.until)
     refuse_output_over_source(args.source, args.output)
-    dsl = read_dsl(args.repo) if args.repo is not None else None
-    for problem in dsl.problems if dsl is not None else ():
-        print(f"micro-gastown: warning: --repo: could not read {problem}", file=sys.stderr)
-    reviewer = _prepare_review(args) if args.llm else None
-    source = open_source(args.source, selector=args.selector, environ=os.environ)
     try:
-        report = run_analysis(source, window, settings, dsl)
-    finally:
-        source.close()
-    review_failed: LlmError | None = None
-    if reviewer is not None:
-        try:
-            report = _review(reviewer, report)
-        except LlmError as exc:
-            # The deterministic report stands on its own: write it, say why it is unreviewed,
-            # and still exit non-zero, since the review that was asked for did not happen.
-            from micro_gastown.analysis.review import with_note
-
-            review_failed = exc
-            report = with_note(report, f"LLM review not applied: {exc}")
-    data = render(report, args.format)
-    write_atomic(STDOUT if args.output is None else args.output, data)
+        with terminal_progress() as progress:
+            result = analyze(request_of(args), progress=progress)
+    except SettingError as exc:
+        raise worded(exc) from None
+    report, review = result.report, result.review
+    if review.cost is not None and review.status != "skipped":
+        say.line(f"LLM review: {review.cost}")
+    write_atomic(STDOUT if args.output is None else args.output, render(report, args.format))
     if args.output not in (None, STDOUT):
         s = report.summary
         print(
@@ -308,32 +228,24 @@ def run(args: argparse.Namespace) -> int:
             f"({s.critical} critical, {s.warning} warning, {s.info} info)",
             file=sys.stderr,
         )
-    if report.summary.events_analyzed == 0 and report.metadata is not None:
-        empty = next(
-            (n for n in report.metadata.notes if n.startswith("no events")),
-            "no events in the window",
+    for notice in result.notices:
+        say.warning(_worded_notice(notice, args))
+    if review.error is not None:
+        say.error(
+            f"LLM review not applied, report written without it: {flags.worded(review.error)}"
         )
-        print(f"micro-gastown: warning: {empty}", file=sys.stderr)
-    if report.metadata is not None and report.metadata.truncated:
-        print(
-            f"micro-gastown: warning: stopped after --max-lines {args.max_lines:,} lines; "
-            "the report covers only the start of the window",
-            file=sys.stderr,
-        )
-    if report.metadata is not None and report.metadata.out_of_order_events:
-        from micro_gastown.analysis.assemble import out_of_order_note
+        return review.error.exit_code
+    if fails_on((p.severity for p in report.patterns), args.fail_on):
+        return ExitCode.FINDINGS
+    return ExitCode.OK
 
-        note = out_of_order_note(report.metadata.out_of_order_events, report.patterns)
-        print(f"micro-gastown: warning: {note}", file=sys.stderr)
-    if review_failed is not None:
-        print(
-            f"micro-gastown: error: LLM review not applied, report written without it: "
-            f"{review_failed}",
-            file=sys.stderr,
+
+def _worded_notice(notice: Notice, args: argparse.Namespace) -> str:
+    if notice.code is NoticeCode.DSL_PROBLEM:
+        return f"--repo: could not read {notice.detail}"
+    if notice.code is NoticeCode.TRUNCATED:
+        return (
+            f"stopped after --max-lines {args.max_lines:,} lines; "
+            "the report covers only the start of the window"
         )
-        return review_failed.exit_code
-    if args.fail_on != "never":
-        limit = Severity(args.fail_on).rank
-        if any(p.severity.rank <= limit for p in report.patterns):
-            return 1
-    return 0
+    return notice.detail

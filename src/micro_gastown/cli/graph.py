@@ -14,6 +14,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from micro_gastown.cli import say
 from micro_gastown.dsl import read_dsl
 from micro_gastown.dsl.render import OutputFormat, render
 from micro_gastown.errors import DslError
@@ -45,7 +46,7 @@ def register(sub: Any) -> None:
 def run(args: argparse.Namespace) -> int:
     model = read_dsl(args.repo)
     for problem in model.problems:
-        print(f"micro-gastown: warning: {problem}", file=sys.stderr)
+        say.warning(str(problem))
     sys.stdout.write(render(model, OutputFormat(args.output_format)))
     if model.problems and not model.graphs:
         count = len(model.problems)

@@ -12,7 +12,7 @@ import os
 from pathlib import Path
 from typing import Any
 
-from micro_gastown.config.layout import BUNDLED_ROOT
+from micro_gastown.bundled import bundled_root
 from micro_gastown.config.problems import Problem
 from micro_gastown.config.validate import count_files, validate_dirs
 
@@ -50,7 +50,7 @@ def _shown(problem: Problem) -> str:
 
 
 def run(args: argparse.Namespace) -> int:
-    dirs = [BUNDLED_ROOT, *args.config_dirs]
+    dirs = [bundled_root(), *args.config_dirs]
     problems = validate_dirs(dirs)
     for problem in problems:
         print(_shown(problem))

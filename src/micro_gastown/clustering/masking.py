@@ -4,7 +4,7 @@ Drain compares messages token by token, so "timeout after 30000 ms" and "timeout
 ms" only look alike once the numbers are gone; a quoted value or a path with spaces would even
 change the token count. Masking replaces each variable span with a named placeholder
 (``<NUM>``, ``<URL>``, ...) first, Drain3 style; `to_wildcards` turns the placeholders into the
-``<*>`` wildcards users see (SPEC: wildcards are written ``<*>``, as Drain writes its own).
+``<*>`` wildcards users see (the form Drain writes its own wildcards in).
 
 Rules run in order, each on the output of the previous one, most specific first: a URL
 contains a path, a path and a timestamp contain numbers, so URL before path before number.

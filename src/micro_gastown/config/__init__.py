@@ -2,9 +2,7 @@
 
 ::
 
-    names.py         TOOL_NAMES: the read-only tools a polecat may list
     files.py         reading only regular files (never a FIFO, a loop, a dangling link)
-    nesting.py       refusing TOML/JSON nested too deep for the parsers to recurse into
     problems.py      Problem (path: where: message); TOML and pydantic errors → problems
     layout.py        polecats/ formulas/ schemas/ in layered directories; References
     schemas.py       schemas/*.json: draft-07, every $ref local and resolving
@@ -22,7 +20,6 @@ from __future__ import annotations
 from micro_gastown.config.configset import ConfigSet, collect_config, load_config
 from micro_gastown.config.dag import DagFormula, DagStep, VarSpec, resolve_vars, topological_order
 from micro_gastown.config.formula import Formula, load_formula
-from micro_gastown.config.names import TOOL_NAMES
 from micro_gastown.config.placeholders import evaluate_condition, parse_condition, substitute
 from micro_gastown.config.polecat import Polecat, load_polecat
 from micro_gastown.config.problems import Problem
@@ -30,7 +27,6 @@ from micro_gastown.config.skill import InputSpec, SkillFormula
 from micro_gastown.config.validate import validate_dirs
 
 __all__ = [
-    "TOOL_NAMES",
     "ConfigSet",
     "DagFormula",
     "DagStep",

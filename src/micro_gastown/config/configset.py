@@ -15,9 +15,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal, TypeVar
 
+from micro_gastown.bundled import bundled_root
 from micro_gastown.config.dag import DagFormula, check_dag
 from micro_gastown.config.layout import (
-    BUNDLED_ROOT,
     FORMULA_SUFFIX,
     FORMULAS_DIR,
     POLECATS_DIR,
@@ -55,7 +55,7 @@ def formula_form(path: Path, document: dict[str, Any]) -> tuple[FormulaForm | No
 
 
 def check_formula(
-    path: Path, document: dict[str, Any], refs: References
+    path: Path, document: dict[str, Any], refs: References[Inputs]
 ) -> tuple[Formula | None, list[Problem]]:
     form, problems = formula_form(path, document)
     if form == "skill":
@@ -116,8 +116,8 @@ class _Scan:
     def add(self, path: Path, problems: list[Problem]) -> None:
         self.problems.setdefault(path, []).extend(problems)
 
-    def references(self, with_skills: bool) -> References:
-        return References(
+    def references(self, with_skills: bool) -> References[Inputs]:
+        return References[Inputs](
             polecats=frozenset(path.stem for path in self.of_kind(POLECATS_DIR)),
             schemas=frozenset(path.stem for path in self.of_kind(SCHEMAS_DIR)),
             # A formula that could not be read may be either form: references to it are
@@ -160,7 +160,7 @@ def _scan(dirs: Sequence[Path]) -> _Scan:
     return scan
 
 
-def collect_references(dirs: Sequence[Path]) -> References:
+def collect_references(dirs: Sequence[Path]) -> References[Inputs]:
     """The names files in these directories may refer to (skill formulas loaded)."""
     return _scan(dirs).references(with_skills=True)
 
@@ -210,7 +210,7 @@ def _pairing(path: Path, skill: SkillFormula, polecats: Mapping[str, Polecat]) -
 def load_config(dirs: Sequence[Path] | None = None) -> ConfigSet:
     """The repository's configuration plus ``dirs`` (each overriding the ones before);
     raises one ConfigError naming every problem."""
-    config, problems = collect_config([BUNDLED_ROOT, *(dirs or ())])
+    config, problems = collect_config([bundled_root(), *(dirs or ())])
     if problems:
         raise problems_error(problems)
     return config

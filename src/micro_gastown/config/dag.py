@@ -1,4 +1,4 @@
-"""Gas Town / Beads DAG formulas: named steps with ``needs``, vars and conditions (SPEC §3).
+"""Gas Town / Beads DAG formulas: named steps with ``needs``, vars and conditions.
 
 Top level: ``formula`` (its name), ``description``, ``version`` (integer >= 1), ``type``
 (``workflow`` when absent), ``extends``, ``[vars.X]`` and ``[[steps]]``. Our extension: a
@@ -7,7 +7,10 @@ strings may use ``{{var}}`` and ``{{steps.<id>.output}}`` (the output file of a 
 needs, directly or not).
 
 Loading rejects duplicate step ids, unknown needs, cycles (naming the cycle), unknown
-placeholders, malformed conditions, and skills or skill inputs that do not exist. The
+placeholders, malformed conditions, and skills or skill inputs that do not exist. A step
+without ``skill`` is upstream's prose step, which an agent carries out from its
+description: this runtime has no such agent, so it is a problem too (:data:`PROSE_STEP`),
+and ``validate`` says so in the same words ``evolve --formula`` would. The
 engine then walks :func:`topological_order` and uses :func:`resolve_vars`,
 :func:`~micro_gastown.config.placeholders.substitute` and
 :func:`~micro_gastown.config.placeholders.evaluate_condition`.
@@ -38,6 +41,7 @@ from micro_gastown.config.placeholders import (
 )
 from micro_gastown.config.polecat import Table
 from micro_gastown.config.problems import Problem, custom_error, validation_problems
+from micro_gastown.config.skill import Inputs
 from micro_gastown.errors import ConfigError
 
 FormulaType = Literal["workflow", "expansion", "aspect", "convoy"]
@@ -253,7 +257,7 @@ def _texts(step: DagStep) -> Iterator[tuple[str, str]]:
 
 
 def check_dag(
-    path: Path, document: dict[str, Any], refs: References
+    path: Path, document: dict[str, Any], refs: References[Inputs]
 ) -> tuple[DagFormula | None, list[Problem]]:
     """Validate a parsed DAG formula: its structure, then the graph and its references."""
     try:
@@ -264,7 +268,7 @@ def check_dag(
     return (None if problems else formula), problems
 
 
-def _check_graph(path: Path, formula: DagFormula, refs: References) -> list[Problem]:
+def _check_graph(path: Path, formula: DagFormula, refs: References[Inputs]) -> list[Problem]:
     problems: list[Problem] = []
     if formula.formula != formula_name(path):
         problems.append(
@@ -351,11 +355,19 @@ def _placeholder_problems(
     return problems
 
 
-def _skill_problems(path: Path, at: str, step: DagStep, refs: References) -> list[Problem]:
+PROSE_STEP = (
+    "step {id!r} names no skill: in Gas Town a polecat carries such a step out from its "
+    "description, but micro-gastown runs only steps that name a skill formula "
+    '(skill = "analyze"), so this workflow cannot run here'
+)
+"""One wording for a prose step, whether ``validate`` or ``evolve --formula`` meets it."""
+
+
+def _skill_problems(path: Path, at: str, step: DagStep, refs: References[Inputs]) -> list[Problem]:
     if step.skill is None:
         if step.inputs:
             return [Problem(path, f"{at}.with", "only a step that runs a skill takes inputs")]
-        return []
+        return [Problem(path, f"{at}.skill", PROSE_STEP.format(id=step.id))]
     inputs = refs.skills.get(step.skill)
     if inputs is None:  # unknown (reported by the model) or itself broken (reported there)
         return []

@@ -1,4 +1,4 @@
-"""Formulas in both forms of SPEC §3, loaded from one entry point.
+"""Formulas in both forms (see docs/formats.md), loaded from one entry point.
 
 ``load_formula(path)`` tells them apart by their first table: a ``[formula]`` table is a
 micro-gastown skill formula (:class:`~micro_gastown.config.skill.SkillFormula`), a
@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from pathlib import Path
 
+from micro_gastown.bundled import bundled_root
 from micro_gastown.config.configset import (
     Formula,
     check_formula,
@@ -19,7 +20,7 @@ from micro_gastown.config.configset import (
     formula_form,
 )
 from micro_gastown.config.dag import DagFormula, DagStep, resolve_vars, topological_order
-from micro_gastown.config.layout import BUNDLED_ROOT, layout_root
+from micro_gastown.config.layout import layout_root
 from micro_gastown.config.placeholders import evaluate_condition, parse_condition, substitute
 from micro_gastown.config.problems import problems_error, read_toml
 from micro_gastown.config.skill import SkillFormula
@@ -43,7 +44,7 @@ def load_formula(path: Path, config_dirs: Sequence[Path] | None = None) -> Formu
     """Load and check one formula file of either form; raises ConfigError naming every
     problem. The polecats, schemas and skill formulas it may refer to are those of
     ``config_dirs`` (default: the repository's, then the directory the file is in)."""
-    dirs = list(config_dirs) if config_dirs is not None else [BUNDLED_ROOT, layout_root(path)]
+    dirs = list(config_dirs) if config_dirs is not None else [bundled_root(), layout_root(path)]
     document, problems = read_toml(path)
     if document is not None:
         formula, problems = check_formula(path, document, collect_references(dirs))

@@ -1,11 +1,11 @@
 """Where configuration lives, and the names files may refer to each other by.
 
 A configuration directory has up to three sub-directories: ``polecats/<name>.toml``,
-``formulas/<name>.formula.toml`` and ``schemas/<Name>.json``. The repository ships one
-(:data:`BUNDLED_ROOT`); a user's directory has the same layout and may add files or
-override shipped ones: the same relative path in a later directory wins. A name that
-matches but is no regular file (a dangling symlink, a loop, a directory, a FIFO) is not
-used and is a problem (:func:`unusable_entries`), never skipped in silence.
+``formulas/<name>.formula.toml`` and ``schemas/<Name>.json``. The package ships one
+(:func:`~micro_gastown.bundled.bundled_root`); a user's directory has the same layout and
+may add files or override shipped ones: the same relative path in a later directory wins.
+A name that matches but is no regular file (a dangling symlink, a loop, a directory, a
+FIFO) is not used and is a problem (:func:`unusable_entries`), never skipped in silence.
 """
 
 from __future__ import annotations
@@ -13,19 +13,14 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import Any, Generic, TypeVar
 
 from pydantic import ValidationInfo
 
-from micro_gastown.analysis.settings import BUNDLED_ROOT
 from micro_gastown.config.files import not_a_directory, not_a_file
 from micro_gastown.config.problems import Problem
 
-if TYPE_CHECKING:
-    from micro_gastown.config.skill import Inputs
-
 __all__ = [
-    "BUNDLED_ROOT",
     "FORMULAS_DIR",
     "FORMULA_SUFFIX",
     "POLECATS_DIR",
@@ -89,8 +84,12 @@ def _entries(dirs: Sequence[Path]) -> tuple[dict[str, Path], list[Problem]]:
     return files, problems
 
 
+SkillInputs = TypeVar("SkillInputs")
+"""What a skill formula's ``[input]`` table reads as (``config.skill.Inputs``)."""
+
+
 @dataclass(frozen=True)
-class References:
+class References(Generic[SkillInputs]):
     """The names a file may refer to: polecats and schemas by file stem, skill formulas by
     name with their ``[input]`` table (``None`` when that table itself is broken: a
     reference to the skill is then not checked further, its own problems say why).
@@ -101,11 +100,11 @@ class References:
 
     polecats: frozenset[str] = frozenset()
     schemas: frozenset[str] = frozenset()
-    skills: Mapping[str, Inputs | None] = field(default_factory=dict)
+    skills: Mapping[str, SkillInputs | None] = field(default_factory=dict)
     workflows: frozenset[str] = frozenset()
 
 
-def references_of(info: ValidationInfo) -> References | None:
+def references_of(info: ValidationInfo) -> References[Any] | None:
     """The References a model is being validated against, if any."""
     context = info.context
     refs = context.get("refs") if isinstance(context, dict) else None

@@ -1,4 +1,4 @@
-"""``{{var}}`` placeholders and step conditions in DAG formulas (SPEC §3).
+"""``{{var}}`` placeholders and step conditions in DAG formulas (see docs/formats.md).
 
 A placeholder is ``{{name}}`` (spaces inside the braces allowed) where ``name`` is a
 formula var or ``steps.<id>.output``, the output file of an earlier step. A condition is

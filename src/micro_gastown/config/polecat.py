@@ -1,13 +1,14 @@
 """Polecats (``polecats/<name>.toml``): an agent's model, prompt, tools, output and limits.
 
-The format is upstream's (SPEC §3). Every table is a strict pydantic model: an unknown key,
-a wrong type, a tool not in :data:`~micro_gastown.config.names.TOOL_NAMES` or an output
+The format is upstream Gas Town's. Every table is a strict pydantic model: an unknown key,
+a wrong type, a tool not in :data:`~micro_gastown.llm.tool_names.TOOL_NAMES` or an output
 schema not under ``schemas/`` is a problem naming the file, the table and the key. Both
 forms of the system prompt are accepted (``[prompt.system] content = ...`` and the older
 ``[prompt] system = "..."``) and read the same: :attr:`Polecat.system_prompt`.
 
-``[thresholds]`` is :class:`micro_gastown.analysis.settings.Thresholds` itself, so the
-file ``analyze`` reads and the file ``validate`` checks cannot disagree.
+``[thresholds]`` is :class:`micro_gastown.thresholds.Thresholds` itself, and
+:func:`load_thresholds` reads it through :func:`load_polecat`, so the file ``analyze``
+reads and the file ``validate`` checks cannot disagree.
 """
 
 from __future__ import annotations
@@ -25,9 +26,8 @@ from pydantic import (
     field_validator,
 )
 
-from micro_gastown.analysis.settings import Thresholds
-from micro_gastown.config.layout import BUNDLED_ROOT, SCHEMAS_DIR, References, references_of
-from micro_gastown.config.names import TOOL_NAMES
+from micro_gastown.bundled import bundled_polecat, bundled_root
+from micro_gastown.config.layout import SCHEMAS_DIR, References, references_of
 from micro_gastown.config.problems import (
     Problem,
     custom_error,
@@ -36,10 +36,14 @@ from micro_gastown.config.problems import (
     validation_problems,
 )
 from micro_gastown.config.schemas import schema_names
+from micro_gastown.errors import ModelPolicyError
+from micro_gastown.llm.models import resolve_model
+from micro_gastown.llm.tool_names import TOOL_NAMES
+from micro_gastown.thresholds import Thresholds
 from micro_gastown.timewindow import parse_duration
 
 ALWAYS_FORBIDDEN: Final = (".github/**",)
-"""Paths no change may touch whatever a polecat says (SPEC §2: always ``.github/``)."""
+"""Paths no change may touch whatever a polecat says: always ``.github/`` (CI lives there)."""
 
 Role = Literal["observer", "modifier", "committer"]
 OutputFormat = Literal["json", "diff"]
@@ -101,9 +105,6 @@ class ModelSettings(Table):
     @field_validator("name")
     @classmethod
     def _priced(cls, name: str) -> str:
-        from micro_gastown.errors import ModelPolicyError
-        from micro_gastown.llm.models import resolve_model
-
         try:
             resolve_model(name, allow_non_haiku=True)
         except ModelPolicyError as exc:
@@ -216,7 +217,7 @@ _ROLE_TABLES: dict[str, tuple[str, ...]] = {
 
 
 def check_polecat(
-    path: Path, document: dict[str, Any], refs: References
+    path: Path, document: dict[str, Any], refs: References[Any]
 ) -> tuple[Polecat | None, list[Problem]]:
     """Validate a parsed polecat file against the names it may refer to."""
     try:
@@ -244,10 +245,18 @@ def check_polecat(
 def load_polecat(path: Path, schemas_dir: Path | None = None) -> Polecat:
     """Load and check one polecat; output schemas are looked up in ``schemas_dir`` (default:
     the repository's ``schemas/``). Raises ConfigError naming every problem."""
-    folder = schemas_dir if schemas_dir is not None else BUNDLED_ROOT / SCHEMAS_DIR
+    folder = schemas_dir if schemas_dir is not None else bundled_root() / SCHEMAS_DIR
     document, problems = read_toml(path)
     if document is not None:
         polecat, problems = check_polecat(path, document, References(schemas=schema_names(folder)))
         if polecat is not None:
             return polecat
     raise problems_error(problems)
+
+
+def load_thresholds(path: Path | None = None) -> Thresholds:
+    """The ``[thresholds]`` of a log-analyzer polecat (default: the shipped one), read by
+    :func:`load_polecat` like every other polecat, so a file ``validate`` refuses is never
+    half-used; a polecat without the table means the built-in values."""
+    polecat = load_polecat(path if path is not None else bundled_polecat("log-analyzer"))
+    return polecat.thresholds if polecat.thresholds is not None else Thresholds()

@@ -21,8 +21,8 @@ from pydantic import ValidationError
 from pydantic_core import ErrorDetails, PydanticCustomError
 
 from micro_gastown.config.files import ConfigFileError, read_config_text
-from micro_gastown.config.nesting import too_deep_at, too_deep_message
 from micro_gastown.errors import ConfigError
+from micro_gastown.nesting import too_deep_at, too_deep_message
 
 
 @dataclass(frozen=True, slots=True)

@@ -18,8 +18,8 @@ from urllib.parse import unquote
 from jsonschema import Draft7Validator
 
 from micro_gastown.config.files import ConfigFileError, read_config_text
-from micro_gastown.config.nesting import too_deep_at, too_deep_message
 from micro_gastown.config.problems import Problem, where
+from micro_gastown.nesting import too_deep_at, too_deep_message
 
 DRAFT_07 = "http://json-schema.org/draft-07/schema#"
 

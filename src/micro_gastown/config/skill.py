@@ -1,6 +1,6 @@
 """Skill formulas (``formulas/<skill>.formula.toml``): one polecat run with typed inputs.
 
-The micro-gastown form of SPEC §3: ``[formula]``, ``[input]`` (``required``/``optional``
+The micro-gastown form (docs/formats.md): ``[formula]``, ``[input]`` (``required``/``optional``
 name lists plus one ``[input.<name>]`` table each), ``[output] type`` (a schema),
 ``[execution]`` (polecat, timeout_seconds, retry_count), ``[steps]`` (the numbered
 procedure the polecat is given), and the optional ``[validation]``, ``[guardrails]``,
@@ -207,8 +207,8 @@ class Example(Table):
 
 
 class SkillFormula(Table):
-    """One skill formula. A formula's ``[guardrails]`` narrow its polecat's: the engine
-    applies the stricter of the two."""
+    """One skill formula. A formula's ``[guardrails]`` narrow its polecat's: the planned
+    refine skill is to apply the stricter of the two (nothing applies them yet)."""
 
     formula: FormulaInfo
     input: Inputs = Field(default_factory=Inputs)
@@ -266,7 +266,7 @@ class SkillFormula(Table):
         return bound
 
 
-def inputs_of(document: dict[str, Any], refs: References) -> Inputs | None:
+def inputs_of(document: dict[str, Any], refs: References[Any]) -> Inputs | None:
     """The ``[input]`` table of a skill formula that may be broken elsewhere, if it is sound:
     DAG steps calling the skill can still be checked against it."""
     try:
@@ -279,7 +279,7 @@ def inputs_of(document: dict[str, Any], refs: References) -> Inputs | None:
 
 
 def check_skill(
-    path: Path, document: dict[str, Any], refs: References
+    path: Path, document: dict[str, Any], refs: References[Any]
 ) -> tuple[SkillFormula | None, list[Problem]]:
     """Validate a parsed skill formula against the names it may refer to."""
     try:

@@ -14,13 +14,13 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Self
 
-from micro_gastown.analysis.settings import Thresholds
 from micro_gastown.clustering import TemplateMiner
 from micro_gastown.dsl import DslModel
 from micro_gastown.events.attribution import Attributor
 from micro_gastown.events.model import ErrorEvent, Event
 from micro_gastown.logql import LogQL
 from micro_gastown.report.model import PatternType, Severity
+from micro_gastown.thresholds import Thresholds
 
 Handler = Callable[[Any], None]
 

@@ -42,13 +42,9 @@ class Histogram:
         total = len(self)
         if not total:
             raise ValueError("percentile of no values")
+        plans = [_ranks(q, total) for q in qs]
+        pending = sorted({rank for lower, upper, _ in plans for rank in (lower, upper)})
         wanted: dict[int, int] = {}  # index into the sorted values -> its value
-        plans = []
-        for q in qs:
-            lower, upper, weight = _ranks(q, total)
-            wanted[lower] = wanted[upper] = 0
-            plans.append((lower, upper, weight))
-        pending = sorted(wanted)
         seen = 0
         for value in sorted(self.counts):
             seen += self.counts[value]

@@ -1,6 +1,6 @@
 """The ExoMonad DSL as micro-gastown sees it: graphs, nodes, edges and template bindings.
 
-``read_dsl`` reads a checkout (SPEC §2); ``micro_gastown.dsl.render`` prints the result.
+``read_dsl`` reads a checkout (see docs/dsl.md); ``micro_gastown.dsl.render`` prints the result.
 The reader is layered: ``lexer`` (Haskell tokens) feeds ``sources`` (the cached ``.hs``
 files), which ``graph`` (records, synonyms, ``read_dsl``) and ``templates`` read into the
 value objects of ``model``.

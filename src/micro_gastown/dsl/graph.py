@@ -1,4 +1,4 @@
-"""Read the declared shape of an ExoMonad DSL checkout (SPEC §2) without a Haskell toolchain.
+"""Read the declared shape of an ExoMonad DSL checkout without a Haskell toolchain.
 
 micro-gastown runs where GHC is not installed (a GitHub runner, a laptop), yet it must
 know which nodes and edges a graph *declares* to call a path dead or a template bloated.
@@ -75,15 +75,15 @@ def read_dsl(repo: Path) -> DslModel:
     and listed in the model's ``problems``.
     """
     if not repo.exists():
-        raise DslError(f"--repo {repo}: no such directory")
+        raise DslError("no such directory", setting="repo", value=repo)
     if not repo.is_dir():
-        raise DslError(f"--repo {repo}: not a directory")
+        raise DslError("not a directory", setting="repo", value=repo)
     sources = _SourceSet(repo)
     graph_files = [p for p in sources.paths if p.name.endswith("Graph.hs")]
     if not graph_files:
         skipped = [str(p) for p in sources.problems() if p.location.path.endswith("Graph.hs")]
         detail = f" (skipped {'; '.join(skipped[:3])})" if skipped else ""
-        raise DslError(f"--repo {repo}: no Graph.hs file found under it{detail}")
+        raise DslError(f"no Graph.hs file found under it{detail}", setting="repo", value=repo)
     synonyms = _collect_synonyms(sources)
     graphs: list[GraphDecl] = []
     for path in graph_files:

@@ -76,7 +76,9 @@ class _SourceSet:
                 raw = _read_regular(path)
             except OSError as exc:
                 raise DslError(
-                    f"--repo {self.root}: cannot read {self.relative(path)}: {exc.strerror}"
+                    f"cannot read {self.relative(path)}: {exc.strerror}",
+                    setting="repo",
+                    value=self.root,
                 ) from exc
             self._texts[path] = self._decode(path, raw).replace("\r\n", "\n")
         return self._texts[path]

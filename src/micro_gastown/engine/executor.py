@@ -1,6 +1,6 @@
 """Run a DAG formula's steps in dependency order, recording every transition.
 
-Semantics (SPEC §3, "nondeterministic idempotence"):
+Semantics ("nondeterministic idempotence"; docs/formats.md describes the formula side):
 
 - A step runs when every step it ``needs`` is done (completed, or skipped by its
   condition); if one of them failed or is blocked, it is blocked.
@@ -13,7 +13,9 @@ Semantics (SPEC §3, "nondeterministic idempotence"):
   file, checkout, key or model, a corrupt input) or an exception that is not a
   MicroGastownError (a bug in our code) would only fail the same way again: not retried.
   A timeout sends SIGTERM (the skill's cleanup runs, e.g. a `claude` process group is
-  killed), then SIGKILL after ``TERM_GRACE_S``.
+  killed), then SIGKILL after the engine's ``term_grace_s`` (``TERM_GRACE_S`` unless a
+  test asks for less). An attempt whose process cannot be started (no fork: a process
+  limit, no memory) fails with the OS's reason, and may be retried like an outage.
   Each model call an attempt makes is charged to the ledger and saved in ``run.json`` as
   it is reported, whether the attempt then succeeds, fails, times out or is interrupted.
 - ``run.json`` is rewritten atomically after every transition. A completed step is never
@@ -34,6 +36,7 @@ import os
 import pickle
 import signal
 import stat
+import sys
 import time
 import traceback
 from collections.abc import Callable, Iterator, Mapping
@@ -49,6 +52,7 @@ from micro_gastown.engine.state import RunState, RunStatus, RunStore, StepState,
 from micro_gastown.errors import BudgetExceeded, MicroGastownError, StepUnavailable
 from micro_gastown.llm.base import CallRecord, Meter
 from micro_gastown.parent_death import die_with_parent
+from micro_gastown.termination import Terminated, exit_on_term
 
 
 class Outcome(StrEnum):
@@ -82,6 +86,8 @@ class StepContext:
     previous: Mapping[str, Mapping[str, Any]]
     """Outputs of the steps completed so far, by step id."""
     meter: Meter
+    say: Callable[[str], None] = field(default=lambda text: print(text, file=sys.stderr))
+    """Tell the user a line while the step runs (the face words who is speaking)."""
 
 
 class Skill(Protocol):
@@ -177,20 +183,6 @@ def _child(
     conn.close()
 
 
-class Terminated(SystemExit):
-    """SIGTERM or SIGHUP as an exception: the process unwinds (cleanup runs, the run's
-    state is saved) and exits with 128 + the signal's number, as the signal would."""
-
-    def __init__(self, signum: int) -> None:
-        super().__init__(128 + signum)
-        self.signum = signum
-
-
-def exit_on_term(signum: int, frame: object) -> None:
-    """A SIGTERM/SIGHUP handler that unwinds the process like an exception."""
-    raise Terminated(signum)
-
-
 def _signal_name(exc: BaseException) -> str:
     if isinstance(exc, Terminated):
         try:
@@ -230,14 +222,14 @@ def _lost_output(record: StepState) -> str | None:
     return None
 
 
-def _stop(child: BaseProcess) -> None:
-    """End a step process and its process group: SIGTERM, a grace period for cleanup,
-    then SIGKILL (at once if the wait is interrupted). Safe to call when it has ended."""
+def _stop(child: BaseProcess, grace_s: float) -> None:
+    """End a step process and its process group: SIGTERM, ``grace_s`` for cleanup, then
+    SIGKILL (at once if the wait is interrupted). Safe to call when it has ended."""
     if child.pid is None:
         return
     _signal(child, signal.SIGTERM)
     try:
-        child.join(TERM_GRACE_S)
+        child.join(grace_s)
     finally:
         _signal(child, signal.SIGKILL)  # whatever is left, workers included
         child.join()
@@ -269,6 +261,11 @@ def _drain_calls(receive: Connection, charge: Callable[[CallRecord], None]) -> N
         pass
 
 
+def _cannot_start(exc: OSError) -> str:
+    """Why an attempt never began; a limit that may pass, so the step may try again."""
+    return f"cannot start the step's process ({exc.strerror or exc})"
+
+
 class Engine:
     """Runs one run of one formula against a store of run directories."""
 
@@ -281,13 +278,17 @@ class Engine:
         condition: Callable[[str, Mapping[str, str]], bool],
         substitute: Callable[[Any, Mapping[str, str]], Any],
         echo: Callable[[str], None] = lambda line: None,
+        term_grace_s: float = TERM_GRACE_S,
     ) -> None:
+        """``term_grace_s``: how long a step told to stop (timeout, Ctrl-C) may take to
+        clean up before it is killed; tests pass a fraction of a second, not to wait."""
         self.store = store
         self.skills = skills
         self.ledger = ledger
         self._condition = condition
         self._substitute = substitute
         self._echo = echo
+        self._term_grace_s = term_grace_s
 
     def execute(self, state: RunState, plan: list[PlannedStep]) -> RunState:
         """Run (or continue) ``state`` over the steps of ``plan`` (in dependency order).
@@ -372,6 +373,7 @@ class Engine:
             state.settings,
             {k: v.outputs for k, v in state.steps.items() if v.status is StepStatus.COMPLETED},
             self.ledger.meter(step.id),
+            say=self._echo,
         )
         record.inputs = inputs
         if skill is None:
@@ -433,21 +435,27 @@ class Engine:
         charge: Callable[[CallRecord], None],
     ) -> _Attempt:
         ctx = multiprocessing.get_context("fork")
-        receive, send = ctx.Pipe(duplex=False)
+        try:
+            receive, send = ctx.Pipe(duplex=False)
+        except OSError as exc:  # out of file descriptors
+            return _Attempt(Outcome.ERROR, error=_cannot_start(exc))
         # Not a daemon: a step may start processes of its own (a parallel file scan).
         child = ctx.Process(target=_child, args=(skill, context, self.ledger, send, os.getpid()))
         try:
             # A signal landing in the fork's own handlers would be swallowed there (Python
             # ignores exceptions in at-fork callbacks): hold it until the child is started.
             with _signals_held():
-                child.start()
+                try:
+                    child.start()
+                except OSError as exc:  # no fork: out of processes or memory, for now
+                    return _Attempt(Outcome.ERROR, error=_cannot_start(exc))
             with contextlib.suppress(OSError):  # also from here, so no signal can miss it
                 os.setpgid(child.pid, child.pid)  # type: ignore[arg-type]
             send.close()
             deadline = time.monotonic() + timeout
             while True:
                 if not receive.poll(max(deadline - time.monotonic(), 0)):
-                    _stop(child)
+                    _stop(child, self._term_grace_s)
                     return _Attempt(Outcome.TIMEOUT, error=f"timed out after {timeout:g} s")
                 try:
                     message = receive.recv()
@@ -459,10 +467,10 @@ class Engine:
                     charge(CallRecord.from_dict(message[1]))
                     continue
                 _, outcome, outputs, error = message
-                child.join(TERM_GRACE_S)  # what it left running is stopped below
+                child.join(self._term_grace_s)  # what it left running is stopped below
                 return _Attempt(Outcome(outcome), outputs, error)
         finally:
-            _stop(child)  # also when the parent is interrupted (Ctrl-C)
+            _stop(child, self._term_grace_s)  # also when the parent is interrupted (Ctrl-C)
             send.close()  # if an interrupt came before it was handed over
             _drain_calls(receive, charge)
             receive.close()

@@ -7,6 +7,10 @@ its outputs (reports, proposals) under ``steps/<step-id>/``. ``evolve --resume R
 loads it and carries on: a completed step is never run again. While a process runs a
 run it holds ``lock`` there (an advisory ``flock``, released by the kernel when the process
 dies, however it dies), so two processes never run the same run at once.
+
+What ``run.json`` may hold is :class:`~micro_gastown.engine.records.RunStateRecord` (a
+pydantic model with a checked-in JSON Schema); the dataclasses here are what the engine
+mutates, converted to and from that record when the file is written and read.
 """
 
 from __future__ import annotations
@@ -19,18 +23,40 @@ from collections.abc import Iterator
 from contextlib import contextmanager, suppress
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
-from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
 import orjson
+from pydantic import ValidationError
 
 from micro_gastown.atomicfile import write_atomic
+from micro_gastown.engine.records import (
+    STATE_VERSION,
+    RunStateRecord,
+    RunStatus,
+    StepRecord,
+    StepStatus,
+)
 from micro_gastown.errors import ConfigError, OutputError
+from micro_gastown.llm.records import first_problem
+from micro_gastown.nesting import too_deep_at, too_deep_message
+
+__all__ = [
+    "LOCK_FILE",
+    "STATE_FILE",
+    "STATE_VERSION",
+    "RunState",
+    "RunStatus",
+    "RunStore",
+    "StepState",
+    "StepStatus",
+    "new_run_id",
+    "now_iso",
+    "parse_run_state",
+]
 
 STATE_FILE = "run.json"
 LOCK_FILE = "lock"
-STATE_VERSION = 1
 
 _held: set[int] = set()
 """Lock descriptors this process holds. A forked step process closes its copies, so the
@@ -47,28 +73,6 @@ def _close_held_in_child() -> None:
 os.register_at_fork(after_in_child=_close_held_in_child)
 
 
-class StepStatus(StrEnum):
-    PENDING = "pending"
-    RUNNING = "running"  # on disk only while a process runs it, or after it was killed
-    COMPLETED = "completed"
-    SKIPPED = "skipped"  # its condition was false
-    FAILED = "failed"
-    BLOCKED = "blocked"  # a step it needs did not complete
-
-    @property
-    def done(self) -> bool:
-        """Finished for good: the steps that need it may run."""
-        return self in (StepStatus.COMPLETED, StepStatus.SKIPPED)
-
-
-class RunStatus(StrEnum):
-    RUNNING = "running"
-    COMPLETED = "completed"  # every step completed or was skipped
-    INCOMPLETE = "incomplete"  # some step failed or is blocked; resumable
-    STOPPED = "stopped"  # stopped cleanly (budget); resumable with a larger budget
-    INTERRUPTED = "interrupted"  # a signal (Ctrl-C, SIGTERM, SIGHUP) ended it; resumable
-
-
 @dataclass
 class StepState:
     status: StepStatus = StepStatus.PENDING
@@ -82,24 +86,9 @@ class StepState:
     discovered: bool = False
     """Completed by finding its effect already in the world, not by running it."""
 
-    def to_dict(self) -> dict[str, Any]:
-        data = asdict(self)
-        data["status"] = self.status.value
-        return {k: v for k, v in data.items() if v not in (None, {}, False) or k == "attempts"}
-
     @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> StepState:
-        return cls(
-            status=StepStatus(data.get("status", "pending")),
-            attempts=int(data.get("attempts", 0)),
-            started_at=data.get("started_at"),
-            finished_at=data.get("finished_at"),
-            duration_ms=data.get("duration_ms"),
-            inputs=dict(data.get("inputs") or {}),
-            outputs=dict(data.get("outputs") or {}),
-            error=data.get("error"),
-            discovered=bool(data.get("discovered", False)),
-        )
+    def of(cls, record: StepRecord) -> StepState:
+        return cls(**{name: getattr(record, name) for name in StepRecord.model_fields})
 
 
 def now_iso() -> str:
@@ -127,45 +116,42 @@ class RunState:
     ledger: dict[str, Any] = field(default_factory=dict)
     message: str | None = None
 
-    def to_dict(self) -> dict[str, Any]:
-        return {
+    def to_record(self) -> RunStateRecord:
+        """The state as ``run.json`` records it. The run's values are first made what
+        orjson has always written for them (a tuple an array, a datetime a string, NaN
+        null); ValidationError when the result is still not what the file may hold (a
+        ledger of another shape, a run id that is a path)."""
+        plain = {
             "version": STATE_VERSION,
             "run_id": self.run_id,
             "formula": self.formula,
             "formula_path": self.formula_path,
-            "status": self.status.value,
+            "status": self.status,
             "created_at": self.created_at,
             "updated_at": self.updated_at,
             "vars": self.vars,
             "settings": self.settings,
-            "steps": {step_id: step.to_dict() for step_id, step in self.steps.items()},
+            "steps": {step_id: asdict(step) for step_id, step in self.steps.items()},
             "ledger": self.ledger,
-            **({"message": self.message} if self.message else {}),
+            "message": self.message or None,
         }
+        return RunStateRecord.model_validate(orjson.loads(orjson.dumps(plain)))
 
     @classmethod
-    def from_dict(cls, data: dict[str, Any], origin: Path) -> RunState:
-        if data.get("version") != STATE_VERSION:
-            raise ConfigError(
-                f"{origin}: run state version {data.get('version')!r}, this micro-gastown "
-                f"reads version {STATE_VERSION}"
-            )
-        try:
-            return cls(
-                run_id=str(data["run_id"]),
-                formula=str(data["formula"]),
-                formula_path=str(data["formula_path"]),
-                vars={str(k): str(v) for k, v in data["vars"].items()},
-                settings=dict(data.get("settings") or {}),
-                status=RunStatus(data["status"]),
-                created_at=str(data["created_at"]),
-                updated_at=str(data["updated_at"]),
-                steps={k: StepState.from_dict(v) for k, v in data["steps"].items()},
-                ledger=dict(data.get("ledger") or {}),
-                message=data.get("message"),
-            )
-        except (KeyError, TypeError, ValueError, AttributeError) as exc:
-            raise ConfigError(f"{origin}: not a readable run state ({exc!r})") from None
+    def of(cls, record: RunStateRecord) -> RunState:
+        return cls(
+            run_id=record.run_id,
+            formula=record.formula,
+            formula_path=record.formula_path,
+            vars=dict(record.vars),
+            settings=dict(record.settings),
+            status=record.status,
+            created_at=record.created_at,
+            updated_at=record.updated_at,
+            steps={step_id: StepState.of(step) for step_id, step in record.steps.items()},
+            ledger=record.ledger.model_dump(mode="json", exclude_unset=True),
+            message=record.message,
+        )
 
 
 class RunStore:
@@ -235,25 +221,62 @@ class RunStore:
         """Rewrite ``run.json`` atomically; OutputError naming it when it cannot be written
         (the file is then left as it was)."""
         state.updated_at = now_iso()
-        data = orjson.dumps(state.to_dict(), option=orjson.OPT_INDENT_2 | orjson.OPT_SORT_KEYS)
         path = self.directory(state.run_id) / STATE_FILE
+        try:
+            record = state.to_record()
+        except ValidationError as exc:  # a value no run.json may hold: refused, not mangled
+            where, problem = first_problem(exc)
+            raise OutputError(f"{path}: cannot record the run state: {where}: {problem}") from None
+        data = orjson.dumps(
+            record.to_json_dict(), option=orjson.OPT_INDENT_2 | orjson.OPT_SORT_KEYS
+        )
         try:
             write_atomic(path, data + b"\n")
         except OSError as exc:  # one the writer let through (a close on a full disk once did)
             raise OutputError(f"{path}: cannot write ({exc.strerror or exc})") from None
 
     def load(self, run_id: str) -> RunState:
+        """The run's state as its ``run.json`` holds it; one ConfigError line naming the file
+        and the key when the file is missing, not JSON, of another version or not a run
+        state (edited, cut short, written to break the tool)."""
         path = self.directory(run_id) / STATE_FILE
         try:
             raw = path.read_bytes()
         except FileNotFoundError:
             known = sorted(p.parent.name for p in self.root.glob("*/" + STATE_FILE))
             hint = f"; runs here: {', '.join(p for p in known[-5:])}" if known else ""
-            raise ConfigError(f"--resume {run_id}: no run state at {path}{hint}") from None
-        try:
-            data = orjson.loads(raw)
-        except orjson.JSONDecodeError as exc:
-            raise ConfigError(f"{path}: not JSON ({exc})") from None
-        if not isinstance(data, dict):
-            raise ConfigError(f"{path}: not a run state")
-        return RunState.from_dict(data, path)
+            raise ConfigError(
+                f"no run state at {path}{hint}", setting="resume", value=run_id
+            ) from None
+        except OSError as exc:
+            raise ConfigError(f"{path}: cannot read ({exc.strerror or exc})") from None
+        return RunState.of(parse_run_state(raw, path))
+
+
+def parse_run_state(raw: bytes, path: Path) -> RunStateRecord:
+    """``run.json``'s bytes as a record; ConfigError naming ``path`` and the key."""
+    try:
+        text = raw.decode()
+    except UnicodeDecodeError:
+        raise ConfigError(f"{path}: not JSON (not UTF-8)") from None
+    deep_line = too_deep_at(text)
+    if deep_line is not None:  # before any parser or validator recurses into it
+        raise ConfigError(f"{path}: line {deep_line}: {too_deep_message()}")
+    try:
+        data = orjson.loads(raw)  # refuses NaN, Infinity and numbers past a float
+    except orjson.JSONDecodeError as exc:
+        raise ConfigError(f"{path}: not JSON ({exc})") from None
+    if not isinstance(data, dict):
+        raise ConfigError(f"{path}: not a run state")
+    version = data.get("version")
+    if type(version) is not int or version != STATE_VERSION:
+        shown = repr(version)
+        shown = shown if len(shown) <= 40 else shown[:40] + "..."
+        raise ConfigError(
+            f"{path}: run state version {shown}, this micro-gastown reads version {STATE_VERSION}"
+        )
+    try:
+        return RunStateRecord.model_validate(data)
+    except ValidationError as exc:
+        where, problem = first_problem(exc)
+        raise ConfigError(f"{path}: not a readable run state: {where}: {problem}") from None

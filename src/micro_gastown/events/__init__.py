@@ -10,7 +10,8 @@ from micro_gastown.events.model import (
     LlmCall,
     UserAction,
 )
-from micro_gastown.events.parse import SkipCounter, SkipReason, parse_line, scope_of
+from micro_gastown.events.parse import parse_line, scope_of
+from micro_gastown.events.skips import SkipCounter, SkipReason
 
 __all__ = [
     "Attributor",

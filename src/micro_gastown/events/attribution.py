@@ -1,4 +1,4 @@
-"""Attribution: which graph node an event belongs to (SPEC §1).
+"""Attribution: which graph node an event belongs to (see docs/events.md).
 
 Inside one scope (a ``span`` label, else a ``session_id``) the most recent
 ``graph_transition.to`` is the running node, so the ``llm_call``, ``effect_execution`` and
@@ -61,7 +61,7 @@ DEFERRED: Final = ScopeState(-1)
 
 class Attributor:
     __slots__ = (
-        "_seen",
+        "_until_prune",
         "defer_unknown",
         "idle_timeout_ns",
         "inferred_llm_nodes",
@@ -86,13 +86,14 @@ class Attributor:
         # Node → out-of-order events attributed to it (each such event counts at one node).
         self.out_of_order_nodes: Counter[str] = Counter()
         self.pruned_scopes = 0
-        self._seen = 0
+        self._until_prune = _PRUNE_EVERY  # events left before the next prune
 
     def observe(self, event: Event) -> ScopeState | None:
         """Attribute ``event`` (setting ``event.node``) and return its scope's state."""
         ts = event.ts_ns
-        self._seen += 1
-        if self._seen & (_PRUNE_EVERY - 1) == 0:
+        self._until_prune -= 1
+        if not self._until_prune:
+            self._until_prune = _PRUNE_EVERY
             self.prune(ts)
         scope = event.scope
         state = self.scopes.get(scope) if scope is not None else None

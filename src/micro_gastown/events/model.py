@@ -1,4 +1,4 @@
-"""Typed ExoMonad observability events (SPEC §1).
+"""Typed ExoMonad observability events (see docs/events.md).
 
 One class per ``type``. Every event keeps the decoded JSON object in ``fields`` (so extra
 fields that newer emitters add — ``node``, ``graph``, ``session_id``, ``template`` — are

@@ -1,4 +1,4 @@
-"""Tolerant, fast parsing of one Loki log line into a typed event (SPEC §1).
+"""Tolerant, fast parsing of one Loki log line into a typed event (see docs/events.md).
 
 Real deployments mix emitter versions and junk: lines that are not JSON, unknown ``type``s,
 missing or mistyped fields. Each such line is skipped and counted under a
@@ -13,9 +13,7 @@ readers) and writable as a 64-bit JSON integer, so no log line can break a repor
 
 from __future__ import annotations
 
-from collections import Counter
 from collections.abc import Callable
-from enum import StrEnum
 from typing import Any
 
 import orjson
@@ -29,45 +27,12 @@ from micro_gastown.events.model import (
     LlmCall,
     UserAction,
 )
+from micro_gastown.events.skips import SkipCounter, SkipReason
 
 COUNT_DIGITS = 15
 """The most digits a count may have (push-down's line filters use it too)."""
 MAX_COUNT = 10**COUNT_DIGITS - 1
 """The largest count accepted: below 2**53, so exact as a double; 31,000 years in ms."""
-
-
-class SkipReason(StrEnum):
-    """Why a line did not become an event; the report counts each."""
-
-    BAD_EXPORT_LINE = "bad_export_line"  # the export file's own line is not logcli JSONL
-    LINE_TOO_LONG = "line_too_long"  # an export line over sources.file.MAX_LINE_BYTES
-    BAD_TIMESTAMP = "bad_timestamp"
-    NOT_JSON = "not_json"  # the Loki log line is not JSON
-    NOT_OBJECT = "not_object"  # JSON, but not an object
-    MISSING_TYPE = "missing_type"
-    UNKNOWN_TYPE = "unknown_type"
-    MISSING_FIELD = "missing_field"
-    MISTYPED_FIELD = "mistyped_field"
-
-
-class SkipCounter:
-    """Counts skipped lines by reason (and the unknown ``type`` values seen, for the report)."""
-
-    __slots__ = ("reasons", "unknown_types")
-
-    def __init__(self) -> None:
-        self.reasons: Counter[SkipReason] = Counter()
-        self.unknown_types: Counter[str] = Counter()
-
-    def add(self, reason: SkipReason) -> None:
-        self.reasons[reason] += 1
-
-    @property
-    def total(self) -> int:
-        return sum(self.reasons.values())
-
-    def as_dict(self) -> dict[str, int]:
-        return {reason.value: self.reasons[reason] for reason in SkipReason if self.reasons[reason]}
 
 
 class _Invalid(Exception):

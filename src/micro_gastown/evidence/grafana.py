@@ -1,4 +1,4 @@
-"""Grafana Explore links: a clickable view of the LogQL behind each finding (SPEC §5).
+"""Grafana Explore links: a clickable view of the LogQL behind each finding (docs/loki.md).
 
 The host and the Loki datasource uid are configuration, never hard-coded. Links use the
 Explore ``panes`` URL state of Grafana 10+ with an absolute time range in epoch milliseconds.
@@ -24,11 +24,13 @@ class GrafanaExplore:
     def __post_init__(self) -> None:
         parts = urlsplit(self.base_url)
         if parts.scheme not in ("http", "https") or not parts.netloc:
-            raise ConfigError(f"--grafana-url {self.base_url!r}: expected http(s)://host[/path]")
+            raise ConfigError(
+                "expected http(s)://host[/path]", setting="grafana_url", value=self.base_url
+            )
         if parts.username or parts.password:
-            raise ConfigError("--grafana-url must not carry credentials")
+            raise ConfigError("must not carry credentials", setting="grafana_url")
         if not self.datasource_uid:
-            raise ConfigError("--grafana-datasource: the Loki datasource uid is required")
+            raise ConfigError("the Loki datasource uid is required", setting="grafana_datasource")
 
     def link(self, expr: str, start_ns: int, end_ns: int) -> str:
         datasource = {"type": "loki", "uid": self.datasource_uid}

@@ -161,6 +161,8 @@ class Redactor:
 
     def _redact_once(self, text: str) -> str:
         protected = [m.span() for m in self._marker.finditer(text)]
+        # Longest first among matches that start together: when markers cut two of them to
+        # the same piece, the piece keeps the kind of the longer match (`_merge` is stable).
         spans = sorted(
             (span for rule in self._rules for span in rule.find(text)),
             key=lambda s: (s.start, -s.end),
@@ -178,33 +180,32 @@ class Redactor:
     def _cut(self, text: str) -> str:
         """``text`` cut to ``max_chars`` without splitting a marker."""
         limit = self.max_chars
-        for match in self._marker.finditer(text, max(0, limit - 64), limit + 64):
-            if match.start() < limit < match.end():
-                limit = match.start()
+        for match in self._marker.finditer(text):
+            if match.end() > limit:  # the first marker not wholly kept: drop all of it
+                return text[: min(limit, match.start())]
         return text[:limit]
 
 
 def _subtract(text: str, span: Span, protected: list[tuple[int, int]]) -> Iterator[Span]:
-    """The parts of ``span`` outside existing markers, trimmed of surrounding whitespace."""
+    """The parts of ``span`` outside existing markers, trimmed of surrounding whitespace.
+
+    ``protected`` is in text order. Each marker ends the part before it (empty for a marker
+    before the span) and moves the start past itself (beyond the span for one after it).
+    """
     start = span.start
     for p_start, p_end in protected:
-        if p_end <= start or p_start >= span.end:
-            continue
-        if p_start > start:
-            yield from _trimmed(text, Span(start, p_start, span.kind))
+        yield from _trimmed(text, Span(start, min(p_start, span.end), span.kind))
         start = max(start, p_end)
-    if start < span.end:
-        yield from _trimmed(text, Span(start, span.end, span.kind))
+    yield from _trimmed(text, Span(start, span.end, span.kind))
 
 
 def _trimmed(text: str, span: Span) -> Iterator[Span]:
-    start, end = span.start, span.end
-    while start < end and text[start].isspace():
-        start += 1
-    while end > start and text[end - 1].isspace():
-        end -= 1
-    if start < end:
-        yield Span(start, end, span.kind)
+    """``span`` without leading and trailing whitespace; nothing if that leaves it empty."""
+    part = text[span.start : span.end]
+    kept = part.strip()
+    if kept:
+        start = span.start + len(part) - len(part.lstrip())
+        yield Span(start, start + len(kept), span.kind)
 
 
 def _merge(spans: list[Span]) -> list[Span]:

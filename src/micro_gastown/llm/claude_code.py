@@ -1,5 +1,5 @@
 """The Claude Code backend: ``claude -p`` as a subprocess, for users who prefer their
-Claude Code login to an API key (SPEC §6).
+Claude Code login to an API key.
 
 One request is one run of::
 
@@ -106,8 +106,9 @@ MAX_ARGUMENT_BYTES = 100_000
 
 INSTALL_HINT = (
     "install Claude Code (npm install -g @anthropic-ai/claude-code) and log in with `claude`, "
-    "or pass its location with --claude-path"
+    "or give its location"
 )
+"""Said with ``setting="claude_path"``, so each face names its own way to give the path."""
 
 Runner = Callable[..., "subprocess.CompletedProcess[str]"]
 """``subprocess.run``-compatible: ``run(argv, input=, capture_output=, encoding=, errors=,
@@ -252,12 +253,14 @@ class ClaudeCodeBackend:
                 raise LlmTimeoutError(f"claude timed out after {self.timeout_s:g} s") from None
             except FileNotFoundError:
                 raise LlmError(
-                    f"Claude Code executable {self.executable!r} not found: {INSTALL_HINT}"
+                    f"Claude Code executable {self.executable!r} not found: {INSTALL_HINT}",
+                    setting="claude_path",
                 ) from None
             except OSError as exc:  # not executable, not a program, ...
                 raise LlmError(
                     f"Claude Code executable {self.executable!r} cannot be run "
-                    f"({exc.strerror or exc}): {INSTALL_HINT}"
+                    f"({exc.strerror or exc}): {INSTALL_HINT}",
+                    setting="claude_path",
                 ) from None
 
 

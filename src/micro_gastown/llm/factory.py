@@ -31,13 +31,21 @@ class BackendChoice:
 
     def __post_init__(self) -> None:
         if self.name not in BACKENDS:
-            raise UsageError(f"--backend {self.name!r}: expected one of {', '.join(BACKENDS)}")
+            raise UsageError(
+                f"expected one of {', '.join(BACKENDS)}", setting="backend", value=self.name
+            )
         if self.name == "replay" and self.replay is None:
-            raise UsageError("--backend replay needs --replay FILE (recorded answers)")
+            raise UsageError(
+                "the replay backend needs a file of recorded answers", setting="replay"
+            )
         if self.name != "replay" and self.replay is not None:
-            raise UsageError("--replay FILE goes with --backend replay")
+            raise UsageError(
+                "recorded answers are played by the replay backend only", setting="replay"
+            )
         if self.name == "replay" and self.record is not None:
-            raise UsageError("--record FILE records a live backend; --backend replay is not one")
+            raise UsageError(
+                "recording needs a live backend; the replay backend is not one", setting="record"
+            )
 
     @classmethod
     def from_args(cls, args: argparse.Namespace) -> BackendChoice:

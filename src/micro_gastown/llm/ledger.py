@@ -8,15 +8,14 @@ budget, so a run stops cleanly *before* the call that would overspend. After a c
 records the model, the four kinds of tokens and the cost: the dollars the backend reported
 (Claude Code does) or else the usage priced from the model price table.
 
-Money is :class:`~decimal.Decimal` dollars, never float. A call's cost is taken once from
-the price function (the table's exact Decimal; a float is read through its shortest repr)
-and rounded to the picodollar (1e-12 USD). Every per-token price in the table is a whole
-multiple of far larger amounts (a Haiku 5.5 cache read, $0.01 per million tokens, is 1e-8
-USD a token), so the rounding keeps every real price exact and only removes the float noise
-a custom price function may add. Totals are exact
-sums of the recorded calls, and the run state holds amounts as decimal strings ("0.0123"),
-so :meth:`CostLedger.to_dict` / :meth:`CostLedger.from_dict` round-trip to the same numbers
-and the state's figures equal the sum of its calls' usage times the price table.
+Money is :class:`~decimal.Decimal` dollars, never float (:mod:`micro_gastown.llm.money`). A
+call's cost is taken once from the price function (the table's exact Decimal; a float is
+read through its shortest repr) and rounded to the picodollar (1e-12 USD). Totals are exact
+sums of the recorded calls. The run state holds the ledger as a
+:class:`~micro_gastown.llm.records.LedgerRecord` (amounts as decimal strings, "0.0123"), so
+:meth:`CostLedger.to_dict` / :meth:`CostLedger.from_dict` round-trip to the same numbers, the
+state's figures equal the sum of its calls' usage times the price table, and a hand-edited
+ledger is refused by the model's rules, naming the key.
 
 A resumed run loads the ledger from its state and keeps adding to it: money spent before a
 crash stays spent, and is not re-priced if the table changed since.
@@ -27,66 +26,38 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from decimal import ROUND_CEILING, ROUND_HALF_EVEN, Context, Decimal, InvalidOperation
-from enum import StrEnum
+from decimal import ROUND_CEILING, Decimal
 from typing import Any
 
+from pydantic import ValidationError
+
 from micro_gastown.errors import BudgetExceeded, ConfigError
-from micro_gastown.llm.base import USAGE_FIELDS, CallRecord, Usage
+from micro_gastown.llm.base import CallRecord, Usage
 from micro_gastown.llm.models import price_decimal
+from micro_gastown.llm.money import MAX_USD, format_budget, format_usd, to_money
+from micro_gastown.llm.records import (
+    CostSource,
+    LedgerRecord,
+    LedgerStepRecord,
+    PricedCallRecord,
+    UsageRecord,
+    first_problem,
+)
+
+__all__ = [
+    "DEFAULT_BUDGET_USD",
+    "CostLedger",
+    "CostSource",
+    "PriceFunction",
+    "PricedCall",
+    "StepMeter",
+]
 
 PriceFunction = Callable[[str, Usage], float | Decimal]
 """Dollars for one call of ``model`` with ``usage``. The default is the model price table,
 :func:`micro_gastown.llm.models.price_decimal` (the exact Decimal form of ``price``)."""
 
 DEFAULT_BUDGET_USD = Decimal("0.50")
-PICODOLLAR = Decimal("1e-12")
-_MONEY_CONTEXT = Context(prec=40)
-
-
-def to_money(amount: float | Decimal | int | str) -> Decimal:
-    """``amount`` dollars as an exact Decimal rounded to the picodollar.
-
-    A float goes through its shortest repr (``0.1`` becomes ``Decimal("0.1")``, not the
-    binary expansion). Raises ValueError for negative, infinite or non-numeric amounts:
-    a price function or backend returning one is a bug.
-    """
-    if isinstance(amount, bool):
-        raise ValueError(f"not an amount of dollars: {amount!r}")
-    try:
-        value = Decimal(str(amount))
-    except InvalidOperation:
-        raise ValueError(f"not an amount of dollars: {amount!r}") from None
-    if not value.is_finite() or value < 0:
-        raise ValueError(f"not a non-negative amount of dollars: {amount!r}")
-    return value.quantize(PICODOLLAR, rounding=ROUND_HALF_EVEN, context=_MONEY_CONTEXT)
-
-
-def money_text(amount: Decimal) -> str:
-    """The run state's form of an amount: plain decimal notation, no trailing zeros."""
-    return format(amount.normalize(_MONEY_CONTEXT), "f")
-
-
-def format_usd(amount: Decimal, places: int = 4) -> str:
-    """``$0.0123``; amounts too small to show at ``places`` read ``<$0.0001``."""
-    step = Decimal(1).scaleb(-places)
-    if 0 < amount < step:
-        return f"<${step}"
-    return f"${amount.quantize(step, rounding=ROUND_HALF_EVEN, context=_MONEY_CONTEXT)}"
-
-
-def format_budget(amount: Decimal) -> str:
-    """``$0.50``: at least cents, more digits only when the budget has them."""
-    if amount == amount.quantize(Decimal("0.01"), context=_MONEY_CONTEXT):
-        return f"${amount.quantize(Decimal('0.01'), context=_MONEY_CONTEXT)}"
-    return f"${money_text(amount)}"
-
-
-class CostSource(StrEnum):
-    """Where a call's cost came from."""
-
-    PRICE_TABLE = "price_table"
-    REPORTED = "reported"
 
 
 @dataclass(frozen=True, slots=True)
@@ -147,7 +118,9 @@ class CostLedger:
             self.budget_usd = to_money(budget_usd)
         except ValueError:
             raise ConfigError(
-                f"--budget-usd must be a non-negative amount of dollars, got {budget_usd!r}"
+                f"must be a non-negative amount of dollars, at most ${MAX_USD:,f}",
+                setting="budget_usd",
+                value=budget_usd,
             ) from None
         self._price: PriceFunction = price if price is not None else price_decimal
         self._steps: dict[str, _Step] = {}
@@ -191,8 +164,8 @@ class CostLedger:
             f"{format_usd(spent)} of {format_budget(self.budget_usd)} spent so far, "
             f"and the next call ({model}, about {input_tokens:,} input and up to "
             f"{max_output_tokens:,} output tokens) could cost up to {format_usd(worst, 6)}; "
-            f"it was not sent. Raise the budget with --budget-usd "
-            f"(at least {format_budget(needed)} for this call)"
+            f"it was not sent. Raise the budget (at least {format_budget(needed)} for this call)",
+            setting="budget_usd",
         )
 
     def record(self, step_id: str, record: CallRecord) -> PricedCall:
@@ -256,33 +229,32 @@ class CostLedger:
     # -- run state ------------------------------------------------------------------------
 
     def to_dict(self) -> dict[str, Any]:
-        """The ledger for the run state: JSON-safe, amounts as decimal strings.
-
-        ``steps.<id>.calls`` is the record; every total beside it is their exact sum.
-        """
+        """The ledger for the run state: a :class:`LedgerRecord`, JSON-safe, amounts as
+        decimal strings."""
         with self._lock:
             steps = {
-                step_id: {
-                    "usage": step.usage.to_dict(),
-                    "cost_usd": money_text(step.cost_usd),
-                    "calls": [
-                        {
-                            "model": call.model,
-                            "usage": call.usage.to_dict(),
-                            "cost_usd": money_text(call.cost_usd),
-                            "cost_source": call.source.value,
-                        }
+                step_id: LedgerStepRecord(
+                    usage=UsageRecord.of(step.usage),
+                    cost_usd=step.cost_usd,
+                    calls=[
+                        PricedCallRecord(
+                            model=call.model,
+                            usage=UsageRecord.of(call.usage),
+                            cost_usd=call.cost_usd,
+                            cost_source=call.source,
+                        )
                         for call in step.calls
                     ],
-                }
+                )
                 for step_id, step in self._steps.items()
             }
-            return {
-                "budget_usd": money_text(self.budget_usd),
-                "spent_usd": money_text(self._spent()),
-                "usage": sum((s.usage for s in self._steps.values()), Usage()).to_dict(),
-                "steps": steps,
-            }
+            record = LedgerRecord(
+                budget_usd=self.budget_usd,
+                spent_usd=self._spent(),
+                usage=UsageRecord.of(sum((s.usage for s in self._steps.values()), Usage())),
+                steps=steps,
+            )
+        return record.model_dump(mode="json")
 
     @classmethod
     def from_dict(
@@ -291,31 +263,34 @@ class CostLedger:
         *,
         budget_usd: float | Decimal | str | None = None,
         price: PriceFunction | None = None,
+        source: str = "run state",
     ) -> CostLedger:
         """A ledger continuing from :meth:`to_dict` output. ``budget_usd`` replaces the
         recorded budget (a resumed run may be given a larger one). An empty mapping (a run
         state from before any call) is a fresh ledger.
 
-        Raises ConfigError naming the key when the data is malformed or its totals do not
-        add up to its calls (a hand-edited state).
+        Raises ConfigError naming ``source`` (the run state file, when the caller knows it)
+        and the key when the data is malformed or its totals do not add up to its calls (a
+        hand-edited state).
         """
-        reader = _StateReader("ledger")
-        root = reader.mapping(data, "")
-        if budget_usd is None and "budget_usd" in root:
-            budget_usd = reader.money(root["budget_usd"], "budget_usd")
+        if not isinstance(data, Mapping):
+            raise ConfigError(f"{source}: ledger: expected a JSON object")
+        try:
+            record = LedgerRecord.model_validate(dict(data))
+        except ValidationError as exc:
+            where, problem = first_problem(exc)
+            key = f"ledger.{where}" if where else "ledger"
+            raise ConfigError(f"{source}: {key}: {problem}") from None
+        if budget_usd is None and record.budget_usd is not None:
+            budget_usd = record.budget_usd
         ledger = cls(DEFAULT_BUDGET_USD if budget_usd is None else budget_usd, price)
-        for step_id, raw_step in reader.mapping(root.get("steps", {}), "steps").items():
-            where = f"steps.{step_id}"
-            step_data = reader.mapping(raw_step, where)
-            raw_calls = step_data.get("calls")
-            if not isinstance(raw_calls, list):
-                raise reader.error(f"{where}.calls", "expected a list of calls")
-            step = _Step(
-                [reader.call(raw, f"{where}.calls[{i}]") for i, raw in enumerate(raw_calls)]
+        for step_id, step in record.steps.items():
+            ledger._steps[step_id] = _Step(
+                [
+                    PricedCall(call.model, call.usage.to_usage(), call.cost_usd, call.cost_source)
+                    for call in step.calls
+                ]
             )
-            reader.check_total(step_data, where, step.usage, step.cost_usd, "cost_usd")
-            ledger._steps[str(step_id)] = step
-        reader.check_total(root, "", ledger.usage, ledger.spent_usd, "spent_usd")
         return ledger
 
 
@@ -326,65 +301,3 @@ def _tokens_text(usage: Usage) -> str:
     if usage.cache_creation_input_tokens:
         parts.append(f"{usage.cache_creation_input_tokens:,} cache-write")
     return " / ".join(parts) + " tokens"
-
-
-class _StateReader:
-    """Checks the shapes of a stored ledger, naming the key of the first problem."""
-
-    def __init__(self, root: str) -> None:
-        self.root = root
-
-    def error(self, where: str, problem: str) -> ConfigError:
-        key = f"{self.root}.{where}" if where else self.root
-        return ConfigError(f"run state: {key}: {problem}")
-
-    def mapping(self, value: Any, where: str) -> Mapping[str, Any]:
-        if not isinstance(value, Mapping):
-            raise self.error(where, "expected an object")
-        return value
-
-    def money(self, value: Any, where: str) -> Decimal:
-        if isinstance(value, bool) or not isinstance(value, str | int | float):
-            raise self.error(where, "expected an amount of dollars as a decimal string")
-        try:
-            return to_money(value)
-        except ValueError:
-            raise self.error(where, f"not a non-negative amount of dollars: {value!r}") from None
-
-    def usage(self, value: Any, where: str) -> Usage:
-        raw = self.mapping(value, where)
-        counts: dict[str, int] = {}
-        for name in USAGE_FIELDS:
-            count = raw.get(name, 0)
-            if isinstance(count, bool) or not isinstance(count, int) or count < 0:
-                raise self.error(f"{where}.{name}", "expected a non-negative integer")
-            counts[name] = count
-        return Usage(**counts)
-
-    def call(self, value: Any, where: str) -> PricedCall:
-        raw = self.mapping(value, where)
-        model = raw.get("model")
-        if not isinstance(model, str) or not model:
-            raise self.error(f"{where}.model", "expected a model name")
-        try:
-            source = CostSource(str(raw.get("cost_source")))
-        except ValueError:
-            raise self.error(
-                f"{where}.cost_source", "expected 'price_table' or 'reported'"
-            ) from None
-        return PricedCall(
-            model,
-            self.usage(raw.get("usage"), f"{where}.usage"),
-            self.money(raw.get("cost_usd"), f"{where}.cost_usd"),
-            source,
-        )
-
-    def check_total(
-        self, raw: Mapping[str, Any], where: str, usage: Usage, cost: Decimal, cost_key: str
-    ) -> None:
-        """Stored totals are optional, but when present they must equal the calls' sum."""
-        prefix = f"{where}." if where else ""
-        if "usage" in raw and self.usage(raw["usage"], f"{prefix}usage") != usage:
-            raise self.error(f"{prefix}usage", "does not equal the sum of the recorded calls")
-        if cost_key in raw and self.money(raw[cost_key], f"{prefix}{cost_key}") != cost:
-            raise self.error(f"{prefix}{cost_key}", "does not equal the sum of the recorded calls")

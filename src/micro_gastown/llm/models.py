@@ -1,6 +1,6 @@
 """Which Claude models micro-gastown may call, what the names mean, and what a call costs.
 
-Policy (SPEC §6): Haiku only. Log analysis needs speed, not depth, and Haiku costs a
+Policy: Haiku only. Log analysis needs speed, not depth, and Haiku costs a
 fraction of Sonnet or Opus, so :func:`resolve_model` refuses every other model unless the
 user passes ``--allow-non-haiku``. Names resolve as:
 
@@ -42,7 +42,6 @@ from types import MappingProxyType
 from micro_gastown.errors import ModelPolicyError
 from micro_gastown.llm.base import Usage
 
-ALLOW_NON_HAIKU_FLAG = "--allow-non-haiku"
 DEFAULT_HAIKU = "claude-haiku-4-5-20251001"
 
 _MILLION = Decimal(1_000_000)
@@ -166,7 +165,7 @@ def resolve_model(name: str, allow_non_haiku: bool = False) -> str:
     """The canonical id ``name`` stands for, if the Haiku-only policy lets us call it.
 
     Raises :class:`~micro_gastown.errors.ModelPolicyError` for a non-Haiku model without
-    ``allow_non_haiku`` (naming the flag), and for any name this table cannot price.
+    ``allow_non_haiku`` (naming that setting), and for any name this table cannot price.
     """
     canonical = _canonical(name)
     family = MODELS[canonical].family if canonical else None
@@ -175,7 +174,8 @@ def resolve_model(name: str, allow_non_haiku: bool = False) -> str:
     ):
         raise ModelPolicyError(
             f"model {name!r} is not a Haiku model; micro-gastown runs Haiku only "
-            f"(use 'haiku' = {DEFAULT_HAIKU}), or pass {ALLOW_NON_HAIKU_FLAG} to allow it"
+            f"(use 'haiku' = {DEFAULT_HAIKU}), or allow non-Haiku models",
+            setting="allow_non_haiku",
         )
     if canonical is None:
         raise ModelPolicyError(

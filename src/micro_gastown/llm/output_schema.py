@@ -3,8 +3,8 @@ before anything is sent, and an answer's violations are listed the same way.
 
 Every structured output is a JSON object: the Anthropic API takes tool inputs as objects only,
 and Claude Code answers ``--json-schema`` through a tool of its own. The schema's dialect
-follows its ``$schema``, draft-07 when absent (SPEC §3;
-https://json-schema.org/understanding-json-schema/reference/schema). Each violation is one
+follows its ``$schema``, draft-07 when absent, as in ``schemas/``
+(https://json-schema.org/understanding-json-schema/reference/schema). Each violation is one
 line, ``$.ranked[0].severity: 'urgent' is not one of [...]``: where it is as a JSONPath
 (https://www.rfc-editor.org/rfc/rfc9535), then jsonschema's message. The same lines go back
 to the model in a repair round and into the error the user sees.

@@ -14,12 +14,19 @@ request's model, system prompt, prompt and output schema) to what the model answ
       }
     }
 
+The file is a :class:`~micro_gastown.llm.records.ReplayRecordings` (its JSON Schema is
+``schemas/state/ReplayRecordings.json``). An entry may carry a ``"note"`` for people
+reading the file; any other unknown key is refused, so a typo cannot silently drop a field.
+A file nested deeper than :data:`~micro_gastown.nesting.MAX_NESTING` is refused before it is
+parsed. Every problem is one :class:`~micro_gastown.errors.ConfigError` line naming the file
+and the key.
+
 The key covers the prompt text itself, so a drifted prompt misses instead of replaying a
 stale answer. :class:`ReplayBackend` reports every recorded call to the meter, so the
 ledger, the budget and the run state behave exactly as in a live run; recorded structured
-output is validated against the request's schema like a live answer. Extra keys in an entry
-(a ``"note"`` for readers) are ignored. :class:`RecordingBackend` wraps a live backend and
-writes such a file, so real runs produce replay files.
+output is validated against the request's schema like a live answer.
+:class:`RecordingBackend` wraps a live backend and writes such a file, so real runs produce
+replay files.
 """
 
 from __future__ import annotations
@@ -27,24 +34,27 @@ from __future__ import annotations
 import copy
 import hashlib
 import json
+import math
 import threading
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
+
+from pydantic import ValidationError
 
 from micro_gastown.atomicfile import write_atomic
 from micro_gastown.errors import ConfigError, LlmError
 from micro_gastown.llm.base import (
-    USAGE_FIELDS,
     CallRecord,
     LlmBackend,
     LlmRequest,
     LlmResponse,
     Meter,
-    Usage,
 )
 from micro_gastown.llm.output_schema import listed, output_errors, output_validator, plain_json
+from micro_gastown.llm.records import RecordedAnswer, RecordedCall, ReplayRecordings, first_problem
+from micro_gastown.nesting import too_deep_at, too_deep_message
 
 KEY_VERSION = 1
 
@@ -72,68 +82,85 @@ class Recording:
     calls: tuple[CallRecord, ...]
     repairs: int = 0
 
+    @classmethod
+    def of(cls, answer: RecordedAnswer) -> Recording:
+        calls = tuple(call.to_call_record() for call in answer.calls)
+        return cls(answer.output, calls, answer.repairs)
+
+    def to_record(self, note: str | None = None) -> RecordedAnswer:
+        """The entry of a replay file (ValueError if the output or a call is not storable:
+        a backend bug, not an input)."""
+        return RecordedAnswer(
+            output=self.output,
+            calls=[RecordedCall.of(call) for call in self.calls],
+            repairs=self.repairs,
+            note=note,
+        )
+
     def to_json(self) -> dict[str, Any]:
-        return {
-            "output": self.output,
-            "calls": [call.to_dict() for call in self.calls],
-            "repairs": self.repairs,
-        }
+        return _entry_json(self.to_record())
+
+
+def _entry_json(answer: RecordedAnswer) -> dict[str, Any]:
+    """An entry as the file holds it: ``note`` only when there is one; every other field
+    (a null ``reported_cost_usd``, ``repairs`` of 0) always."""
+    return answer.model_dump(mode="json", exclude=None if answer.note is not None else {"note"})
 
 
 def load_recordings(path: Path) -> dict[str, Recording]:
     """Read a recordings file; ConfigError naming the file (and key) when it is unusable."""
-    try:
-        data = json.loads(path.read_bytes())
-    except FileNotFoundError:
-        raise ConfigError(f"{path}: replay recordings file not found") from None
-    except OSError as exc:
-        raise ConfigError(f"{path}: cannot read replay recordings ({exc.strerror})") from None
-    except ValueError as exc:
-        raise ConfigError(f"{path}: replay recordings are not valid JSON ({exc})") from None
-    return parse_recordings(data, str(path))
+    return {key: Recording.of(answer) for key, answer in _read_file(path).root.items()}
 
 
 def parse_recordings(data: Any, source: str) -> dict[str, Recording]:
     """Check the shape of recordings from ``source`` (a file name, for messages)."""
+    return {key: Recording.of(answer) for key, answer in _validate(data, source).root.items()}
+
+
+def _read_file(path: Path) -> ReplayRecordings:
+    try:
+        raw = path.read_bytes()
+    except FileNotFoundError:
+        raise ConfigError(f"{path}: replay recordings file not found") from None
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot read replay recordings ({exc.strerror})") from None
+    try:
+        text = raw.decode(json.detect_encoding(raw))
+    except UnicodeDecodeError:
+        raise ConfigError(f"{path}: replay recordings are not valid JSON (not UTF-8)") from None
+    deep_line = too_deep_at(text)
+    if deep_line is not None:
+        raise ConfigError(f"{path}: line {deep_line}: {too_deep_message()}")
+    try:
+        data = json.loads(text, parse_constant=_refuse_constant, parse_float=_finite_float)
+    except ValueError as exc:  # also an integer of more than 4,300 digits
+        raise ConfigError(f"{path}: replay recordings are not valid JSON ({exc})") from None
+    except RecursionError:  # the scan above should have caught it; never a traceback
+        raise ConfigError(f"{path}: {too_deep_message()}") from None
+    return _validate(data, str(path))
+
+
+def _refuse_constant(name: str) -> NoReturn:
+    """NaN and Infinity are not JSON, though Python's parser reads them."""
+    raise ValueError(f"{name} is not a JSON number")
+
+
+def _finite_float(text: str) -> float:
+    """A JSON number too large for a float (``1e999``) would silently become infinity."""
+    value = float(text)
+    if not math.isfinite(value):
+        raise ValueError(f"the number {text[:40]} is too large")
+    return value
+
+
+def _validate(data: Any, source: str) -> ReplayRecordings:
     if not isinstance(data, Mapping):
         raise ConfigError(f"{source}: replay recordings must be a JSON object of request keys")
-    return {str(key): _parse_entry(entry, f"{source}: {key}") for key, entry in data.items()}
-
-
-def _parse_entry(entry: Any, where: str) -> Recording:
-    if not isinstance(entry, Mapping) or "output" not in entry:
-        raise ConfigError(f"{where}: expected an object with 'output' and 'calls'")
-    calls = entry.get("calls")
-    if not isinstance(calls, list):
-        raise ConfigError(f"{where}.calls: expected a list of calls")
-    repairs = entry.get("repairs", 0)
-    if isinstance(repairs, bool) or not isinstance(repairs, int) or repairs < 0:
-        raise ConfigError(f"{where}.repairs: expected a non-negative integer")
-    records = tuple(_parse_call(call, f"{where}.calls[{i}]") for i, call in enumerate(calls))
-    return Recording(entry["output"], records, repairs)
-
-
-def _parse_call(call: Any, where: str) -> CallRecord:
-    if not isinstance(call, Mapping):
-        raise ConfigError(f"{where}: expected an object with 'model' and 'usage'")
-    model = call.get("model")
-    if not isinstance(model, str) or not model:
-        raise ConfigError(f"{where}.model: expected a model name")
-    usage = call.get("usage", {})
-    if not isinstance(usage, Mapping):
-        raise ConfigError(f"{where}.usage: expected an object of token counts")
-    counts: dict[str, int] = {}
-    for name in USAGE_FIELDS:
-        count = usage.get(name, 0)
-        if isinstance(count, bool) or not isinstance(count, int) or count < 0:
-            raise ConfigError(f"{where}.usage.{name}: expected a non-negative integer")
-        counts[name] = count
-    cost = call.get("reported_cost_usd")
-    if cost is not None and (
-        isinstance(cost, bool) or not isinstance(cost, int | float) or not cost >= 0
-    ):
-        raise ConfigError(f"{where}.reported_cost_usd: expected null or dollars >= 0")
-    return CallRecord(model, Usage(**counts), None if cost is None else float(cost))
+    try:
+        return ReplayRecordings.model_validate(dict(data))
+    except ValidationError as exc:
+        where, problem = first_problem(exc)
+        raise ConfigError(f"{source}: {where}: {problem}") from None
 
 
 class ReplayBackend:
@@ -159,7 +186,8 @@ class ReplayBackend:
             raise LlmError(
                 f"no recorded response for request {key} (model {request.model}) in "
                 f"{self.source}: the request changed since it was recorded (the report, the "
-                "window or the prompt); record it again with a live backend and --record FILE"
+                "window or the prompt); record it again with a live backend",
+                setting="record",
             )
         for call in recording.calls:
             # The same worst case a live backend checks: the call's whole input, and the
@@ -200,10 +228,9 @@ class RecordingBackend:
         self.inner = inner
         self.path = path
         self.name = f"recording({inner.name})"
-        self._entries: dict[str, Any] = {}
-        if path.exists():
-            load_recordings(path)  # refuse to extend a file we could not replay
-            self._entries = json.loads(path.read_bytes())
+        self._entries: dict[str, RecordedAnswer] = {}
+        if path.exists():  # keep its entries; refuse to extend a file we could not replay
+            self._entries = dict(_read_file(path).root)
         self._lock = threading.Lock()
 
     def close(self) -> None:
@@ -213,7 +240,8 @@ class RecordingBackend:
         response = self.inner.complete(request, meter)
         recording = Recording(plain_json(response.output), response.calls, response.repairs)
         with self._lock:
-            self._entries[request_key(request)] = recording.to_json()
-            text = json.dumps(self._entries, indent=2, sort_keys=True, ensure_ascii=False)
+            self._entries[request_key(request)] = recording.to_record()
+            document = {key: _entry_json(answer) for key, answer in self._entries.items()}
+            text = json.dumps(document, indent=2, sort_keys=True, ensure_ascii=False)
             write_atomic(self.path, text.encode("utf-8") + b"\n")
         return response

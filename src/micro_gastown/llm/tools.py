@@ -1,4 +1,4 @@
-"""The read-only tools a polecat may offer the model (names in ``config.names.TOOL_NAMES``).
+"""The read-only tools a polecat may offer the model (names in ``tool_names.TOOL_NAMES``).
 
 Every tool reads and returns text; none writes, runs a command or reaches the network.
 File tools are confined to one checkout: paths are resolved and must stay inside its
@@ -16,9 +16,9 @@ from typing import Any
 
 import orjson
 
-from micro_gastown.config.names import TOOL_NAMES
 from micro_gastown.errors import ConfigError
 from micro_gastown.llm.base import ToolSpec
+from micro_gastown.llm.tool_names import TOOL_NAMES
 
 MAX_FILE_CHARS = 20_000
 MAX_LISTED = 500

@@ -1,4 +1,4 @@
-"""What the refine and file-pr skills produce: ProposedChanges and PRResult (SPEC §3).
+"""The outputs of the planned refine and file-pr skills: ProposedChanges and PRResult.
 
 ``schemas/ProposedChanges.json`` and ``schemas/PRResult.json`` are generated from these
 models (:mod:`micro_gastown.report.schema`), and a test pins the committed files to them.

@@ -1,4 +1,4 @@
-"""The PatternReport: what the Log Analyzer produces (SPEC §3).
+"""The PatternReport: what the Log Analyzer produces (see docs/formats.md).
 
 ``schemas/PatternReport.json`` is generated from these models (``make schemas`` /
 :func:`micro_gastown.report.schema.pattern_report_schema`) and a test pins the committed
@@ -160,7 +160,7 @@ class Metadata(_Model):
     )
     parts: int | None = Field(default=None, description="Processes the source was split over")
     truncated: bool | None = Field(
-        default=None, description="True when --max-lines stopped reading before the window ended"
+        default=None, description="True when the line cap stopped reading before the window ended"
     )
     thresholds: dict[str, float] = Field(default_factory=dict)
     dsl_repo: str | None = None

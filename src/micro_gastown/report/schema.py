@@ -1,7 +1,7 @@
 """The JSON Schemas of PatternReport, ProposedChanges and PRResult, generated from the
 pydantic models.
 
-Emitted as draft-07 documents using ``$defs`` (SPEC §3). ``python -m
+Emitted as draft-07 documents using ``$defs`` (docs/formats.md). ``python -m
 micro_gastown.report.schema [DIR]`` rewrites ``DIR/<Name>.json`` for each (default
 ``schemas/``; a single ``.json`` path rewrites just that schema); tests fail when a
 committed file drifts from its models.

@@ -46,6 +46,8 @@ def open_source(
         config = LokiConfig.from_env(environ or {}, **overrides)
         return LokiSource(LokiClient(config), selector)
     raise UsageError(
-        f"--source {spec!r}: expected file:PATH (a logcli --output=jsonl export, .gz allowed), "
-        "loki (address from GRAFANA_LOKI_URL or LOKI_ADDR) or loki:URL"
+        "expected file:PATH (a logcli JSONL export, .gz allowed), "
+        "loki (address from GRAFANA_LOKI_URL or LOKI_ADDR) or loki:URL",
+        setting="source",
+        value=spec,
     )

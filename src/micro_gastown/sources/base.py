@@ -11,7 +11,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Protocol
 
-from micro_gastown.events.parse import SkipCounter
+from micro_gastown.events.skips import SkipCounter
 from micro_gastown.timewindow import TimeWindow
 
 LogEntry = tuple[int, str, dict[str, str]]

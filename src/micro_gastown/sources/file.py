@@ -1,4 +1,4 @@
-"""A log source over logcli ``query --output=jsonl`` exports (SPEC §5), plain or gzip.
+"""A log source over logcli ``query --output=jsonl`` exports (docs/events.md), plain or gzip.
 
 Each export line is ``{"labels": {...}, "line": "<raw Loki line>", "timestamp":
 "<RFC3339Nano>"}``. Lines are streamed; the file is never loaded whole. A timestamp may
@@ -41,7 +41,7 @@ from typing import Any, Final
 import orjson
 
 from micro_gastown.errors import SourceError
-from micro_gastown.events.parse import SkipCounter, SkipReason
+from micro_gastown.events.skips import SkipCounter, SkipReason
 from micro_gastown.sources.base import LogEntry, SourceStats
 from micro_gastown.timewindow import (
     FRACTION_SCALE,
@@ -295,9 +295,27 @@ class FileSource:
         self.path = path
         self.byte_range = byte_range
         self.stats = SourceStats()
+        self._reading: int | None = None  # the file descriptor being read, while reading
+        self._opened_fd: int | None = None  # the descriptor _open opened last
 
     def describe(self) -> str:
         return f"file:{self.path}"
+
+    def position(self) -> tuple[int, int | None] | None:
+        """While reading: the file's bytes consumed so far (compressed bytes for gzip) and
+        the size being read (None for a pipe or device), for a progress display."""
+        fd = self._reading
+        if fd is None:
+            return None
+        try:
+            here = os.lseek(fd, 0, os.SEEK_CUR)
+            info = os.fstat(fd)
+        except OSError:  # a pipe cannot tell its position
+            return None
+        if not stat.S_ISREG(info.st_mode):
+            return None
+        start, end = self.byte_range or (0, info.st_size)
+        return max(here - start, 0), end - start
 
     def close(self) -> None:
         """Nothing stays open between reads."""
@@ -355,6 +373,7 @@ class FileSource:
         from a regular file (a pipe or a device may never end)."""
         try:
             raw = self.path.open("rb", buffering=0)
+            self._opened_fd = raw.fileno()
         except FileNotFoundError:
             raise SourceError(f"{self.path}: no such log export file") from None
         except IsADirectoryError:
@@ -408,6 +427,7 @@ class FileSource:
         run_chars = 0
         handle, regular = self._open()
         endless_after = None if regular else ENDLESS_LINE_BYTES
+        self._reading = self._opened_fd
         try:
             for raw in chain.from_iterable(_line_batches(handle.read, endless_after)):
                 lines += 1
@@ -488,4 +508,5 @@ class FileSource:
             stats.duplicates += duplicates
             with contextlib.suppress(OSError, ValueError):
                 stats.bytes_read += handle.tell()
+            self._reading = None
             handle.close()

@@ -18,17 +18,18 @@ from __future__ import annotations
 
 import argparse
 import json
-import tempfile
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from micro_gastown.app.analyzer import AnalyzeRequest, analyze
 from micro_gastown.atomicfile import write_atomic
 from micro_gastown.errors import ConfigError
 from micro_gastown.llm.base import CallRecord, LlmRequest, LlmResponse, Meter, Usage
 from micro_gastown.llm.models import resolve_model
 from micro_gastown.llm.replay import Recording, request_key
+from micro_gastown.report.model import PatternReport
 
 ROOT = Path(__file__).resolve().parents[3]
 DEMO_LOGS = ROOT / "examples" / "logs" / "exomonad-sample.jsonl.gz"
@@ -76,23 +77,18 @@ class ScriptedReview:
         return LlmResponse(self.output, (record,))
 
 
-def _demo_report(folder: Path) -> Path:
-    from micro_gastown.cli import main
-
-    out = folder / "report.json"
-    argv = ["analyze", "--source", f"file:{DEMO_LOGS}", "--repo", str(DEMO_REPO)]
-    if main([*argv, "--output", str(out)]) != 0:
-        raise RuntimeError("the demo analysis failed")
-    return out
+def _demo_report() -> PatternReport:
+    """The demo analysis, as `make demo` runs it (without the review)."""
+    request = AnalyzeRequest(source=f"file:{DEMO_LOGS}", repo=DEMO_REPO)
+    return analyze(request).report
 
 
 def write_demo_replay(answer_path: Path, replay_path: Path) -> None:
     """Run the demo analysis and write ``answer_path``'s answer as ``replay_path``."""
     from micro_gastown.analysis.review import review_with_polecat
-    from micro_gastown.analysis.settings import default_polecat_path
+    from micro_gastown.bundled import bundled_polecat
     from micro_gastown.config.polecat import load_polecat
     from micro_gastown.llm.ledger import CostLedger
-    from micro_gastown.report.model import PatternReport
 
     try:
         answer = json.loads(answer_path.read_text(encoding="utf-8"))
@@ -103,16 +99,15 @@ def write_demo_replay(answer_path: Path, replay_path: Path) -> None:
         ) from None
     estimate = " Its token counts are estimates from text length, not a model's usage."
     backend = ScriptedReview(output, note + estimate)
-    with tempfile.TemporaryDirectory() as folder:
-        report = PatternReport.model_validate_json(_demo_report(Path(folder)).read_bytes())
-    _, outcome = review_with_polecat(
+    report = _demo_report()
+    reviewed, outcome = review_with_polecat(
         report,
-        load_polecat(default_polecat_path()),
+        load_polecat(bundled_polecat("log-analyzer")),
         backend,
         CostLedger().meter("analyze"),
         checkout=DEMO_REPO,
     )
-    if backend.entry is None or "dropped" in outcome:
+    if backend.entry is None or reviewed is report:  # the review hands back a dropped answer
         raise ConfigError(f"{answer_path}: the answer does not fit the demo report: {outcome}")
     key, entry = backend.entry
     text = json.dumps({key: entry}, indent=2, sort_keys=True, ensure_ascii=False)

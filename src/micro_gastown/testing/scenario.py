@@ -15,8 +15,8 @@ from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from typing import Any, Final
 
-from micro_gastown.analysis.settings import Thresholds
 from micro_gastown.report.model import PatternType, Severity
+from micro_gastown.thresholds import Thresholds
 
 GENERATOR_VERSION: Final = 2  # bump when the bytes for a given seed change
 JOB: Final = "exomonad-native"

@@ -1,9 +1,9 @@
 r"""Deterministic synthetic logcli exports of an ExoMonad agent graph, with known problems.
 
 Why: the analyzer needs ground truth at realistic scale and with realistic mess. This
-module simulates a support-agent graph emitting the SPEC §1 events, interleaves many
+module simulates a support-agent graph emitting ExoMonad events (docs/events.md), interleaves many
 concurrent runs, mixes in the junk real deployments produce, and writes exactly what
-``logcli query --output=jsonl`` writes (SPEC §5; Go's ``json.Marshal``: sorted keys,
+``logcli query --output=jsonl`` writes (Go's ``json.Marshal``: sorted keys,
 RFC3339Nano timestamps with trailing zeros trimmed, ``<>&`` escaped). A
 :class:`~micro_gastown.testing.scenario.Scenario` says which problems are injected;
 :func:`~micro_gastown.testing.scenario.expected_findings` is the manifest of what an

@@ -33,7 +33,7 @@ USAGE = {
 def _run(runs: Path, *flags: str) -> dict[str, Any]:
     argv = ["evolve", "--source", f"file:{DEMO}", "--repo", str(REPO), *WINDOW, "--llm"]
     # refine is not built yet, so the run ends incomplete after analyze
-    assert main([*argv, "--runs-dir", str(runs), *flags]) == 1
+    assert main([*argv, "--runs-dir", str(runs), *flags]) == 7
     (path,) = runs.glob("*/run.json")
     state: dict[str, Any] = json.loads(path.read_text())
     return state
@@ -90,9 +90,11 @@ def test_backend_flags_that_do_not_fit_fail_before_a_run_exists(
     runs = tmp_path / "runs"
     argv = ["evolve", "--runs-dir", str(runs), "--llm", "--backend", "replay"]
     assert main([*argv, "--replay", "x.json", "--record", "y.json"]) == 2
-    assert "--record FILE records a live backend" in capsys.readouterr().err
+    assert "--record: recording needs a live backend" in capsys.readouterr().err
     assert main(argv) == 2
-    assert "--backend replay needs --replay FILE" in capsys.readouterr().err
+    assert "--replay: the replay backend needs a file of recorded answers" in (
+        capsys.readouterr().err
+    )
     assert not runs.exists() or not any(runs.iterdir())
 
 

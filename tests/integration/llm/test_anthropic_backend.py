@@ -648,7 +648,7 @@ def test_an_unreachable_api_is_named_without_the_urls_credentials() -> None:
 
 def test_non_haiku_models_are_refused_before_any_call() -> None:
     with fake_backend() as (fake, backend):
-        with pytest.raises(ModelPolicyError, match="--allow-non-haiku"):
+        with pytest.raises(ModelPolicyError, match=r"^allow_non_haiku: model"):
             backend.complete(replace(RANK, model="claude-sonnet-4-6"), RecordingMeter())
         assert fake.requests == []
 

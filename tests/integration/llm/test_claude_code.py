@@ -306,7 +306,8 @@ def test_missing_executable_says_how_to_install_or_point_to_it(tmp_path: Path) -
     message = str(caught.value)
     assert str(absent) in message
     assert "npm install -g @anthropic-ai/claude-code" in message
-    assert "--claude-path" in message
+    assert caught.value.setting == "claude_path"
+    assert message.endswith("or give its location")
 
 
 def test_a_file_that_is_not_executable_is_reported(tmp_path: Path) -> None:
@@ -318,7 +319,7 @@ def test_a_file_that_is_not_executable_is_reported(tmp_path: Path) -> None:
 
 def test_non_haiku_model_is_refused_before_anything_runs(fake_claude: FakeClaude) -> None:
     meter = LoggingMeter()
-    with pytest.raises(ModelPolicyError, match="--allow-non-haiku"):
+    with pytest.raises(ModelPolicyError, match=r"^allow_non_haiku: model"):
         backend(fake_claude).complete(replace(REQUEST, model="claude-sonnet-4-6"), meter)
     assert meter.befores == []
     assert not fake_claude.ran
@@ -353,7 +354,7 @@ def test_upstream_haiku_id_is_sent_as_the_real_id(fake_claude: FakeClaude) -> No
 
 def test_budget_stop_happens_before_claude_runs(fake_claude: FakeClaude) -> None:
     ledger = CostLedger(0.001)  # 1,000 output tokens of Haiku alone cost $0.005
-    with pytest.raises(BudgetExceeded, match="--budget-usd"):
+    with pytest.raises(BudgetExceeded, match=r"^budget_usd: stopping before the budget"):
         backend(fake_claude).complete(REQUEST, ledger.meter("analyze"))
     assert not fake_claude.ran
     assert ledger.spent_usd == 0

@@ -19,6 +19,7 @@ from micro_gastown.errors import (
     LokiUnavailableError,
 )
 from micro_gastown.sources.loki import LokiClient, LokiConfig, ResultType, RetryPolicy
+from realloki import LokiServer
 
 from lokisim import Auth, Fault, LokiSim
 
@@ -45,31 +46,67 @@ def loki() -> Iterator[LokiSim]:
         assert not sim.errors, "\n".join(sim.errors)
 
 
-def read(client: LokiClient) -> list[tuple[int, str]]:
-    result = client.query_range(SELECTOR, T0, T0 + SEC, limit=100)
+def read(client: LokiClient, base: int = T0) -> list[tuple[int, str]]:
+    result = client.query_range(SELECTOR, base, base + SEC, limit=100)
     return [value for stream in result.streams() for value in stream.values]
 
 
-def test_query_range_labels_series_and_counters(loki: LokiSim) -> None:
-    with make_client(loki) as client:
-        assert read(client) == [(T0 + i, f"l{i}") for i in range(5)]
-        assert client.labels(T0, T0 + SEC) == ["event_type", "job"]
-        assert client.label_values("event_type", T0, T0 + SEC) == ["llm_call"]
-        assert client.series(SELECTOR, T0, T0 + SEC) == [
+# -- what Loki answers: lokisim and the real Loki ------------------------------------
+
+
+@pytest.fixture
+def pushed(loki_server: LokiServer) -> tuple[LokiServer, int]:
+    """Five lines a nanosecond apart, a quarter of an hour ago, in lokisim or real Loki."""
+    base = (time.time_ns() - 15 * 60 * SEC) // SEC * SEC
+    loki_server.push(
+        {"job": "exomonad-native", "event_type": "llm_call"},
+        [(base + i, f"l{i}") for i in range(5)],
+    )
+    return loki_server, base
+
+
+def test_query_range_labels_series_and_counters(pushed: tuple[LokiServer, int]) -> None:
+    server, base = pushed
+    with LokiClient(server.config(retry=FAST)) as client:
+        assert read(client, base) == [(base + i, f"l{i}") for i in range(5)]
+        assert client.labels(base, base + SEC) == ["event_type", "job"]
+        assert client.label_values("event_type", base, base + SEC) == ["llm_call"]
+        assert client.series(SELECTOR, base, base + SEC) == [
             {"event_type": "llm_call", "job": "exomonad-native"}
         ]
         assert client.requests == 4
         assert client.bytes_received > 0
 
 
-def test_metric_queries_give_matrix_and_vector(loki: LokiSim) -> None:
-    with make_client(loki) as client:
+def test_metric_queries_give_matrix_and_vector(pushed: tuple[LokiServer, int]) -> None:
+    server, base = pushed
+    with LokiClient(server.config(retry=FAST)) as client:
         metric = f"sum(count_over_time({SELECTOR}[1s]))"
-        matrix = client.query_range(metric, T0, T0 + SEC, limit=100, step="1s")
-        vector = client.query(metric, T0 + 5)
+        matrix = client.query_range(metric, base, base + SEC, limit=100, step="1s")
+        vector = client.query(metric, base + 5)
     assert matrix.result_type is ResultType.MATRIX
     assert vector.result_type is ResultType.VECTOR
     assert vector.result[0]["value"][1] == "5"
+
+
+def test_404_points_at_the_url_or_prefix(pushed: tuple[LokiServer, int]) -> None:
+    server, base = pushed
+    config = server.config(path_prefix="/nope", retry=FAST)
+    with LokiClient(config) as client, pytest.raises(LokiNotFoundError, match=r"path\s+prefix"):
+        read(client, base)
+
+
+def test_400_keeps_lokis_text_and_is_not_retried(pushed: tuple[LokiServer, int]) -> None:
+    server, base = pushed
+    with LokiClient(server.config(retry=FAST)) as client:
+        with pytest.raises(LokiQueryError) as caught:
+            client.query_range('{job="exomonad-native"', base, base + SEC, limit=10)
+        assert client.requests == 1
+    assert "parse error" in caught.value.loki_message
+    assert caught.value.loki_message in str(caught.value)
+
+
+# -- auth, faults and addresses: lokisim (or no server) -------------------------------
 
 
 @pytest.mark.parametrize(
@@ -112,12 +149,6 @@ def test_401_names_the_setting_and_hides_the_secret(
     assert len(loki.requests) == 1  # auth failures are not retried
 
 
-def test_404_points_at_the_url_or_prefix(loki: LokiSim) -> None:
-    config = LokiConfig(url=loki.url, path_prefix="/nope", retry=FAST)
-    with LokiClient(config) as client, pytest.raises(LokiNotFoundError, match=r"path\s+prefix"):
-        read(client)
-
-
 def test_path_prefix_reaches_a_proxied_loki() -> None:
     with LokiSim(path_prefix="/loki-proxy") as sim:
         sim.push({"job": "exomonad-native"}, [(T0, "x")])
@@ -125,14 +156,6 @@ def test_path_prefix_reaches_a_proxied_loki() -> None:
             LokiConfig(url=f"http://127.0.0.1:{sim.port}", path_prefix="loki-proxy")
         ) as client:
             assert read(client) == [(T0, "x")]
-
-
-def test_400_keeps_lokis_text_and_is_not_retried(loki: LokiSim) -> None:
-    with make_client(loki) as client, pytest.raises(LokiQueryError) as caught:
-        client.query_range('{job="exomonad-native"', T0, T0 + SEC, limit=10)
-    assert "parse error" in caught.value.loki_message
-    assert caught.value.loki_message in str(caught.value)
-    assert len(loki.requests) == 1
 
 
 def test_429_honours_retry_after_then_succeeds(loki: LokiSim) -> None:

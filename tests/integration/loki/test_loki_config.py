@@ -111,8 +111,10 @@ def test_an_unusable_address_is_a_config_error_naming_the_variable(
 
 
 def test_the_command_line_address_is_named_as_such() -> None:
-    with pytest.raises(ConfigError, match=r"^--source loki:URL='http://127\.0\.0\.1:99999'"):
+    with pytest.raises(ConfigError) as caught:
         LokiConfig.from_env({"LOKI_ADDR": "http://fine:3100"}, url="http://127.0.0.1:99999")
+    assert (caught.value.setting, caught.value.value) == ("source", "loki:http://127.0.0.1:99999")
+    assert str(caught.value).startswith("source 'loki:http://127.0.0.1:99999': not a usable URL")
     # a broken variable the command line overrides does not matter
     assert LokiConfig.from_env({"LOKI_ADDR": "http://x:0"}, url="http://ok:3100").url == (
         "http://ok:3100"
@@ -123,7 +125,7 @@ def test_analyze_refuses_a_bad_port_before_any_request(capsys: pytest.CaptureFix
     code = main(["analyze", "--source", "loki:http://127.0.0.1:99999", "--since", "1h"])
     assert code == 2  # a ConfigError at setup, not a SourceError from a request
     err = capsys.readouterr().err
-    assert "--source loki:URL='http://127.0.0.1:99999'" in err
+    assert "error: --source 'loki:http://127.0.0.1:99999': not a usable URL" in err
     assert "refused" not in err
 
 

@@ -1,10 +1,17 @@
-"""Push-down: Loki's aggregates give the same findings as the raw lines, for far fewer bytes."""
+"""Push-down: Loki's aggregates give the same findings as the raw lines, for far fewer bytes.
+
+The corpus suites run against lokisim and the real Loki 3.4 alike (events time-stamped in
+the last hours, as a fresh real Loki serves them); what only lokisim can show (the queries
+it was asked, a day of data) stays on lokisim.
+"""
 
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -16,8 +23,9 @@ from micro_gastown.testing.scenario import NODE_FIELDS
 from micro_gastown.testing.synthetic import generate_export
 from micro_gastown.timewindow import format_ns, parse_rfc3339_ns
 from pushdown_corpus import HOUR_NS, MINUTE_NS, edge_spans_export
+from realloki import LokiServer
 
-from factories import BASE_NS, Export, push_export
+from factories import BASE_NS, Export, push_export, shifted_export
 from lokisim import LokiSim
 
 ROOT = Path(__file__).resolve().parents[3]
@@ -28,38 +36,50 @@ MS_NS = 1_000_000
 
 @dataclass
 class Corpus:
-    loki: LokiSim
+    loki: LokiServer
     export: Path
     window: list[str]
 
 
-def _loaded(export: Path) -> Iterator[Corpus]:
-    """The export in a LokiSim, and a window over all of it a whole number of milliseconds
-    long: a LogQL range can be no finer (Loki answers 400 to ``[5us]``), so push-down
-    declines other windows."""
-    with LokiSim() as loki:
-        first, last = push_export(loki, export)
-        until = first + -(-(last + 1 - first) // MS_NS) * MS_NS
-        yield Corpus(loki, export, ["--since", format_ns(first), "--until", format_ns(until)])
+def _loaded(loki: LokiServer, export: Path) -> Corpus:
+    """The export pushed into ``loki``, and a window over all of it a whole number of
+    milliseconds long: a LogQL range can be no finer (Loki answers 400 to ``[5us]``), so
+    push-down declines other windows."""
+    first, last = loki.push_export(export)
+    until = first + -(-(last + 1 - first) // MS_NS) * MS_NS
+    return Corpus(loki, export, ["--since", format_ns(first), "--until", format_ns(until)])
+
+
+def _simulated(export: Path) -> Iterator[Corpus]:
+    """The export in a LokiSim of its own (for the tests that read its requests)."""
+    with LokiSim() as sim:
+        yield _loaded(LokiServer("lokisim", sim.url, None, sim), export)
 
 
 @pytest.fixture(scope="module")
-def node_fields(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Corpus]:
-    """The demo's traffic from emitters that write ``node`` on every event of a run."""
+def node_fields(module_loki_server: LokiServer, tmp_path_factory: pytest.TempPathFactory) -> Corpus:
+    """The demo's traffic from emitters that write ``node`` on every event of a run, over
+    the last two hours or so."""
     path = tmp_path_factory.mktemp("pushdown") / "node-fields.jsonl"
-    generate_export(path, lines=12_000, seed=11, scenario=NODE_FIELDS)
-    yield from _loaded(path)
+    start = datetime.fromtimestamp(time.time() - 140 * 60, UTC)
+    duration = timedelta(minutes=130)
+    generate_export(
+        path, lines=12_000, seed=11, scenario=NODE_FIELDS, start=start, duration=duration
+    )
+    return _loaded(module_loki_server, path)
 
 
 def _analyze(
     corpus: Corpus, source: str, *flags: str, monkeypatch: pytest.MonkeyPatch, out: Path
 ) -> tuple[dict[str, Any], list[str]]:
-    """The report, and the queries Loki received for it."""
-    monkeypatch.setenv("LOKI_ADDR", corpus.loki.url)
-    before = len(corpus.loki.requests)
+    """The report, and the queries Loki received for it (lokisim only: none for real)."""
+    corpus.loki.use_in_env(monkeypatch)
+    sim = corpus.loki.sim
+    before = len(sim.requests) if sim is not None else 0
     argv = ["analyze", "--source", source, *corpus.window, *flags, "--repo", str(REPO)]
     assert main([*argv, "--jobs", "1", "--output", str(out)]) == 0
-    queries = [q for r in corpus.loki.requests[before:] for q in r.params.get("query", [])]
+    asked = sim.requests[before:] if sim is not None else []
+    queries = [q for r in asked for q in r.params.get("query", [])]
     report: dict[str, Any] = json.loads(out.read_text())
     return report, queries
 
@@ -81,7 +101,9 @@ def test_pushdown_findings_equal_the_raw_findings_for_a_fraction_of_the_bytes(
     assert pushed["patterns"] == from_file["patterns"]  # figures, samples, links: all of it
     assert pushed["summary"] == from_file["summary"]
     assert raw["patterns"] == from_file["patterns"]
-    assert any(q.startswith("quantile_over_time(0.95") for q in queries)
+    assert raw["summary"] == from_file["summary"]
+    if node_fields.loki.sim is not None:
+        assert any(q.startswith("quantile_over_time(0.95") for q in queries)
     assert any(n.startswith("push-down: ") for n in pushed["metadata"]["notes"])
     assert not any(n.startswith("push-down") for n in raw["metadata"]["notes"])
     # Raw lines only for errors, failed effects, their spans and exemplars.
@@ -110,26 +132,31 @@ def test_without_error_detectors_pushdown_reads_almost_no_lines(
 
 
 def test_pushdown_declines_when_calls_do_not_name_their_node(
-    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    node_fields: Corpus,
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
 ) -> None:
     """The demo's emitter names no node: auto reads raw lines and says why; on refuses."""
-    for corpus in _loaded(DEMO):
+    demo = shifted_export(DEMO, tmp_path / "demo.jsonl", last_ns=time.time_ns() - 2 * MINUTE_NS)
+    with node_fields.loki.sibling() as loki:
+        corpus = _loaded(loki, demo)
         out = tmp_path / "r.json"
         auto, _ = _analyze(corpus, "loki", monkeypatch=monkeypatch, out=out)
-        from_file, _ = _analyze(corpus, f"file:{DEMO}", monkeypatch=monkeypatch, out=out)
+        from_file, _ = _analyze(corpus, f"file:{demo}", monkeypatch=monkeypatch, out=out)
         assert auto["patterns"] == from_file["patterns"]
         (note,) = [n for n in auto["metadata"]["notes"] if n.startswith("push-down declined")]
         assert "carry no `node` field" in note
         capsys.readouterr()
         code = main(["analyze", "--source", "loki", *corpus.window, "--pushdown", "on"])
         assert code != 0
-        assert "--pushdown on: " in capsys.readouterr().err
+        assert "error: --pushdown 'on': " in capsys.readouterr().err
 
 
 def test_pushdown_on_needs_loki(capsys: pytest.CaptureFixture[str]) -> None:
     code = main(["analyze", "--source", f"file:{DEMO}", "--pushdown", "on"])
     assert code != 0
-    assert "--pushdown on: push-down needs --source loki" in capsys.readouterr().err
+    assert "error: --pushdown 'on': push-down needs a Loki source" in capsys.readouterr().err
 
 
 def test_unknown_detectors_are_refused(capsys: pytest.CaptureFixture[str]) -> None:
@@ -142,7 +169,7 @@ def test_pushdown_without_the_event_type_label_selects_by_line_filter(
     node_fields: Corpus, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
     """A deployment whose shipper drops the event_type label: same findings, by line filter."""
-    from micro_gastown.events.parse import SkipCounter
+    from micro_gastown.events.skips import SkipCounter
     from micro_gastown.sources import FileSource
     from micro_gastown.timewindow import TimeWindow
 
@@ -151,7 +178,7 @@ def test_pushdown_without_the_event_type_label_selects_by_line_filter(
     for ts, line, labels in entries:
         kept = tuple(sorted((k, v) for k, v in labels.items() if k != "event_type"))
         streams.setdefault(kept, []).append((ts, line))
-    with LokiSim() as loki:
+    with node_fields.loki.sibling() as loki:
         for labels, values in streams.items():
             loki.push(dict(labels), values)
         corpus = Corpus(loki, node_fields.export, node_fields.window)
@@ -180,9 +207,10 @@ def test_pushdown_without_the_event_type_label_selects_by_line_filter(
     assert unlabelled(pushed["patterns"]) == unlabelled(from_file["patterns"])
     assert all('|~ `"type"' in p["grafana_query"] for p in pushed["patterns"])
     assert any("without an event_type label" in n for n in pushed["metadata"]["notes"])
-    typed = [q for q in queries if "quantile_over_time" in q]
-    assert typed
-    assert all('|~ `"type"' in q and "event_type=" not in q for q in typed)
+    if loki.sim is not None:
+        typed = [q for q in queries if "quantile_over_time" in q]
+        assert typed
+        assert all('|~ `"type"' in q and "event_type=" not in q for q in typed)
 
 
 def test_scope_reads_ask_only_the_hours_where_the_scopes_have_lines(
@@ -205,7 +233,7 @@ def test_scope_reads_ask_only_the_hours_where_the_scopes_have_lines(
     with LokiSim() as loki:
         push_export(loki, export)
         corpus = Corpus(
-            loki,
+            LokiServer("lokisim", loki.url, None, loki),
             export,
             ["--since", format_ns(BASE_NS), "--until", format_ns(BASE_NS + 24 * hour * 10**6)],
         )
@@ -240,9 +268,10 @@ def test_pushdown_reads_every_span_when_the_window_is_off_the_hour_grid(
     start = BASE_NS + 5 * HOUR_NS + minute * MINUTE_NS + 123_456_789
     end = start + 2 * HOUR_NS
     export = edge_spans_export(start, end).write(tmp_path / "edges.jsonl")
-    with LokiSim() as loki:
-        push_export(loki, export)
-        corpus = Corpus(loki, export, ["--since", format_ns(start), "--until", format_ns(end)])
+    for loaded in _simulated(export):
+        corpus = Corpus(
+            loaded.loki, export, ["--since", format_ns(start), "--until", format_ns(end)]
+        )
         out = tmp_path / "r.json"
         pushed, _ = _analyze(corpus, "loki", "--pushdown", "on", monkeypatch=monkeypatch, out=out)
         from_file, _ = _analyze(corpus, f"file:{export}", monkeypatch=monkeypatch, out=out)

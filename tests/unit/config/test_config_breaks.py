@@ -109,7 +109,9 @@ BREAKS = [
     _dag(
         "duplicate-id",
         'max_prs = "{{max_prs}}"\n',
-        'max_prs = "{{max_prs}}"\n\n[[steps]]\nid = "refine"\ntitle = "Again"\n',
+        'max_prs = "{{max_prs}}"\n\n[[steps]]\nid = "refine"\ntitle = "Again"\n'
+        'needs = ["analyze"]\nskill = "refine"\n'
+        '\n[steps.with]\npattern_report = "{{steps.analyze.output}}"\n',
         "steps[3].id",
         "duplicate step id 'refine' (also steps[1])",
     ),

@@ -13,8 +13,8 @@ import pytest
 
 from micro_gastown.cli import main
 from micro_gastown.config import load_config, validate_dirs
-from micro_gastown.config.nesting import MAX_NESTING
 from micro_gastown.errors import ConfigError
+from micro_gastown.nesting import MAX_NESTING
 
 PROBLEMS_EXIT = 2
 DEEP = 100_000
@@ -203,4 +203,7 @@ def test_analyze_with_a_polecat_nested_100k_deep_is_one_error_line(
     out, err = capsys.readouterr()
     assert code == PROBLEMS_EXIT
     assert out == ""
-    assert err == f"micro-gastown: error: {polecat}: invalid TOML: nested too deep to read\n"
+    assert err == (
+        f"micro-gastown analyze: error: {polecat}: line 2: nested more than 100 levels deep "
+        "(arrays, tables or objects): not read\n"
+    )

@@ -3,10 +3,18 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pytest
 
-from factories import Export, analyze, patterns_of
+from micro_gastown.detectors.base import DetectorContext, ErrorTemplates, Traffic
+from micro_gastown.detectors.failed_transition import FailedTransitionDetector
+from micro_gastown.events.attribution import Attributor
+from micro_gastown.events.model import ErrorEvent
+from micro_gastown.logql import LogQL
+from micro_gastown.thresholds import Thresholds
+
+from factories import BASE_NS, Export, analyze, patterns_of
 
 
 def _runs(exp: Export, total: int, failing: int, *, prefix: str = "r") -> None:
@@ -100,3 +108,78 @@ def test_equal_timestamps_keep_file_order(tmp_path: Path) -> None:
         exp.error(f"s{i}", "same instant", ts=ts)
     (p,) = patterns_of(analyze(exp, tmp_path), "failed_transition")
     assert p.details["failures"] == 10
+
+
+# --- the detector on its own ----------------------------------------------------------------
+
+
+def _detector(traffic: dict[tuple[str, str], int], **thresholds: Any) -> FailedTransitionDetector:
+    counts = Traffic()
+    counts.edges.update(traffic)
+    context = DetectorContext(
+        thresholds=Thresholds().with_overrides(thresholds),
+        logql=LogQL(),
+        attributor=Attributor(),
+        traffic=counts,
+        error_templates=ErrorTemplates(),
+    )
+    return FailedTransitionDetector(context)
+
+
+def _fail(detector: FailedTransitionDetector, edge: tuple[str, str], *messages: str) -> list[Any]:
+    handle = detector.handlers()[ErrorEvent]
+    events = []
+    for message in messages:
+        detector.context.position += 1
+        ts = BASE_NS + detector.context.position
+        event = ErrorEvent(ts, {}, {"message": message}, "s1", edge[1], message, None, edge)
+        handle(event)
+        events.append(event)
+    return events
+
+
+def test_a_finding_reads_in_full() -> None:
+    edge = ("route", "refund")
+    detector = _detector({edge: 30})
+    events = _fail(detector, edge, "card declined", "gateway timeout", "card declined")
+    events += _fail(detector, edge, "gateway timeout", "gateway timeout", "gateway timeout")
+    events += _fail(detector, edge, "card declined")
+    (finding,) = detector.finish()
+    assert finding.key == {"from": "route", "to": "refund"}
+    assert finding.severity.value == "critical"
+    assert finding.occurrences == 7
+    assert finding.details == {
+        "from": "route",
+        "to": "refund",
+        "transitions": 30,
+        "failures": 7,
+        "failure_rate": 0.2333,
+        "top_error_template": "gateway timeout",
+        "top_error_count": 4,
+    }
+    assert finding.recommendation == (
+        "7 of 30 traversals of `route` → `refund` (23.3%) ended in an error before the next "
+        'transition; the most common is "gateway timeout" (4×). Handle that failure in '
+        "`refund` (retry with backoff, or add an explicit fallback edge) and make the payload "
+        "it receives carry what it needs."
+    )
+    assert finding.logql == LogQL().transition_with_errors("route", "refund")
+    assert finding.samples == events[:5]  # the first failures, in stream order
+    assert finding.nodes == ("route", "refund")
+
+
+def test_exactly_min_occurrences_failures_make_a_finding() -> None:
+    edge = ("route", "refund")
+    detector = _detector({edge: 3})
+    _fail(detector, edge, "boom", "boom", "boom")
+    assert [f.details["failures"] for f in detector.finish()] == [3]
+
+
+def test_an_edge_without_a_finding_does_not_hide_the_edges_after_it() -> None:
+    """Edges are checked in the order they first failed; skipped ones must not end the loop."""
+    rare, healthy, failing = ("a", "b"), ("b", "c"), ("c", "d")
+    detector = _detector({rare: 10, healthy: 1000, failing: 10})
+    _fail(detector, rare, "boom")  # one failure: below min_occurrences
+    _fail(detector, healthy, "boom", "boom", "boom")  # 0.3%: below the warning rate
+    _fail(detector, failing, "boom", "boom", "boom")
+    assert [f.key for f in detector.finish()] == [{"from": "c", "to": "d"}]

@@ -3,10 +3,20 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pytest
 
-from factories import Export, analyze, patterns_of
+from micro_gastown.detectors.base import DetectorContext, ErrorTemplates, Traffic
+from micro_gastown.detectors.slow_llm import SlowLlmDetector
+from micro_gastown.detectors.stats import RemoteDistribution
+from micro_gastown.dsl import DslModel, GraphDecl, Node, NodeKind, SourceLocation, TemplateBinding
+from micro_gastown.events.attribution import Attributor
+from micro_gastown.events.model import LlmCall
+from micro_gastown.logql import LogQL
+from micro_gastown.thresholds import Thresholds
+
+from factories import BASE_NS, Export, analyze, patterns_of
 
 
 def _node_with_latencies(
@@ -101,3 +111,132 @@ def test_the_query_selects_the_node_only_when_its_calls_name_it(tmp_path: Path) 
     inferred = found["classify"].grafana_query or ""
     assert "node=" not in inferred
     assert inferred.endswith("by (model)")
+
+
+# --- the detector on its own: edges of the thresholds, merging, push-down -----------------
+
+
+def _detector(dsl: DslModel | None = None, **thresholds: Any) -> SlowLlmDetector:
+    context = DetectorContext(
+        thresholds=Thresholds().with_overrides(thresholds),
+        logql=LogQL(),
+        attributor=Attributor(),
+        traffic=Traffic(),
+        error_templates=ErrorTemplates(),
+        dsl=dsl,
+    )
+    return SlowLlmDetector(context)
+
+
+def _feed(detector: SlowLlmDetector, latencies: list[int], node: str | None = "summarize") -> None:
+    handle = detector.handlers()[LlmCall]
+    for latency in latencies:
+        detector.context.position += 1
+        ts = BASE_NS + detector.context.position
+        handle(LlmCall(ts, {}, {}, "s1", node, "m", 10, 1, latency))
+
+
+def _summarize_dsl() -> DslModel:
+    """One graph whose ``summarize`` node is bound to a Jinja template."""
+    where = SourceLocation("src/Triage/Graph.hs", 12)
+    node = Node("Triage", "summarize", NodeKind.LLM, where, None, "SummaryTpl", None, ())
+    binding = TemplateBinding("SummaryTpl", "summary", "templates/summary.jinja", where)
+    graph = GraphDecl("Triage", "src/Triage/Graph.hs", (node,), ())
+    return DslModel(Path("."), (graph,), (binding,))
+
+
+def test_a_finding_reads_in_full() -> None:
+    """19 calls at 2000 ms and one at 10 s: p95 interpolates to 2400 ms, one call is slow."""
+    detector = _detector(_summarize_dsl())
+    _feed(detector, [2000] * 19 + [10_000])
+    (finding,) = detector.finish()
+    assert finding.key == {"node": "summarize", "model": "m"}
+    assert finding.severity.value == "warning"
+    assert finding.occurrences == 1
+    assert finding.details == {
+        "node": "summarize",
+        "model": "m",
+        "calls": 20,
+        "slow_calls": 1,
+        "p50_ms": 2000,
+        "p95_ms": 2400,
+        "p99_ms": 8480,
+        "max_ms": 10_000,
+    }
+    assert finding.recommendation == (
+        "LLM calls in node `summarize` on m have p95 latency 2,400 ms over 20 calls "
+        "(warning above 2,000 ms; 1 calls slower than 2,000 ms). Shrink what the prompt "
+        "sends (template `templates/summary.jinja`, bound as SummaryTpl), lower max_tokens, "
+        "or split the node so each call does less."
+    )
+    assert finding.logql == LogQL().llm_latency_p95("m", "summarize")
+    assert finding.nodes == ("summarize",)
+    assert [call.latency_ms for call in finding.samples] == [10_000, 2000, 2000, 2000, 2000]
+
+
+def test_calls_with_no_node_say_so_and_name_no_node() -> None:
+    detector = _detector()
+    _feed(detector, [6000] * 3, node=None)
+    (finding,) = detector.finish()
+    assert finding.severity.value == "critical"
+    assert finding.recommendation.startswith(
+        "LLM calls in calls with no known node on m have p95 latency 6,000 ms over 3 calls "
+        "(critical above 5,000 ms; 3 calls slower than 2,000 ms). Shrink what the prompt "
+        "sends, lower max_tokens"
+    )
+    assert finding.nodes == ()
+    assert finding.logql == LogQL().llm_latency_p95("m", None)
+
+
+def test_p95_exactly_at_the_critical_threshold_is_a_warning() -> None:
+    detector = _detector()
+    _feed(detector, [5000] * 20)
+    (finding,) = detector.finish()
+    assert finding.severity.value == "warning"
+    assert finding.details["p95_ms"] == 5000
+
+
+def test_a_key_under_min_occurrences_does_not_hide_the_keys_after_it() -> None:
+    """Keys are checked in the order they were first seen; a quiet first one is skipped."""
+    detector = _detector()
+    _feed(detector, [9000], node="classify")  # one call: below min_occurrences
+    _feed(detector, [100] * 5, node="route")  # fast: no finding
+    _feed(detector, [9000] * 5, node="summarize")
+    assert [f.key["node"] for f in detector.finish()] == ["summarize"]
+
+
+def test_samples_are_the_slowest_whatever_order_the_calls_come_in() -> None:
+    """Slow calls first: the cheap pre-check must not turn calls away before 5 are kept."""
+    detector = _detector()
+    _feed(detector, [6009 - i for i in range(10)])
+    (finding,) = detector.finish()
+    assert [call.latency_ms for call in finding.samples] == [6009, 6008, 6007, 6006, 6005]
+
+
+def test_merge_adds_keys_the_first_part_never_saw() -> None:
+    first, second = _detector(), _detector()
+    _feed(first, [7000] * 2, node="summarize")
+    _feed(second, [7000], node="summarize")  # 2 + 1 calls: the merged key reaches 3
+    _feed(second, [8000] * 3, node="classify")  # only the second part saw this key
+    first.merge(second)
+    found = {f.key["node"]: f for f in first.finish()}
+    assert sorted(found) == ["classify", "summarize"]
+    assert found["summarize"].details["calls"] == 3
+    assert found["classify"].details["calls"] == 3
+    assert [call.latency_ms for call in found["classify"].samples] == [8000] * 3
+
+
+def test_latencies_computed_by_loki_make_the_same_finding() -> None:
+    """Push-down: the distribution comes from Loki's aggregates; no samples are kept."""
+    detector = _detector()
+    remote = RemoteDistribution(
+        20, {0.5: 2000.0, 0.95: 2400.0, 0.99: 8480.0}, maximum=10_000.0, above={2000: 1}
+    )
+    detector.load_remote({("summarize", "m"): remote})
+    (finding,) = detector.finish()
+    local = _detector()
+    _feed(local, [2000] * 19 + [10_000])
+    (expected,) = local.finish()
+    assert finding.details == expected.details
+    assert finding.recommendation == expected.recommendation
+    assert finding.samples == []

@@ -113,3 +113,55 @@ def test_tidy_makes_ints_only_where_they_are_exact() -> None:
         assert tidy(figure) == figure
         assert type(tidy(figure)) is float
     assert math.isnan(tidy(math.nan))
+
+
+def test_summary_of_one_to_a_hundred() -> None:
+    histogram = _histogram(list(range(1, 101)))
+    summary = histogram.summary()
+    assert summary == pytest.approx({"p50": 50.5, "p95": 95.05, "p99": 99.01, "max": 100})
+    assert summary["max"] == 100
+
+
+def test_count_above_excludes_the_limit_itself() -> None:
+    assert _histogram([1999, 2000, 2000, 2001]).count_above(2000) == 1
+
+
+def test_a_distribution_without_values_has_no_percentile() -> None:
+    with pytest.raises(ValueError, match=r"^percentile of no values$"):
+        Histogram().percentiles(0.5)
+
+
+def test_loki_aggregates_never_merge_with_counted_values() -> None:
+    """A part counted locally and one computed by Loki cannot be added up: that is a bug."""
+    remote = RemoteDistribution(3, {0.5: 1.0})
+    with pytest.raises(TypeError, match=r"^only local histograms merge$"):
+        _histogram([1]).merge(remote)
+    with pytest.raises(TypeError, match=r"^aggregates computed by Loki cannot be merged$"):
+        remote.merge(_histogram([1]))
+    with pytest.raises(LookupError, match=r"^the maximum was not fetched from Loki$"):
+        remote.maximum()
+
+
+def test_tidy_keeps_two_to_the_53_a_float() -> None:
+    """2**53 is also the float nearest 2**53 + 1: as an int it would claim a digit it lacks."""
+    assert type(tidy(2.0**53)) is float
+    assert type(tidy(2.0**53 - 1)) is int
+
+
+def test_top_samples_floor_is_the_score_to_beat_once_full() -> None:
+    """Until five are kept every event gets in; then only one above the fifth best."""
+    top = TopSamples()
+    for position, score in enumerate([50, 10, 40, 30]):
+        top.offer(score, position, _event(position))
+    assert top.floor == -math.inf
+    top.offer(20, 4, _event(4))
+    assert top.floor == 10
+    top.offer(60, 5, _event(5))
+    assert top.floor == 20
+
+
+def test_first_samples_keep_the_earliest_whatever_order_they_are_offered_in() -> None:
+    first = FirstSamples()
+    for order in [20, 10, 3, 2, 1, 15]:
+        first.offer(order, _event(order))
+    assert [event.ts_ns for event in first.events()] == [1, 2, 3, 10, 15]

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 import tempfile
 from collections.abc import Callable, Mapping
 from pathlib import Path
@@ -11,6 +10,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from micro_gastown.cli.flags import worded
 from micro_gastown.dsl import DslModel, Edge, NodeKind, SourceLocation, read_dsl
 from micro_gastown.errors import DslError
 
@@ -282,8 +282,11 @@ def test_reading_is_deterministic(data_dir: Path) -> None:
 
 def test_missing_repo_is_a_dsl_error_naming_it(tmp_path: Path) -> None:
     missing = tmp_path / "nope"
-    with pytest.raises(DslError, match=re.escape(f"--repo {missing}: no such directory")):
+    with pytest.raises(DslError) as caught:
         read_dsl(missing)
+    assert (caught.value.setting, caught.value.value) == ("repo", missing)
+    assert str(caught.value) == f"repo {missing}: no such directory"
+    assert worded(caught.value) == f"--repo {missing}: no such directory"
 
 
 def test_repo_that_is_a_file_is_a_dsl_error(tmp_path: Path) -> None:
@@ -295,10 +298,9 @@ def test_repo_that_is_a_file_is_a_dsl_error(tmp_path: Path) -> None:
 
 def test_repo_without_graph_hs_is_a_dsl_error(write_repo: WriteRepo) -> None:
     root = write_repo({"src/Types.hs": "module Types where\n", "README.md": "hi\n"})
-    with pytest.raises(
-        DslError, match=re.escape(f"--repo {root}: no Graph.hs file found under it")
-    ):
+    with pytest.raises(DslError) as caught:
         read_dsl(root)
+    assert worded(caught.value) == f"--repo {root}: no Graph.hs file found under it"
 
 
 def test_graph_hs_only_in_build_output_does_not_count(write_repo: WriteRepo) -> None:

@@ -3,21 +3,26 @@
 from __future__ import annotations
 
 import contextlib
+import errno
 import json
+import multiprocessing
 import os
+import select
 import signal
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Mapping
 from concurrent.futures import ProcessPoolExecutor
 from decimal import Decimal
+from multiprocessing.synchronize import Event as ProcessEvent
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from micro_gastown.engine.executor import Engine, PlannedStep, StepContext
+from micro_gastown.engine.executor import TERM_GRACE_S, Engine, PlannedStep, StepContext
 from micro_gastown.engine.state import RunState, RunStatus, RunStore, StepStatus
 from micro_gastown.errors import (
     BudgetExceeded,
@@ -29,6 +34,18 @@ from micro_gastown.errors import (
 from micro_gastown.llm.base import CallRecord, Meter, Usage
 from micro_gastown.llm.ledger import CostLedger
 from micro_gastown.llm.models import price_decimal
+
+from pipewait import read_until
+
+GRACE_S = 0.2
+"""The grace a stopped step gets here before SIGKILL: the production 5 s
+(``TERM_GRACE_S``) would only make the suite wait."""
+
+
+def _hang() -> None:
+    """Stay busy until the engine stops the step (SIGTERM unwinds this wait), and give
+    up after a minute should that never come."""
+    threading.Event().wait(60)
 
 
 class FakeLedger:
@@ -56,7 +73,12 @@ class FakeLedger:
         return _Meter()
 
     def to_dict(self) -> dict[str, Any]:
-        return {"spent": self.spent, "calls": len(self.calls)}
+        """The calls as a real ledger records them, priced as above (run.json holds no
+        other shape)."""
+        ledger = CostLedger(self.budget, price=lambda _, usage: Decimal(usage.output_tokens) / 1000)
+        for step_id, record in self.calls:
+            ledger.record(step_id, record)
+        return ledger.to_dict()
 
 
 class Scripted:
@@ -67,6 +89,8 @@ class Scripted:
         self.log = log
         self.script = script or ["ok"]
         self.found: dict[str, Any] | None = None
+        self.charge_saved: ProcessEvent | None = None
+        """Set by the parent (see ``_SavesWatched``) once a charged call is saved."""
 
     def discover(self, context: StepContext) -> dict[str, Any] | None:
         return self.found
@@ -82,18 +106,18 @@ class Scripted:
             raise StepUnavailable(f"{self.name} is not available yet")
         if action == "setup":
             raise ConfigError("polecats/x.toml: model.name: unknown model")
-        if action == "sleep":
-            time.sleep(5)
         if action == "spend":
             context.meter.before("haiku", 10, 100)
             context.meter.after(CallRecord("haiku", Usage(10, 100)))
-        if action == "spend-then-sleep":
+        if action == "spend-then-hang":
             context.meter.after(CallRecord("haiku", Usage(10, 300)))
-            time.sleep(5)
+            _hang()
         if action == "overspend":
             context.meter.before("haiku", 10, 10_000)
         if action == "auth":
             raise LlmAuthError("the Anthropic API rejected the API key (401)")
+        if action == "die":  # the step's process ends without a word (the OOM killer)
+            os._exit(3)
         if action == "crash":  # a bug in our code, not an error we explain
             raise ValueError("an index went wrong")
         if action == "output":
@@ -109,20 +133,21 @@ class Scripted:
         if action == "spend-then-watch":
             # the parent must have saved the charge before the attempt ends
             context.meter.after(CallRecord("haiku", Usage(10, 200)))
-            state_file = context.directory.parents[1] / "run.json"
-            deadline = time.monotonic() + 5
-            while json.loads(state_file.read_text())["ledger"].get("calls") != 1:
-                assert time.monotonic() < deadline, "the charge was not saved while running"
-                time.sleep(0.02)
+            assert self.charge_saved is not None
+            assert self.charge_saved.wait(5), "the charge was not saved while running"
         if action == "pool-then-hang":  # a scan's worker busy when the timeout strikes
             pool = ProcessPoolExecutor(1)
             worker = pool.submit(os.getpid).result()
             (context.directory / "worker.pid").write_text(str(worker))
-            pool.submit(time.sleep, 60)
-            time.sleep(60)
-        if action == "sleep-then-clean-up":
+            pool.submit(_hang)
+            _hang()
+        if action == "ignore-term-then-hang":  # a step whose cleanup never ends
+            signal.signal(signal.SIGTERM, signal.SIG_IGN)
+            (context.directory / "ignoring").write_text("yes")
+            _hang()
+        if action == "hang-then-clean-up":
             try:
-                time.sleep(30)
+                _hang()
             finally:  # runs on SIGTERM, as a Claude Code call's process-group kill does
                 (context.directory / "cleaned-up").write_text("yes")
         return {
@@ -146,14 +171,20 @@ def _substitute(value: Any, variables: Mapping[str, str]) -> Any:
 
 
 def _engine(
-    tmp_path: Path, skills: Mapping[str, Scripted], ledger: FakeLedger | None = None
+    tmp_path: Path,
+    skills: Mapping[str, Scripted],
+    ledger: FakeLedger | None = None,
+    *,
+    store: RunStore | None = None,
+    grace_s: float = GRACE_S,
 ) -> Engine:
     return Engine(
-        RunStore(tmp_path / "runs"),
+        store or RunStore(tmp_path / "runs"),
         skills,
         ledger or FakeLedger(),
         condition=_condition,
         substitute=_substitute,
+        term_grace_s=grace_s,
     )
 
 
@@ -254,6 +285,43 @@ def test_a_crash_in_our_code_is_not_retried(tmp_path: Path) -> None:
     assert _ran(log) == ["a"]
 
 
+def test_a_step_process_that_dies_without_a_word_fails_its_attempt_and_is_retried(
+    tmp_path: Path,
+) -> None:
+    log = tmp_path / "log"
+    skills = {"s": Scripted("s", log, ["die", "ok"])}
+    said: list[str] = []
+    engine = _engine(tmp_path, skills)
+    engine._echo = said.append
+    state = engine.execute(_state(tmp_path), [PlannedStep("a", "s", retry_count=1)])
+    assert (state.steps["a"].status, state.steps["a"].attempts) == (StepStatus.COMPLETED, 2)
+    assert "a: failed: the step's process died (exit 3)" in said
+    assert _ran(log) == ["a", "a"]
+
+
+def test_a_step_process_that_cannot_be_started_fails_its_step_in_one_line(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """No fork (a process limit, no memory): the OS's refusal is the step's error, the run
+    is saved incomplete and resumable, and nothing escapes as a traceback."""
+    log = tmp_path / "log"
+    skills = {"s": Scripted("s", log)}
+
+    def no_fork() -> int:
+        raise BlockingIOError(errno.EAGAIN, "Resource temporarily unavailable")
+
+    monkeypatch.setattr(os, "fork", no_fork)
+    state = _engine(tmp_path, skills).execute(
+        _state(tmp_path), [PlannedStep("a", "s", retry_count=1)]
+    )
+    record = state.steps["a"]
+    assert (record.status, record.attempts) == (StepStatus.FAILED, 2)  # worth another try
+    assert record.error == "cannot start the step's process (Resource temporarily unavailable)"
+    assert _ran(log) == []
+    on_disk = json.loads((tmp_path / "runs" / "r1" / "run.json").read_text())
+    assert on_disk["status"] == "incomplete"
+
+
 @pytest.mark.parametrize("lost", ["deleted", "a directory", "unreadable"])
 def test_resume_runs_a_completed_step_again_when_its_output_is_lost(
     tmp_path: Path, lost: str
@@ -286,7 +354,7 @@ def test_resume_runs_a_completed_step_again_when_its_output_is_lost(
 
 def test_a_step_past_its_timeout_is_killed_and_its_calls_still_charged(tmp_path: Path) -> None:
     ledger = FakeLedger()
-    skills = {"s": Scripted("s", tmp_path / "log", ["spend-then-sleep"])}
+    skills = {"s": Scripted("s", tmp_path / "log", ["spend-then-hang"])}
     started = time.monotonic()
     state = _engine(tmp_path, skills, ledger).execute(
         _state(tmp_path), [PlannedStep("a", "s", timeout_seconds=0.5)]
@@ -295,29 +363,51 @@ def test_a_step_past_its_timeout_is_killed_and_its_calls_still_charged(tmp_path:
     assert state.steps["a"].status is StepStatus.FAILED
     assert state.steps["a"].error == "timed out after 0.5 s"
     assert [step for step, _ in ledger.calls] == ["a"]
-    assert state.ledger == {"spent": 0.3, "calls": 1}
+    assert state.ledger["spent_usd"] == "0.3"
 
 
 def test_a_timeout_lets_the_step_clean_up_before_it_is_killed(tmp_path: Path) -> None:
-    skills = {"s": Scripted("s", tmp_path / "log", ["sleep-then-clean-up"])}
-    state = _engine(tmp_path, skills).execute(
-        _state(tmp_path), [PlannedStep("a", "s", timeout_seconds=0.5)]
-    )
+    skills = {"s": Scripted("s", tmp_path / "log", ["hang-then-clean-up"])}
+    # a grace far longer than the cleanup takes: the engine waits for the step to end
+    engine = _engine(tmp_path, skills, grace_s=TERM_GRACE_S)
+    state = engine.execute(_state(tmp_path), [PlannedStep("a", "s", timeout_seconds=0.5)])
     assert state.steps["a"].error == "timed out after 0.5 s"
     marker = RunStore(tmp_path / "runs").step_directory("r1", "a") / "cleaned-up"
     assert marker.read_text() == "yes"
 
 
-def _gone(pid: int) -> bool:
-    """Ended: no such process, or a zombie waiting for whoever adopted it."""
+def test_a_step_that_ignores_sigterm_is_killed_when_the_engines_grace_ends(
+    tmp_path: Path,
+) -> None:
+    """The grace is the engine's to set: a step deaf to SIGTERM costs that, not 5 s."""
+    skills = {"s": Scripted("s", tmp_path / "log", ["ignore-term-then-hang"])}
+    started = time.monotonic()
+    state = _engine(tmp_path, skills, grace_s=0.1).execute(
+        _state(tmp_path), [PlannedStep("a", "s", timeout_seconds=0.5)]
+    )
+    assert state.steps["a"].error == "timed out after 0.5 s"
+    step_dir = RunStore(tmp_path / "runs").step_directory("r1", "a")
+    assert (step_dir / "ignoring").exists()  # SIGTERM could not end it: SIGKILL did
+    assert time.monotonic() - started < TERM_GRACE_S
+
+
+def _gone_within(pid: int, timeout: float) -> bool:
+    """Whether ``pid`` ends (a zombie waiting for whoever adopted it counts) within
+    ``timeout``: the kernel wakes the wait through a pidfd, nothing polls."""
     try:
-        status = Path(f"/proc/{pid}/status").read_text()
-    except FileNotFoundError:
+        fd = os.pidfd_open(pid)
+    except ProcessLookupError:
         return True
-    return "\nState:\tZ" in status
+    try:
+        ready, _, _ = select.select([fd], [], [], timeout)
+        return bool(ready)
+    finally:
+        os.close(fd)
 
 
 def test_a_timeout_stops_the_processes_a_step_started(tmp_path: Path) -> None:
+    """The worker is busy and the step's cleanup waits for it: both outlive the grace,
+    and SIGKILL to the step's process group ends them."""
     skills = {"s": Scripted("s", tmp_path / "log", ["pool-then-hang"])}
     state = _engine(tmp_path, skills).execute(
         _state(tmp_path), [PlannedStep("a", "s", timeout_seconds=2)]
@@ -325,22 +415,37 @@ def test_a_timeout_stops_the_processes_a_step_started(tmp_path: Path) -> None:
     assert state.steps["a"].error == "timed out after 2 s"
     pid_file = RunStore(tmp_path / "runs").step_directory("r1", "a") / "worker.pid"
     worker = int(pid_file.read_text())
-    deadline = time.monotonic() + 5
     try:
-        while not _gone(worker):
-            assert time.monotonic() < deadline, f"the step's worker {worker} outlived it"
-            time.sleep(0.05)
+        assert _gone_within(worker, 5), f"the step's worker {worker} outlived it"
     finally:  # never leave an orphan holding the test run's output open
         with contextlib.suppress(ProcessLookupError):
             os.kill(worker, signal.SIGKILL)
 
 
+class _SavesWatched(RunStore):
+    """A run store that tells a step process (across the fork) when a state holding a
+    charged call has been saved."""
+
+    def __init__(self, root: Path, charge_saved: ProcessEvent) -> None:
+        super().__init__(root)
+        self.charge_saved = charge_saved
+
+    def save(self, state: RunState) -> None:
+        super().save(state)
+        if state.ledger.get("steps"):
+            self.charge_saved.set()
+
+
 def test_each_call_is_saved_as_spent_while_the_attempt_still_runs(tmp_path: Path) -> None:
     ledger = FakeLedger()
-    skills = {"s": Scripted("s", tmp_path / "log", ["spend-then-watch"])}
-    state = _engine(tmp_path, skills, ledger).execute(_state(tmp_path), [PlannedStep("a", "s")])
+    skill = Scripted("s", tmp_path / "log", ["spend-then-watch"])
+    skill.charge_saved = multiprocessing.get_context("fork").Event()
+    store = _SavesWatched(tmp_path / "runs", skill.charge_saved)
+    state = _engine(tmp_path, {"s": skill}, ledger, store=store).execute(
+        _state(tmp_path), [PlannedStep("a", "s")]
+    )
     assert state.steps["a"].status is StepStatus.COMPLETED, state.steps["a"].error
-    assert state.ledger == {"spent": 0.2, "calls": 1}
+    assert state.ledger["spent_usd"] == "0.2"
 
 
 def test_a_step_may_start_processes_of_its_own(tmp_path: Path) -> None:
@@ -418,7 +523,7 @@ def test_resuming_an_unknown_run_names_what_exists(tmp_path: Path) -> None:
 
 
 ENGINE_SCRIPT = """
-import sys, time
+import os, sys, threading
 from pathlib import Path
 from micro_gastown.engine.executor import Engine, PlannedStep
 from micro_gastown.engine.state import RunState, RunStore
@@ -429,11 +534,11 @@ class Sleeper:
     def discover(self, context):
         return None
     def run(self, context):
-        (context.directory / "started").write_text("yes")
-        try:
-            time.sleep(60)
+        try:  # said inside: a signal that comes once it is said finds the cleanup set up
+            os.write(1, b"started\\n")
+            threading.Event().wait(60)
         finally:
-            (context.directory / "cleaned-up").write_text("yes")
+            os.write(1, b"cleaned-up\\n")
         return {}
 
 store = RunStore(Path(sys.argv[1]))
@@ -448,20 +553,16 @@ engine.execute(state, [PlannedStep("a", "s", timeout_seconds=120)])
 def test_a_step_is_stopped_when_the_engine_is_killed(tmp_path: Path) -> None:
     """kill -9 of the engine (the OOM killer, a cancelled job) must not leave its step
     running on its own: the step is told to end, and its cleanup runs."""
-    runs = tmp_path / "runs"
-    step_dir = runs / "r1" / "steps" / "a"
-    engine = subprocess.Popen([sys.executable, "-c", ENGINE_SCRIPT, str(runs)])
+    command = [sys.executable, "-c", ENGINE_SCRIPT, str(tmp_path / "runs")]
+    engine = subprocess.Popen(command, stdout=subprocess.PIPE)
+    assert engine.stdout is not None
     try:
-        deadline = time.monotonic() + 30
-        while not (step_dir / "started").exists():
-            assert time.monotonic() < deadline, "the step never started"
-            time.sleep(0.02)
+        said = engine.stdout.fileno()  # the engine's, and so its step's, stdout
+        read_until(said, b"started\n", timeout=30)
         engine.kill()
         engine.wait()
-        deadline = time.monotonic() + 10
-        while not (step_dir / "cleaned-up").exists():
-            assert time.monotonic() < deadline, "the step outlived its engine"
-            time.sleep(0.02)
+        read_until(said, b"cleaned-up\n", timeout=10)  # else: the step outlived its engine
     finally:
         engine.kill()
         engine.wait()
+        engine.stdout.close()

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import os
+import select
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
@@ -36,14 +36,15 @@ def test_a_killed_holder_releases_the_lock(tmp_path: Path) -> None:
         [
             sys.executable,
             "-c",
-            "import sys, time\n"
+            "import sys\n"
             "from pathlib import Path\n"
             "from micro_gastown.engine.state import RunStore\n"
             "with RunStore(Path(sys.argv[1])).hold('r1'):\n"
             "    print('held', flush=True)\n"
-            "    time.sleep(60)\n",
+            "    sys.stdin.read()\n",  # until it is killed (or the test ends)
             str(tmp_path / "runs"),
         ],
+        stdin=subprocess.PIPE,
         stdout=subprocess.PIPE,
         text=True,
     )
@@ -54,42 +55,43 @@ def test_a_killed_holder_releases_the_lock(tmp_path: Path) -> None:
             pass  # pragma: no cover
         holder.send_signal(signal.SIGKILL)
         holder.wait(timeout=10)
-        deadline = time.monotonic() + 5
-        while True:  # the kernel drops the lock with the process
-            try:
-                with store.hold("r1"):
-                    break
-            except ConfigError:
-                assert time.monotonic() < deadline, "the lock outlived its holder"
-                time.sleep(0.05)
+        # a process's descriptors are closed before it can be reaped: the lock is free now
+        with store.hold("r1"):
+            pass
     finally:
         holder.kill()
         holder.wait()
-        if holder.stdout is not None:
-            holder.stdout.close()
+        for pipe in (holder.stdin, holder.stdout):
+            if pipe is not None:
+                pipe.close()
 
 
 def test_a_forked_step_process_does_not_keep_the_lock(tmp_path: Path) -> None:
     """A step left running (its parent gone) must not block a resume: once the holder lets
     go, the lock is free while the forked child still lives."""
     store = _store(tmp_path)
+    started, started_said = os.pipe()
+    held_open, hold_open = os.pipe()
     with store.hold("r1"):
         pid = os.fork()
         if pid == 0:  # the child: a step process that outlives the hold
-            time.sleep(5)
-            os._exit(0)
-    try:
-        # A new open file description conflicts with any copy still open. The child drops
-        # its copy right after the fork (it may not have run yet): allow it a moment.
-        deadline = time.monotonic() + 2
-        while True:
             try:
-                with store.hold("r1"):
-                    break
-            except ConfigError:
-                assert time.monotonic() < deadline, "the forked child kept the lock"
-                time.sleep(0.02)
+                # the fork has returned here, so the at-fork handlers have run
+                os.write(started_said, b"x")
+                os.read(held_open, 1)  # alive until the test lets go (or ends)
+            finally:
+                os._exit(0)
+    os.close(started_said)
+    os.close(held_open)
+    try:
+        assert select.select([started], [], [], 10)[0], "the forked child never started"
+        # A new open file description conflicts with any copy still open, so this fails
+        # if the child kept its copy of the lock.
+        with store.hold("r1"):
+            pass
         assert os.waitpid(pid, os.WNOHANG) == (0, 0), "the child was meant to be alive"
     finally:
+        os.close(hold_open)
+        os.close(started)
         os.kill(pid, signal.SIGKILL)
         os.waitpid(pid, 0)

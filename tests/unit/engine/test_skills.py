@@ -8,8 +8,8 @@ from typing import Any
 
 import pytest
 
+from micro_gastown.app.skills import AnalyzeSkill
 from micro_gastown.engine.executor import StepContext
-from micro_gastown.engine.skills import AnalyzeSkill
 from micro_gastown.errors import ConfigError, SourceError
 from micro_gastown.llm.ledger import CostLedger
 

@@ -615,3 +615,151 @@ def test_markers_are_not_redacted_again(redactor: Redactor) -> None:
 def test_unknown_marker_kinds_are_not_trusted(redactor: Redactor) -> None:
     """Text that only looks like a marker cannot shield a secret from the key rule."""
     assert "hunter2" not in redactor.redact_text("password=[REDACTED:hunter2]")
+
+
+# --- matches around markers already in the text -------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        # The match starts before a marker and goes on past it: both outer parts go.
+        (
+            "[REDACTED:email] password=ab[REDACTED:github-token]cd",
+            "[REDACTED:email] password=[REDACTED:secret-keyword][REDACTED:github-token]"
+            "[REDACTED:secret-keyword]",
+        ),
+        ("password=ab[REDACTED:email]", "password=[REDACTED:secret-keyword][REDACTED:email]"),
+        (
+            "password=[REDACTED:email]cd [REDACTED:github-token]",
+            "password=[REDACTED:email][REDACTED:secret-keyword] [REDACTED:github-token]",
+        ),
+        # Whitespace next to a marker stays, including a blank rest at the end of the text.
+        (
+            "Authorization: Bearer abc123 [REDACTED:email] tail ",
+            "Authorization: [REDACTED:secret-keyword] [REDACTED:email] [REDACTED:secret-keyword] ",
+        ),
+        (
+            "Authorization: Bearer [REDACTED:email] ",
+            "Authorization: [REDACTED:secret-keyword] [REDACTED:email] ",
+        ),
+    ],
+)
+def test_a_match_around_markers_redacts_all_that_is_outside_them(
+    redactor: Redactor, text: str, expected: str
+) -> None:
+    assert redactor.redact_text(text) == expected
+
+
+def test_overlapping_matches_are_named_after_the_longest(redactor: Redactor) -> None:
+    """The key rule's value and the GitHub rule's token start together; the value is longer."""
+    token = _join("ghp_", ALNUM, "q1w2")
+    assert redactor.redact_text(f"token={token}.v2") == "token=[REDACTED:secret-keyword]"
+
+
+def test_the_longest_match_names_the_piece_a_marker_leaves(redactor: Redactor) -> None:
+    """The value runs on into a marker: cut there it equals the AWS key, yet it was longer."""
+    aws = _join("AKIA", "IOSFODNN7EXAMPLE")
+    assert redactor.redact_text(f"token={aws}[REDACTED:email]") == (
+        "token=[REDACTED:secret-keyword][REDACTED:email]"
+    )
+
+
+def test_touching_secrets_keep_a_marker_each(redactor: Redactor) -> None:
+    token = _join("ghp_", ALNUM, "q1w2")
+    aws = _join("AKIA", "IOSFODNN7EXAMPLE")
+    assert redactor.redact_text(f"key {aws}{token}") == (
+        "key [REDACTED:aws-access-key][REDACTED:github-token]"
+    )
+
+
+# --- values that are not plain JSON ------------------------------------------------------
+
+
+class _Note:
+    def __init__(self, text: str) -> None:
+        self.text = text
+
+    def __str__(self) -> str:
+        return self.text
+
+
+def test_other_objects_become_their_redacted_text(redactor: Redactor) -> None:
+    token = _join("ghp_", ALNUM, "q1w2")
+    assert redactor.redact_value(_Note(f"push with {token}")) == "push with [REDACTED:github-token]"
+
+
+def test_values_under_non_string_keys_are_redacted_too(redactor: Redactor) -> None:
+    token = _join("ghp_", ALNUM, "q1w2")
+    value = {1: token, (2, 3): {"password": "hunter2"}, "note": token}
+    assert redactor.redact_value(value) == {
+        1: "[REDACTED:github-token]",
+        (2, 3): {"password": "[REDACTED:secret-field]"},
+        "note": "[REDACTED:github-token]",
+    }
+
+
+def test_depth_counts_through_lists_and_non_string_keys() -> None:
+    shallow = Redactor(max_depth=2)
+    assert shallow.redact_value([["x", ["y"]]]) == [["x", TRUNCATED]]
+    assert shallow.redact_value({1: {2: "x", 3: {4: "y"}}}) == {1: {2: "x", 3: TRUNCATED}}
+
+
+# --- limits ------------------------------------------------------------------------------
+
+
+def _nested(levels: int) -> object:
+    value: object = "x"
+    for _ in range(levels):
+        value = [value]
+    return value
+
+
+def test_default_limits() -> None:
+    """4096 characters, 100 items and 20 levels are kept whole; one more is cut."""
+    redactor = Redactor()
+    assert redactor.redact_text("x" * 4096) == "x" * 4096
+    assert redactor.redact_text("x" * 4097) == "x" * 4096 + TRUNCATED
+    assert redactor.redact_value(list(range(100))) == list(range(100))
+    assert redactor.redact_value(list(range(101))) == [*range(99), TRUNCATED]
+    assert redactor.redact_value(_nested(20)) == _nested(20)
+    cut: object = redactor.redact_value(_nested(21))
+    for _ in range(20):
+        assert isinstance(cut, list)
+        (cut,) = cut
+    assert cut == TRUNCATED
+
+
+@pytest.mark.parametrize("limits", [{"max_chars": 63}, {"max_items": 1}, {"max_depth": 0}], ids=str)
+def test_limits_below_the_minimum_are_refused(limits: dict[str, int]) -> None:
+    message = "max_chars >= 64, max_items >= 2 and max_depth >= 1 are required"
+    with pytest.raises(ValueError, match=f"^{message}$"):
+        Redactor(**limits)
+
+
+def test_the_smallest_limits_work() -> None:
+    tiny = Redactor(max_chars=64, max_items=2, max_depth=1)
+    assert tiny.redact_value([["x"], "y", "z"]) == [TRUNCATED, TRUNCATED]
+
+
+def test_the_redactor_lists_the_marker_kinds_it_writes() -> None:
+    assert {"github-token", "email", "secret-field"} <= Redactor().kinds
+
+
+def test_text_of_exactly_max_chars_is_not_truncated() -> None:
+    small = Redactor(max_chars=64)
+    assert small.redact_text("x" * 64) == "x" * 64
+    assert small.redact_text("x" * 63 + "\u200b") == "x" * 63  # invisible: stripped first
+
+
+def test_text_cut_before_redaction_says_so_even_when_the_rest_fits() -> None:
+    """Beyond max_chars + the scan margin the input is dropped unseen: that is a truncation."""
+    small = Redactor(max_chars=64)
+    out = small.redact_text("password=" + "x" * 2000)
+    assert out == "password=[REDACTED:secret-keyword]" + TRUNCATED
+
+
+def test_a_marker_ending_exactly_at_the_limit_is_kept() -> None:
+    small = Redactor(max_chars=64)
+    text = "y" * 47 + " ops@example.com tail tail"  # the marker ends at character 64
+    assert small.redact_text(text) == "y" * 47 + " [REDACTED:email]" + TRUNCATED

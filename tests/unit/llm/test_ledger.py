@@ -9,6 +9,7 @@ from decimal import Decimal
 
 import pytest
 
+from micro_gastown.cli.flags import worded
 from micro_gastown.errors import BudgetExceeded, ConfigError
 from micro_gastown.llm.base import CallRecord, Usage
 from micro_gastown.llm.ledger import CostLedger, CostSource
@@ -99,7 +100,8 @@ def test_budget_refuses_the_call_that_could_exceed_it_and_records_nothing() -> N
     assert "could cost up to $0.002250" in message
     assert "small" in message
     assert "not sent" in message
-    assert "--budget-usd" in message
+    assert caught.value.setting == "budget_usd"
+    assert worded(caught.value).startswith("--budget-usd: stopping before the budget")
     assert "at least $0.02" in message
     assert ledger.to_dict() == state_before
 
@@ -129,8 +131,9 @@ def test_a_zero_budget_refuses_every_call() -> None:
 
 @pytest.mark.parametrize("budget", [-1, "lots", float("nan"), float("inf")])
 def test_a_bad_budget_is_a_config_error_naming_the_flag(budget: float | str) -> None:
-    with pytest.raises(ConfigError, match="--budget-usd"):
+    with pytest.raises(ConfigError) as caught:
         CostLedger(budget, price=fake_price)
+    assert worded(caught.value).startswith(f"--budget-usd {budget!r}: must be a non-negative")
 
 
 def spend_a_mix(ledger: CostLedger) -> None:

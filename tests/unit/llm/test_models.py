@@ -6,6 +6,7 @@ from decimal import Decimal
 
 import pytest
 
+from micro_gastown.cli.flags import worded
 from micro_gastown.errors import LlmError, ModelPolicyError
 from micro_gastown.llm.base import Usage
 from micro_gastown.llm.models import (
@@ -43,8 +44,9 @@ def test_haiku_ids_resolve_to_themselves(name: str) -> None:
     ],
 )
 def test_non_haiku_models_are_refused_naming_the_flag(name: str) -> None:
-    with pytest.raises(ModelPolicyError, match="--allow-non-haiku") as caught:
+    with pytest.raises(ModelPolicyError) as caught:
         resolve_model(name)
+    assert worded(caught.value).startswith("--allow-non-haiku: ")
     assert isinstance(caught.value, LlmError)
     assert "not a Haiku model" in str(caught.value)
 

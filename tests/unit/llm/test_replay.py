@@ -12,6 +12,7 @@ from typing import Any
 
 import pytest
 
+from micro_gastown.cli.flags import worded
 from micro_gastown.errors import BudgetExceeded, ConfigError, LlmError
 from micro_gastown.llm.base import (
     CallRecord,
@@ -157,7 +158,8 @@ def test_replay_missing_key_names_key_file_and_how_to_record(tmp_path: Path) -> 
     message = str(caught.value)
     assert request_key(drifted) in message
     assert str(path) in message
-    assert "--record FILE" in message
+    assert "record it again with a live backend" in message
+    assert worded(caught.value).startswith("--record: no recorded response")
     assert meter.events == []
 
 
@@ -189,7 +191,7 @@ def test_unplayed_keys_lists_recordings_nobody_asked_for() -> None:
     [
         ("not json", "not valid JSON"),
         ("[]", "must be a JSON object"),
-        ('{"k": {"calls": []}}', r"k: expected an object with 'output'"),
+        ('{"k": {"calls": []}}', r"k\.output: required, but missing"),
         (
             '{"k": {"output": 1, "calls": [{"model": "m", "usage": {"input_tokens": -3}}]}}',
             r"k\.calls\[0\]\.usage\.input_tokens",

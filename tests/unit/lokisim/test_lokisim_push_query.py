@@ -6,7 +6,7 @@ from collections.abc import Callable
 
 from lokisim import LokiSim
 from lokisim.client import HttpResult, get, push_json
-from lokisim.clock import NOW, SECOND, T0
+from lokisim.clock import HOUR, MINUTE, NOW, SECOND, T0
 
 QueryRange = Callable[..., HttpResult]
 
@@ -145,3 +145,48 @@ def test_push_of_many_entries_is_fast_and_counted(loki: LokiSim, query_range: Qu
     page = query_range(SEL, limit=5000).json()
     assert len(_values(page)) == 5000
     assert _values(page)[0] == (str(T0 + 199_999), "x199999")
+
+
+# -- Loki's query frontend: split by the hour, answers merged --------------------------
+
+HOUR_MARK = T0 - T0 % HOUR + HOUR  # the first whole hour after T0
+SPLIT_STREAMS = {
+    "p": [(HOUR_MARK - 30 * SECOND, "p1")],
+    "s": [(HOUR_MARK + i * SECOND, f"s{i}") for i in (1, 2, 3)],
+    "r": [(HOUR_MARK + 10 * SECOND, "r10")],
+}
+
+
+def _push_split_streams(loki: LokiSim) -> None:
+    for name, entries in SPLIT_STREAMS.items():
+        loki.push({"job": "exomonad-native", "stream": name}, entries)
+
+
+def test_a_full_answer_over_an_hour_boundary_is_merged_as_loki_merges_it(
+    loki: LokiSim, query_range: QueryRange
+):
+    """Loki's merge skips the stream it just took from for one step: with a limit of 4,
+    ``s3`` is left out and the later ``r10`` taken (as Loki 3.4.6 answers)."""
+    _push_split_streams(loki)
+    window = {"start": HOUR_MARK - MINUTE, "end": HOUR_MARK + MINUTE, "direction": "forward"}
+    answer = query_range(SEL, limit=4, **window).json()["data"]
+    assert sorted(line for _, line in _values({"data": answer})) == ["p1", "r10", "s1", "s2"]
+    assert (answer["stats"]["summary"]["splits"], answer["stats"]["summary"]["shards"]) == (2, 2)
+    everything = query_range(SEL, limit=5, **window).json()["data"]
+    assert len(_values({"data": everything})) == 5  # all of it fits: nothing merged away
+
+
+def test_inside_one_hour_the_answer_is_the_first_entries(loki: LokiSim, query_range: QueryRange):
+    _push_split_streams(loki)
+    window = {"start": HOUR_MARK, "end": HOUR_MARK + MINUTE, "direction": "forward"}
+    answer = query_range(SEL, limit=3, **window).json()["data"]
+    assert sorted(line for _, line in _values({"data": answer})) == ["s1", "s2", "s3"]
+    assert (answer["stats"]["summary"]["splits"], answer["stats"]["summary"]["shards"]) == (0, 1)
+
+
+def test_a_backward_answer_over_an_hour_boundary_lists_streams_in_reverse(
+    loki: LokiSim, query_range: QueryRange
+):
+    _push_split_streams(loki)
+    answer = query_range(SEL, start=HOUR_MARK - MINUTE, end=HOUR_MARK + MINUTE).json()
+    assert [s["stream"]["stream"] for s in answer["data"]["result"]] == ["s", "r", "p"]

@@ -1,7 +1,7 @@
 """The synthetic export generator: format, determinism and the injected patterns.
 
 Statistics are recomputed here from the written bytes with a small independent reader
-(attribution by span / session_id as in SPEC §1), never taken from the generator's own
+(attribution by span / session_id as in docs/events.md), never taken from the generator's own
 counters, so a generator bug cannot hide behind its bookkeeping.
 """
 

@@ -9,9 +9,9 @@ and model for ``slow_llm``, per node for ``token_bloat``, per effect type for
 from __future__ import annotations
 
 from micro_gastown.analysis.pushdown.queries import WindowQueries
-from micro_gastown.analysis.settings import Thresholds
 from micro_gastown.detectors.stats import Distribution, RemoteDistribution
 from micro_gastown.detectors.token_bloat import NodeCalls
+from micro_gastown.thresholds import Thresholds
 
 
 def unnamed_llm_calls(queries: WindowQueries) -> int:

@@ -15,7 +15,8 @@ from typing import Final
 
 from micro_gastown.analysis.pushdown.queries import WindowQueries
 from micro_gastown.events.model import EffectExecution, Event
-from micro_gastown.events.parse import SkipCounter, parse_line
+from micro_gastown.events.parse import parse_line
+from micro_gastown.events.skips import SkipCounter
 from micro_gastown.logql import escape_regex, quote_regex
 from micro_gastown.sources.base import LogEntry
 

@@ -13,7 +13,8 @@ from micro_gastown.analysis.pushdown.queries import WindowQueries
 from micro_gastown.detectors import Finding
 from micro_gastown.detectors.stats import MAX_SAMPLES
 from micro_gastown.events.model import Event
-from micro_gastown.events.parse import SkipCounter, parse_line
+from micro_gastown.events.parse import parse_line
+from micro_gastown.events.skips import SkipCounter
 from micro_gastown.logql import quote
 from micro_gastown.report.model import PatternType
 

@@ -16,7 +16,7 @@ from micro_gastown.analysis.pushdown import aggregates
 from micro_gastown.analysis.pushdown.attention import read_attention
 from micro_gastown.analysis.pushdown.exemplars import exemplars
 from micro_gastown.analysis.pushdown.queries import WindowQueries
-from micro_gastown.analysis.runner import AnalysisRun, AnalysisSettings, ScanPass, dispatch_table
+from micro_gastown.analysis.scan import AnalysisRun, AnalysisSettings, ScanPass, dispatch_table
 from micro_gastown.detectors import Detector
 from micro_gastown.detectors.dead_path import DeadPathDetector
 from micro_gastown.detectors.effect_failure import EffectFailureDetector
@@ -33,7 +33,7 @@ from micro_gastown.events.model import (
     LlmCall,
     UserAction,
 )
-from micro_gastown.events.parse import SkipCounter
+from micro_gastown.events.skips import SkipCounter
 from micro_gastown.report.model import PatternType
 from micro_gastown.sources.base import LogEntry, LogSource
 from micro_gastown.sources.loki.selection import exact_range
@@ -53,7 +53,7 @@ def pushdown_scan(
     """Analyze with push-down, or None when it does not apply (then scan raw lines)."""
     if not isinstance(source, LokiSource):
         if settings.pushdown == "on":
-            raise UsageError("--pushdown on: push-down needs --source loki")
+            raise UsageError("push-down needs a Loki source", setting="pushdown", value="on")
         return None
     client = source.client
     requests, received = client.requests, client.bytes_received
@@ -62,7 +62,7 @@ def pushdown_scan(
         run = _run(queries, settings, dsl)
     except PushdownDeclined as declined:
         if settings.pushdown == "on":
-            raise UsageError(f"--pushdown on: {declined}") from None
+            raise UsageError(str(declined), setting="pushdown", value="on") from None
         source.stats.notes.append(f"push-down declined, read raw lines instead: {declined}")
         run = None
     finally:

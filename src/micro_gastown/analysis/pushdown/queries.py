@@ -12,12 +12,14 @@ from __future__ import annotations
 
 import re
 from collections.abc import Generator, Iterator
+from itertools import islice
 from typing import Any, Final
 
 import orjson
 
 from micro_gastown.errors import UsageError
-from micro_gastown.events.parse import COUNT_DIGITS, SkipCounter
+from micro_gastown.events.parse import COUNT_DIGITS
+from micro_gastown.events.skips import SkipCounter
 from micro_gastown.logql import LogQL
 from micro_gastown.sources.base import LogEntry
 from micro_gastown.sources.loki.client import LokiClient
@@ -72,8 +74,9 @@ class WindowQueries:
     def __init__(self, source: LokiSource, window: TimeWindow, logql: LogQL) -> None:
         if window.start_ns is None:
             raise UsageError(
-                "reading from Loki needs a start: pass --since (e.g. --since 24h) so the "
-                "query covers a bounded window"
+                "reading from Loki needs a start (e.g. 24h back) so the query covers a "
+                "bounded window",
+                setting="since",
             )
         self.source = source
         self.client: LokiClient = source.client
@@ -167,18 +170,24 @@ class WindowQueries:
             yield from self.pull(query, window)
 
     def lines(self, query: str, limit: int) -> list[LogEntry]:
-        """The first ``limit`` (≤ one page) entries of the window, in one request."""
+        """The first ``limit`` (≤ one page) entries of the window: one request when Loki
+        answers them in one. Paged, not taken from one limited answer: over one of Loki's
+        split intervals that answer need not be the first entries
+        (:mod:`~micro_gastown.sources.loki.frontend`), and exemplars keep the earliest."""
         if limit <= 0:
             return []
-        result = self.client.query_range(query, self.start, self.end, limit=limit)
-        entries = [
-            (ts, line, _stream_labels(stream.labels, line))
-            for stream in result.streams()
-            for ts, line in stream.values
-        ]
-        entries.sort(key=lambda entry: entry[0])
+        whole = LokiSource(
+            self.client,
+            query,
+            batch_size=min(limit, self.source.batch_size),
+            split_ns=max(self.end - self.start, 1),
+            concurrency=1,
+            now=lambda: self.end,
+        )
+        first = islice(whole.entries(self.window, SkipCounter()), limit)  # no more pages
+        entries = [(ts, line, _stream_labels(labels, line)) for ts, line, labels in first]
         self.raw_lines += len(entries)
-        return entries[:limit]
+        return entries
 
 
 def _json_label_names(obj: dict[str, Any], prefix: str = "") -> Iterator[str]:

@@ -4,7 +4,7 @@ sub-command per view.
 Each module here adds its sub-commands through ``register(commands)``:
 
 - :mod:`.views`: ``transitions``, ``llm-calls``, ``errors`` and ``session``, which replace
-  sleeptime-logs (SPEC §4). They share one set of flags and one reader.
+  the old sleeptime-logs tool. They share one set of flags and one reader.
 - :mod:`.export`: ``export``, the base selector's window as logcli ``--output=jsonl``.
 - :mod:`.templates`: ``templates FILE``, raw messages clustered into Drain templates.
 - :mod:`.source`: reading entries for views and export (their ``--source``/``--selector``

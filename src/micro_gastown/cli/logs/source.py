@@ -6,9 +6,9 @@ A source is opened per read and closed when its entries are exhausted or abandon
 from __future__ import annotations
 
 import os
-import sys
 from collections.abc import Generator
 
+from micro_gastown.cli import say
 from micro_gastown.events import SkipCounter
 from micro_gastown.logql import LogQL
 from micro_gastown.sources import LogSource, open_source
@@ -40,7 +40,7 @@ def resolve_event_kinds(spec: str, logql: LogQL, window: TimeWindow) -> LogQL:
         end = window.end_ns if window.end_ns is not None else source.now()
         logql, missing = select_event_kinds(source.client, logql, window.start_ns, end)
         if missing:
-            print(f"micro-gastown: note: {fallback_note(missing)}", file=sys.stderr)
+            say.note(fallback_note(missing))
         return logql
     finally:
         source.close()

@@ -1,4 +1,4 @@
-"""``logs transitions|llm-calls|errors|session``: the sleeptime-logs views (SPEC §4).
+"""``logs transitions|llm-calls|errors|session``: the views of the old sleeptime-logs tool.
 
 Each view reads a window from ``--source`` (Loki by default, or a ``file:`` export), keeps
 the newest ``--limit`` matching events in a bounded deque and prints them oldest first, as
@@ -26,8 +26,10 @@ from typing import Any
 
 import orjson
 
+from micro_gastown.cli import say
 from micro_gastown.cli.logs.source import read_entries, resolve_event_kinds
 from micro_gastown.cli.source_flags import add_source_flags
+from micro_gastown.errors import UsageError
 from micro_gastown.events import (
     EffectExecution,
     ErrorEvent,
@@ -98,11 +100,14 @@ def _add_view_flags(parser: argparse.ArgumentParser, *, since_default: str) -> N
         help="show at most this many events, the newest ones (default 100)",
     )
     parser.add_argument(
-        "--json",
-        "-j",
-        action="store_true",
-        help='print a JSON array of {"timestamp": "<ns>", "event": {...}}',
+        "--format",
+        choices=("text", "json"),
+        default="text",
+        help='text: one event a line (default); json: an array of {"timestamp": "<ns>", '
+        '"event": {...}}',
     )
+    # sleeptime-logs spelled it --json: say what it is called here, rather than "unrecognized"
+    parser.add_argument("--json", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--verbose", "-v", action="store_true", help="also show stream labels")
     add_source_flags(parser)
 
@@ -207,6 +212,8 @@ def _show(
 ) -> int:
     """Read the window from ``since`` (None: the start of a file), keep the newest
     ``--limit`` events ``keep`` accepts, print them."""
+    if args.json:
+        raise UsageError("--json: this is --format json here (one way to pick a format)")
     logql = LogQL(args.selector)  # validates --selector
     window = window_from_flags(since, args.until)
     if event_type is not None:
@@ -220,17 +227,16 @@ def _show(
             if event is not None and keep(event):
                 newest.append(event)
     out = sys.stdout
-    if args.json:
+    if args.format == "json":
         out.write(_render_json(newest, verbose=args.verbose))
     else:
         out.write("".join(_render_text(event, verbose=args.verbose) for event in newest))
     out.flush()
     if not newest:
         what = f"{event_type.value} events" if event_type is not None else "events"
-        print(
-            f"micro-gastown: note: no {what} matched in the window ({window.describe()}): "
-            "check --since/--until, the source and its selector",
-            file=sys.stderr,
+        say.note(
+            f"no {what} matched in the window ({window.describe()}): "
+            "check --since/--until, the source and its selector"
         )
     return 0
 

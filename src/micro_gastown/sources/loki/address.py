@@ -22,26 +22,34 @@ EXAMPLE: Final = "http://localhost:3100"
 _USERINFO: Final = re.compile(r"//[^/?#@]*@")
 
 
-def check_url(url: str, setting: str) -> None:
-    """Raise a ``ConfigError`` naming ``setting`` unless ``url`` is an http(s) URL with a
-    host and, if it has one, a port from 1 to 65535."""
+def check_url(url: str, variable: str | None) -> None:
+    """Raise a ``ConfigError`` unless ``url`` is an http(s) URL with a host and, if it has
+    one, a port from 1 to 65535. It names the environment ``variable`` the URL came from,
+    or, for ``None``, the source setting (``loki:URL``), which each face words itself."""
     shown = masked(url)
+
+    def bad(reason: str, *, show: bool = True) -> ConfigError:
+        if variable is None:
+            return ConfigError(reason, setting="source", value=f"loki:{shown}" if show else None)
+        return ConfigError(f"{variable}={shown!r}: {reason}" if show else f"{variable}: {reason}")
+
     try:
         parts = urlsplit(url)
         port = parts.port
     except ValueError as exc:  # an out-of-range or non-numeric port, a broken IPv6 host
-        raise ConfigError(f"{setting}={shown!r}: not a usable URL ({exc})") from None
+        raise bad(f"not a usable URL ({exc})") from None
     if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise ConfigError(f"{setting}={shown!r}: expected an http(s) URL such as {EXAMPLE}")
+        raise bad(f"expected an http(s) URL such as {EXAMPLE}")
     if any(char.isspace() for char in parts.netloc):
-        raise ConfigError(f"{setting}={shown!r}: the host must not contain spaces")
+        raise bad("the host must not contain spaces")
     if port == 0:
-        raise ConfigError(f"{setting}={shown!r}: the port must be from 1 to 65535")
+        raise bad("the port must be from 1 to 65535")
     if parts.username is not None or parts.password is not None:
         # A URL is printed in reports and errors; credentials inside it would leak.
-        raise ConfigError(
-            f"{setting}: do not put credentials in the URL; set LOKI_USERNAME/LOKI_PASSWORD "
-            "(or GRAFANA_LOKI_USER/GRAFANA_LOKI_TOKEN) or LOKI_BEARER_TOKEN instead"
+        raise bad(
+            "do not put credentials in the URL; set LOKI_USERNAME/LOKI_PASSWORD "
+            "(or GRAFANA_LOKI_USER/GRAFANA_LOKI_TOKEN) or LOKI_BEARER_TOKEN instead",
+            show=False,
         )
 
 

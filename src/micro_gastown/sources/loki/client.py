@@ -1,4 +1,4 @@
-"""A small Loki HTTP API v1 client over httpx (SPEC §5): the endpoints, and each call's run.
+"""A small Loki HTTP API v1 client over httpx (docs/loki.md): the endpoints, and each call's run.
 
 This is the boundary: every httpx exception and every non-success answer is mapped, once,
 to the ``LokiError`` tree in ``micro_gastown.errors``. The layers, one module each:
@@ -227,11 +227,11 @@ class LokiClient:
                 raise LokiError(not_loki(self.config, f"{reason}; {tries}")) from None
             if isinstance(last, Unreachable | TimedOut) and not self._answered:
                 slow = isinstance(last, TimedOut)
-                hint = "; a Loki this slow needs a narrower --since/--until" if slow else ""
+                hint = "; a Loki this slow needs a narrower time window" if slow else ""
                 raise LokiUnavailableError(
                     scrub(
                         f"cannot reach Loki at {address}: {reason} ({tries}). Check the "
-                        "address in GRAFANA_LOKI_URL or LOKI_ADDR (or --source loki:URL), "
+                        "address in GRAFANA_LOKI_URL or LOKI_ADDR (or of a loki:URL source), "
                         f"and that Loki is running there{hint}",
                         self.config,
                     )
@@ -240,7 +240,7 @@ class LokiClient:
                 scrub(
                     f"Loki at {address} did not answer the {what}: {reason} "
                     f"({tries}, retry budget {policy.budget_s:g}s). Check that Loki is up, or "
-                    "narrow the window with --since/--until",
+                    "narrow the time window",
                     self.config,
                 )
             ) from None

@@ -3,7 +3,7 @@
 Nothing here reads the process environment by itself: ``LokiConfig.from_env`` takes the
 mapping to read (``os.environ`` in the entry point, a dict in tests), so which variables
 count is visible at the call site. Env names follow sleeptime-logs (``GRAFANA_LOKI_*``)
-and logcli (``LOKI_*``), SPEC §4–5. Secrets never appear in ``repr``/``str``.
+and logcli (``LOKI_*``), so setups carry over. Secrets never appear in ``repr``/``str``.
 """
 
 from __future__ import annotations
@@ -22,10 +22,8 @@ from micro_gastown.sources.loki.address import (
 )
 
 DEFAULT_URL = "http://localhost:3100"
-URL_OVERRIDE = "--source loki:URL"
-"""How the address given on the command line is named in errors."""
 MIN_URL_SECRET = 6  # see LokiConfig.secrets
-MAX_BATCH_SIZE = 5000  # Loki's default max_entries_limit_per_query (SPEC §5)
+MAX_BATCH_SIZE = 5000  # Loki's default max_entries_limit_per_query; more is a 400
 DEFAULT_CONCURRENCY = 2
 MAX_CONCURRENCY = 8  # sub-range queries in flight at once; more would just earn 429s
 CONCURRENCY_VAR = "MICRO_GASTOWN_LOKI_CONCURRENCY"
@@ -164,7 +162,7 @@ class LokiConfig:
         url, url_var = get("GRAFANA_LOKI_URL", "LOKI_ADDR")
         given = overrides.get("url")
         if isinstance(given, str):
-            check_url(given, URL_OVERRIDE)  # the command line's address wins; name it
+            check_url(given, None)  # the source setting's address wins; name it
         else:
             check_url(url or DEFAULT_URL, url_var)
         username, password = None, None

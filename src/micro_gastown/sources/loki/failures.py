@@ -137,7 +137,7 @@ def not_loki(config: LokiConfig, detail: str) -> str:
     return scrub(
         f"the server at {config.display_url} answered 200 with a body that is not Loki JSON "
         f"({detail}): is the URL a Loki? Check the address in GRAFANA_LOKI_URL or LOKI_ADDR "
-        "(or --source loki:URL)",
+        "(or of a loki:URL source)",
         config,
     )
 

@@ -1,6 +1,6 @@
 """How to select one kind of event in this Loki: its ``event_type`` label, or a line filter.
 
-The emitter labels every stream with ``event_type`` (SPEC §1), but deployments differ: a
+The emitter labels every stream with ``event_type`` (docs/events.md), but deployments differ: a
 shipper that drops the label, a proxy that rewrites streams. Selecting by the label there
 would silently miss events, so a probe first counts event-looking lines (a JSON ``type``
 of a known kind) in streams *without* the label; if there are any, kinds are selected by a

@@ -1,13 +1,19 @@
 """A ``LogSource`` reading a window straight from Loki's ``query_range``.
 
-Loki has no cursor (SPEC §5), so this pages the way logcli's ``--batch`` does: query
+Loki has no cursor, so this pages the way logcli's ``--batch`` does: query
 forward with ``limit = batch_size``, move ``start`` to the last entry's timestamp and drop
 the entries already yielded at exactly that nanosecond. A full page whose entries all share
 one nanosecond would return itself forever; there the source drills down stream by stream
 (``/series`` then one exact-label query per stream over that single nanosecond), so many
 entries sharing a timestamp are neither lost nor repeated. Residual limit: more than
 ``batch_size`` distinct lines in *one* stream at *one* nanosecond; then the first and last
-``batch_size`` are read, the middle may be missing, and a note says so.
+``batch_size`` are read, the middle may be missing, and a note says so (with a parser in
+the selector's pipeline, which makes one answer stream per extracted label set, Loki's
+order inside the nanosecond is not the stream's, so any such crowd gets the note).
+
+Loki's query frontend may answer a full page that spans one of its split intervals with a
+later entry in place of an earlier one (see ``frontend``); such a page is trusted only up
+to the timestamp it provably holds in full, and the next page starts there.
 
 The window's sub-ranges are independent, so with ``concurrency`` > 1 a worker thread pages
 each of the next ``concurrency`` sub-ranges into its own lane while the consumer drains the
@@ -32,11 +38,12 @@ from functools import partial
 from typing import NamedTuple
 
 from micro_gastown.errors import ConfigError, LokiError
-from micro_gastown.events.parse import SkipCounter
+from micro_gastown.events.skips import SkipCounter
 from micro_gastown.logql import quote
 from micro_gastown.sources.base import LogEntry, SourceStats
 from micro_gastown.sources.loki.client import LokiClient
 from micro_gastown.sources.loki.config import MAX_CONCURRENCY
+from micro_gastown.sources.loki.frontend import answer_was_merged, complete_through
 from micro_gastown.timewindow import TimeWindow, format_ns
 
 PAGES_AHEAD = 1  # fetched pages a worker may hold that the consumer has not taken yet
@@ -157,8 +164,9 @@ class LokiSource:
         """Yield ``(ts_ns, line, labels)`` in ``window``; Loki itself applies the bounds."""
         if window.start_ns is None:
             raise ConfigError(
-                "reading from Loki needs a start: pass --since (e.g. --since 24h) so the "
-                "query covers a bounded window"
+                "reading from Loki needs a start (e.g. 24h back) so the query covers a "
+                "bounded window",
+                setting="since",
             )
         end = window.end_ns if window.end_ns is not None else self._now()
         ranges = (
@@ -196,8 +204,9 @@ class LokiSource:
 
     def _fetch(
         self, query: str, start: int, end: int, cost: _Cost, direction: str = "forward"
-    ) -> list[_Entry]:
-        """One page, its streams merged into one timestamp-ordered list (stable)."""
+    ) -> tuple[list[_Entry], bool]:
+        """One page, its streams merged into one timestamp-ordered list (stable), and
+        whether Loki's frontend merged it from several sub-queries (see ``frontend``)."""
         with self.client.counting() as tally:
             try:
                 result = self.client.query_range(
@@ -211,7 +220,7 @@ class LokiSource:
             key = tuple(sorted(labels.items()))
             page.extend(_Entry(ts, line, labels, key) for ts, line in stream.values)
         page.sort(key=lambda entry: entry.ts)
-        return page
+        return page, answer_was_merged(result.stats)
 
     def _range_pages(self, low: int, high: int, cost: _Cost) -> Iterator[_Page]:
         """All entries in ``[low, high)``, each exactly once, a page at a time.
@@ -223,7 +232,13 @@ class LokiSource:
         boundary_ts = -1
         boundary_seen: set[tuple[LabelKey, str]] = set()
         while start < high:
-            page = self._fetch(self.selector, start, high, cost)
+            page, merged = self._fetch(self.selector, start, high, cost)
+            full = len(page) >= self.batch_size
+            if full and merged:
+                # Loki may have put a later entry in place of an earlier one near the
+                # cut: keep only what the page provably holds, and ask again from there.
+                last = complete_through([(e.ts, e.key) for e in page])
+                page = [entry for entry in page if entry.ts <= last]
             yield _Page(
                 [
                     entry
@@ -232,14 +247,14 @@ class LokiSource:
                 ],
                 [],
             )
-            if len(page) < self.batch_size:
+            if not full:
                 return
             last = page[-1].ts
             if last != boundary_ts:
                 boundary_ts, boundary_seen = last, set()
             boundary_seen.update((e.key, e.line) for e in page if e.ts == last)
             if page[0].ts == last:
-                # A full page at one nanosecond: forward paging cannot get past it.
+                # A page (or its trusted part) at one nanosecond: paging cannot get past it.
                 yield from self._drill_down(last, boundary_seen, cost)
                 start, boundary_ts, boundary_seen = last + 1, -1, set()
             else:
@@ -254,16 +269,21 @@ class LokiSource:
                 cost.add(tally.requests, tally.bytes_received)
         for labels in streams:
             query = exact_selector(labels) + self._pipeline
-            forward = self._fetch(query, ts, ts + 1, cost)
+            forward, _ = self._fetch(query, ts, ts + 1, cost)  # one nanosecond: one split
             pages = [forward]
             notes: list[str] = []
             if len(forward) >= self.batch_size:
-                backward = self._fetch(query, ts, ts + 1, cost, direction="backward")
+                backward, _ = self._fetch(query, ts, ts + 1, cost, direction="backward")
                 pages.append(backward)
                 fresh = {(e.key, e.line) for e in backward} - {(e.key, e.line) for e in forward}
-                if len(backward) >= self.batch_size and len(fresh) == len(backward):
+                # The two ends overlap, so they cover the nanosecond, only if Loki lists
+                # it in one order: one answer stream. A parser in the pipeline can split
+                # the stream by extracted labels, and Loki orders those among themselves.
+                split = len({e.key for e in forward} | {e.key for e in backward}) > 1
+                if len(backward) >= self.batch_size and (split or len(fresh) == len(backward)):
+                    crowd = self.batch_size if split else 2 * self.batch_size
                     note = (
-                        f"more than {2 * self.batch_size} entries of stream "
+                        f"more than {crowd} entries of stream "
                         f"{exact_selector(labels)} share the timestamp {format_ns(ts)}; "
                         "Loki cannot page inside one nanosecond, so some may be missing"
                     )

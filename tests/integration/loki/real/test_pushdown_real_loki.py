@@ -8,6 +8,11 @@ Windows: one off the hour grid (Loki counts per whole hour, so its partial first
 hours are the ones that once went unread) and one on whole hours. Loki stores an entry once
 per stream, timestamp and line, so the file compared with is the export as Loki holds it:
 exact duplicates dropped (synthetic exports have a few).
+
+The raw pull once read one event fewer than the file here (24,300 of 24,301, issue 9):
+Loki's frontend merges the answers of an hour-split query so that a full page may hold a
+later entry in place of an earlier one (``micro_gastown.sources.loki.frontend``), and
+paging on from the page's last timestamp lost it. It is compared strictly again.
 """
 
 from __future__ import annotations
@@ -90,8 +95,9 @@ def synthetic(real_loki: RealLoki, tmp_path_factory: pytest.TempPathFactory) -> 
         duration=timedelta(minutes=146),
     )
     export = _as_loki_stores_it(generated, folder / "export.jsonl", {"suite": "synthetic"})
-    first, last = _push(real_loki, export)
-    return Corpus(real_loki, export, '{job="exomonad-native", suite="synthetic"}', first, last)
+    loki = real_loki.fresh_tenant()
+    first, last = _push(loki, export)
+    return Corpus(loki, export, '{job="exomonad-native", suite="synthetic"}', first, last)
 
 
 @pytest.fixture(scope="module")
@@ -101,8 +107,9 @@ def edges(real_loki: RealLoki, tmp_path_factory: pytest.TempPathFactory) -> Corp
     start = unaligned_start(now - OLDEST, now - 2 * HOUR_NS - 2 * MINUTE_NS)
     path = tmp_path_factory.mktemp("edges") / "edges.jsonl"
     export = edge_spans_export(start, start + 2 * HOUR_NS, job="pushdown-edges").write(path)
-    _push(real_loki, export)
-    return Corpus(real_loki, export, '{job="pushdown-edges"}', start, start + 2 * HOUR_NS - 1)
+    loki = real_loki.fresh_tenant()
+    _push(loki, export)
+    return Corpus(loki, export, '{job="pushdown-edges"}', start, start + 2 * HOUR_NS - 1)
 
 
 def _analyze(corpus: Corpus, source: str, window: tuple[int, int], *flags: str) -> Any:
@@ -110,7 +117,9 @@ def _analyze(corpus: Corpus, source: str, window: tuple[int, int], *flags: str) 
     since, until = (format_ns(t) for t in window)
     argv = ["analyze", "--source", source, "--selector", corpus.selector]
     argv += ["--since", since, "--until", until, "--repo", str(REPO), "--jobs", "1"]
-    assert main([*argv, *flags, "--output", str(out)]) == 0
+    with pytest.MonkeyPatch.context() as env:
+        env.setenv("LOKI_ORG_ID", corpus.loki.tenant)
+        assert main([*argv, *flags, "--output", str(out)]) == 0
     return json.loads(out.read_text())
 
 
@@ -133,16 +142,10 @@ def _assert_same_reports(reports: dict[str, Any]) -> None:
 
 
 def _assert_raw_pull_matches(off: Any, file: Any) -> None:
-    """The raw pull against the file. Seen once in an off-the-hour window (not reproduced
-    since, and depending on the time of day the corpus is made): Loki's raw lines held one
-    valid event fewer than the file (24,300 of 24,301) while push-down had all of them.
-    Until that is explained, a difference of at most one event is reported as an expected
-    failure naming the figures, not passed over; anything larger fails."""
-    if off["patterns"] == file["patterns"] and off["summary"] == file["summary"]:
-        return
-    missing = file["summary"]["events_analyzed"] - off["summary"]["events_analyzed"]
-    assert missing == 1, f"the raw pull read {missing} events fewer than the file"
-    pytest.xfail(f"raw pull from the real Loki missed {missing} event (open: issue 9 note)")
+    """The raw pull against the file: the same findings from every event (issue 9)."""
+    assert off["summary"]["events_analyzed"] == file["summary"]["events_analyzed"]
+    assert off["patterns"] == file["patterns"]
+    assert off["summary"] == file["summary"]
 
 
 def _unaligned(corpus: Corpus) -> tuple[int, int]:
@@ -191,7 +194,8 @@ def test_lokisim_answers_range_queries_on_lokis_grid(real_loki: RealLoki) -> Non
     offsets = (-50 * MINUTE_NS, -1_000_001, -1, 0, 1, 1_000_001, 40 * MINUTE_NS)
     lines = [(boundary + offset, f"line at {offset}") for offset in offsets]
     labels = {"job": "grid-check"}
-    real_loki.push(labels, lines)
+    loki = real_loki.fresh_tenant()
+    loki.push(labels, lines)
     query = 'sum(count_over_time({job="grid-check"} [1h]))'
     asked = [
         (boundary - 17 * MINUTE_NS - 123, boundary + 43 * MINUTE_NS, "3600s"),
@@ -203,7 +207,8 @@ def test_lokisim_answers_range_queries_on_lokis_grid(real_loki: RealLoki) -> Non
         answers = []
         for start, end, step in asked:
             params = {"query": query, "start": start, "end": end, "step": step}
-            response = get(f"{url}/loki/api/v1/query_range", params)
+            tenant = {"X-Scope-OrgID": loki.tenant}  # lokisim needs none, and ignores it
+            response = get(f"{url}/loki/api/v1/query_range", params, headers=tenant)
             assert response.status == 200, response.text
             answers.append(response.json()["data"]["result"])
         return answers
@@ -211,6 +216,6 @@ def test_lokisim_answers_range_queries_on_lokis_grid(real_loki: RealLoki) -> Non
     with LokiSim() as sim:
         sim.push(labels, lines)
         simulated = matrices(sim.url)
-    real = matrices(real_loki.url)
+    real = matrices(loki.url)
     assert real == simulated
     assert real[0][0]["values"][0][0] % 3600 == 0  # on the grid, not at the asked start

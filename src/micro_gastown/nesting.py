@@ -1,10 +1,12 @@
 """How deeply a TOML or JSON text nests, measured before a parser recurses into it.
 
 ``tomllib`` and ``json`` both recurse once per ``[`` or ``{``, and so do pydantic's error
-messages and our own ``$ref`` walk: a file nested 100,000 deep (a mistake, or a file
-written to break the tool) would end in a RecursionError traceback. Real configuration is
-a few levels deep, so anything past ``MAX_NESTING`` is refused as one problem naming the
-file and line, before any parser sees it.
+messages, ``copy.deepcopy`` and our own ``$ref`` walk: a file nested 100,000 deep (a
+mistake, or a file written to break the tool) would end in a RecursionError traceback. Real
+configuration, run state and replay files are a few levels deep, so anything past
+``MAX_NESTING`` is refused as one problem naming the file and line, before any parser sees
+it. A bottom-layer module, so that every reader of such files (configuration, the LLM
+runtime's replay files) can use it.
 """
 
 from __future__ import annotations

@@ -1,22 +1,18 @@
-"""Analyzer thresholds, read from the ``[thresholds]`` table of ``polecats/log-analyzer.toml``.
+"""The Log Analyzer's thresholds: the ``[thresholds]`` table of a log-analyzer polecat.
 
-The first five names are upstream's (SPEC §3); the rest are ours, for the detectors upstream
-left unspecified. CLI flags override single values. Loading fails before any I/O on the
-logs, naming the file and the key that is wrong.
+The first five names are upstream Gas Town's; the rest are ours, for the detectors upstream
+left unspecified. One model serves the polecat file (``config.polecat``), the detectors and
+the application layer's settings, so the file ``validate`` checks and the values ``analyze``
+uses cannot disagree.
 """
 
 from __future__ import annotations
 
-import tomllib
-from pathlib import Path
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from micro_gastown.errors import ConfigError
-
-BUNDLED_ROOT = Path(__file__).resolve().parents[3]
-"""The micro-gastown checkout (for ``polecats/``) when running from source or editable."""
 
 
 class Thresholds(BaseModel):
@@ -71,34 +67,3 @@ def _first_error(exc: ValidationError) -> str:
         where = ".".join(str(part) for part in error["loc"]) or "thresholds"
         problems.append(f"{where}: {error['msg']}")
     return "; ".join(problems)
-
-
-def default_polecat_path() -> Path:
-    return BUNDLED_ROOT / "polecats" / "log-analyzer.toml"
-
-
-def load_thresholds(path: Path | None = None) -> Thresholds:
-    """Read ``[thresholds]`` from a log-analyzer polecat file; defaults when none is shipped."""
-    explicit = path is not None
-    path = path or default_polecat_path()
-    if not path.is_file():
-        if explicit:
-            raise ConfigError(f"{path}: no such polecat file")
-        return Thresholds()
-    try:
-        document = tomllib.loads(path.read_text(encoding="utf-8"))
-    except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"{path}: invalid TOML: {exc}") from None
-    except RecursionError:
-        # tomllib recurses once per nested array or inline table: a file nested 100k deep
-        # must be one line naming it, not a traceback.
-        raise ConfigError(f"{path}: invalid TOML: nested too deep to read") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ConfigError(f"{path}: cannot read: {exc}") from None
-    table = document.get("thresholds", {})
-    if not isinstance(table, dict):
-        raise ConfigError(f"{path}: [thresholds] must be a table")
-    try:
-        return Thresholds.model_validate(table)
-    except ValidationError as exc:
-        raise ConfigError(f"{path}: [thresholds] {_first_error(exc)}") from None

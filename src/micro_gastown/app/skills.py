@@ -1,0 +1,149 @@
+"""The Python side of the skill formulas the evolve pipeline runs.
+
+``analyze`` runs the Log Analyzer through :func:`micro_gastown.app.analyzer.analyze`, as
+``micro-gastown analyze`` does (same settings, resolved the same way: the polecat is the one
+the analyze skill formula names in the run's configuration directories), and writes
+``report.json`` into the step's directory; with ``llm`` true,
+the log-analyzer polecat's LLM pass follows, its calls charged to the run's ledger. The
+review is optional: when it cannot run (the API down, a rejected key, an unusable
+answer) the step still completes with the deterministic report, and its record says
+``review: skipped`` with a code and the reason; only a budget stop fails the step (the
+run stops, resumable with a larger budget). A window without events completes too, with
+a warning in the record. On a file source ``since`` may be empty: the whole export is
+read, as ``analyze`` reads a file. ``refine`` and ``file-pr`` are not built yet: their
+steps fail with a clear "not available", and the run stays resumable (``evolve --resume
+RUN-ID``) for when they are.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from micro_gastown.app.analyzer import (
+    AnalyzeRequest,
+    LlmRequest,
+    NoticeCode,
+    ReviewOutcome,
+    analyze,
+)
+from micro_gastown.atomicfile import write_atomic
+from micro_gastown.config.configset import load_config
+from micro_gastown.engine.executor import Skill, StepContext
+from micro_gastown.errors import SourceError, StepUnavailable
+from micro_gastown.llm.factory import BackendChoice
+from micro_gastown.logql import DEFAULT_SELECTOR
+from micro_gastown.sources import is_file_source
+
+_SETTINGS = ("selector", "pushdown")
+"""Run settings (not inputs of the analyze formula) the step passes on."""
+
+
+class AnalyzeSkill:
+    name = "analyze"
+
+    def discover(self, context: StepContext) -> dict[str, Any] | None:
+        return None  # no effect outside the run directory: simply run it again
+
+    def run(self, context: StepContext) -> dict[str, Any]:
+        inputs = _bound_inputs(context)
+        settings = context.settings
+        request = AnalyzeRequest(
+            source=str(inputs.get("source") or "loki"),
+            since=inputs.get("since") or None,
+            until=inputs.get("until") or None,
+            repo=Path(inputs["repo"]) if inputs.get("repo") else None,
+            selector=settings.get("selector") or DEFAULT_SELECTOR,
+            config_dirs=tuple(Path(d) for d in settings.get("config_dirs", [])),
+            settings={"pushdown": settings.get("pushdown") or None},
+            llm=LlmRequest.of(BackendChoice.from_settings(settings))
+            if inputs.get("llm") is True
+            else None,
+        )
+        try:
+            result = analyze(request, meter=context.meter)
+        except SourceError as exc:
+            if is_file_source(request.source):
+                exc.retryable = False  # an export reads the same way on every attempt
+            raise
+        review = result.review
+        if review.budget_stopped:
+            assert review.error is not None
+            raise review.error  # the run stops here, resumable with a larger budget
+        if review.error is not None:
+            context.say(
+                f"warning: LLM review skipped ({review.code}), the report is kept without it: "
+                f"{review.error}"
+            )
+        for notice in result.notices:
+            context.say(f"warning: {notice.detail}")
+        path = context.directory / "report.json"
+        write_atomic(path, result.report.to_json() + b"\n")
+        summary = result.report.summary
+        outputs: dict[str, Any] = {
+            "output": str(path),  # what {{steps.<id>.output}} names
+            "events_analyzed": summary.events_analyzed,
+            "patterns": summary.total_patterns,
+            "critical": summary.critical,
+            "warning": summary.warning,
+            "info": summary.info,
+            "pattern_ids": [pattern.id for pattern in result.report.patterns],
+        }
+        if review.status != "not_requested":
+            outputs["review"] = _review_record(review)
+        warnings = [n.detail for n in result.notices if n.code is NoticeCode.NO_EVENTS]
+        if warnings:
+            outputs["warnings"] = warnings
+        return outputs
+
+
+def _review_record(review: ReviewOutcome) -> dict[str, Any]:
+    """What the run's record keeps of the review (codes for machines, text for people)."""
+    if review.status == "skipped":
+        return {"status": "skipped", "code": review.code, "reason": str(review.error)}
+    return {"status": review.status, "note": review.note}
+
+
+def _bound_inputs(context: StepContext) -> dict[str, Any]:
+    """The step's inputs read by the analyze skill formula's ``[input]`` table (types,
+    defaults, required inputs: a ConfigError naming them), where an input the step leaves
+    empty is taken from the run's settings (``--source``, ``--repo``) before the
+    formula's default."""
+    config = load_config([Path(d) for d in context.settings.get("config_dirs", [])])
+    formula = config.skill("analyze")
+    given = {k: v for k, v in context.inputs.items() if v not in (None, "")}
+    for name in formula.input.specs:
+        if name not in given and context.settings.get(name) not in (None, ""):
+            given[name] = context.settings[name]
+    if "since" not in given and is_file_source(str(given.get("source", ""))):
+        # An export is read whole unless the run pinned a window (evolve pins `since`
+        # empty for a file): `since` is then not required.
+        required = [name for name in formula.input.required if name != "since"]
+        inputs = formula.input.model_copy(update={"required": required})
+        formula = formula.model_copy(update={"input": inputs})
+    return dict(formula.bind_inputs(given))
+
+
+class UnavailableSkill:
+    """A skill whose implementation has not landed: fails its step, keeps the run."""
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+
+    def discover(self, context: StepContext) -> dict[str, Any] | None:
+        return None
+
+    def run(self, context: StepContext) -> dict[str, Any]:
+        raise StepUnavailable(
+            f"the {self.name} skill is not available in this micro-gastown yet; the run is "
+            f"kept, and `micro-gastown evolve --resume {context.run_id}` continues from here "
+            "once it is"
+        )
+
+
+def builtin_skills() -> dict[str, Skill]:
+    return {
+        "analyze": AnalyzeSkill(),
+        "refine": UnavailableSkill("refine"),
+        "file-pr": UnavailableSkill("file-pr"),
+    }
