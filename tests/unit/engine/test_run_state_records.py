@@ -19,6 +19,8 @@ from micro_gastown.errors import ConfigError, OutputError
 from micro_gastown.llm.ledger import CostLedger
 from micro_gastown.report.schema import SCHEMA_BASE
 
+from documents import DELETE, set_path
+
 ROOT = Path(__file__).resolve().parents[3]
 
 USAGE = {
@@ -199,20 +201,10 @@ def nested(depth: int) -> str:
 
 
 def _with(path: str, value: Any) -> dict[str, Any]:
-    """The document with the value at the dotted ``path`` replaced (``_DELETE`` removes it)."""
-    document = copy.deepcopy(WRITTEN_BEFORE_THE_MODELS)
-    *parents, last = path.split(".")
-    node: Any = document
-    for part in parents:
-        node = node[int(part)] if part.isdigit() else node[part]
-    if value is _DELETE:
-        del node[last]
-    else:
-        node[last] = value
-    return document
+    """The document with the value at the dotted ``path`` replaced (``DELETE`` removes it)."""
+    return set_path(copy.deepcopy(WRITTEN_BEFORE_THE_MODELS), path, value)
 
 
-_DELETE = object()
 STEP = "steps.analyze"
 
 
@@ -221,8 +213,8 @@ STEP = "steps.analyze"
     [
         ("status", "paused", r"state: status: Input should be 'running', "),
         (f"{STEP}.status", "done", r"state: steps\.analyze\.status: Input should be"),
-        (f"{STEP}.status", _DELETE, r"state: steps\.analyze\.status: required, but missing"),
-        (f"{STEP}.attempts", _DELETE, r"steps\.analyze\.attempts: required, but missing"),
+        (f"{STEP}.status", DELETE, r"state: steps\.analyze\.status: required, but missing"),
+        (f"{STEP}.attempts", DELETE, r"steps\.analyze\.attempts: required, but missing"),
         (f"{STEP}.attempts", 10**15, r"steps\.analyze\.attempts: Input should be less than"),
         (f"{STEP}.attempts", -1, r"steps\.analyze\.attempts: Input should be greater"),
         (f"{STEP}.attempts", 1e300, r"steps\.analyze\.attempts: expected an integer"),
@@ -237,9 +229,9 @@ STEP = "steps.analyze"
         ("vars", [], r"state: vars: expected a JSON object"),
         ("run_id", "../elsewhere", r"state: run_id: String should match pattern"),
         ("run_id", "a\nb", r"state: run_id: String should match pattern"),
-        ("formula", _DELETE, r"state: formula: required, but missing"),
-        ("settings", _DELETE, r"state: settings: required, but missing"),
-        ("ledger", _DELETE, r"state: ledger: required, but missing"),
+        ("formula", DELETE, r"state: formula: required, but missing"),
+        ("settings", DELETE, r"state: settings: required, but missing"),
+        ("ledger", DELETE, r"state: ledger: required, but missing"),
         ("owner", "me", r"state: owner: not a known field"),
         ("a\nb" + "x" * 100_000, 1, r'state: "a\\nbx+\.\.\.": not a known field'),
         ("message", 3, r"state: message: expected a string"),

@@ -24,6 +24,8 @@ from micro_gastown.llm.replay import RecordingBackend, ReplayBackend, load_recor
 from micro_gastown.llm.state_schemas import STATE_MODELS, main, render_state_schema, state_schema
 from micro_gastown.report.schema import SCHEMA_BASE
 
+from documents import DELETE, set_path
+
 ROOT = Path(__file__).resolve().parents[3]
 SHIPPED_REPLAY = ROOT / "examples" / "llm" / "log-analyzer-review.replay.json"
 KEY = "8d762cfc43d55ec4cc3bbd56fc5d441b69e4d3bfcd392c8d7b9b430d5e203d10"
@@ -294,19 +296,6 @@ def nested_list(depth: int) -> list[Any]:
     return node
 
 
-def _set(document: dict[str, Any], path: str, value: Any) -> dict[str, Any]:
-    *parents, last = path.split(".")
-    node: Any = document
-    for part in parents:
-        node = node[int(part)] if part.isdigit() else node[part]
-    if value is _DELETE:
-        del node[last]
-    else:
-        node[last] = value
-    return document
-
-
-_DELETE = object()
 CALL = "steps.analyze.calls.0"
 
 
@@ -324,11 +313,11 @@ CALL = "steps.analyze.calls.0"
         (f"{CALL}.cost_usd", "٣", r"calls\[0\]\.cost_usd: expected an amount"),
         (f"{CALL}.usage.input_tokens", 10**40, r"usage\.input_tokens: Input should be less"),
         (f"{CALL}.usage.input_tokens", -1, r"usage\.input_tokens: Input should be greater"),
-        (f"{CALL}.cost_source", _DELETE, r"calls\[0\]\.cost_source: required, but missing"),
+        (f"{CALL}.cost_source", DELETE, r"calls\[0\]\.cost_source: required, but missing"),
         (f"{CALL}.cost_source", "guessed", r"calls\[0\]\.cost_source: Input should be"),
-        (f"{CALL}.model", _DELETE, r"calls\[0\]\.model: required, but missing"),
+        (f"{CALL}.model", DELETE, r"calls\[0\]\.model: required, but missing"),
         (f"{CALL}.price", "1", r"calls\[0\]\.price: not a known field"),
-        ("steps.analyze.calls", _DELETE, r"ledger\.steps\.analyze\.calls: required"),
+        ("steps.analyze.calls", DELETE, r"ledger\.steps\.analyze\.calls: required"),
         ("steps.analyze.notes", "x", r"ledger\.steps\.analyze\.notes: not a known field"),
         ("spent", "0", r"ledger\.spent: not a known field"),
         ("budget_usd", "-1", r"ledger\.budget_usd: expected an amount"),
@@ -344,7 +333,7 @@ CALL = "steps.analyze.calls.0"
 def test_a_hostile_ledger_is_one_config_error_line_naming_the_key(
     path: str, value: Any, expected: str
 ) -> None:
-    stored = _set(stored_ledger(), path, value)
+    stored = set_path(stored_ledger(), path, value)
     with pytest.raises(ConfigError, match=expected) as caught:
         CostLedger.from_dict(stored, source="runs/r1/run.json")
     message = str(caught.value)
