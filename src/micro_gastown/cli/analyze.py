@@ -52,8 +52,8 @@ def register(sub: Any) -> None:
     parser.add_argument(
         "--polecat",
         type=Path,
-        help="log-analyzer polecat TOML to read [thresholds] from "
-        "(default: the bundled polecats/log-analyzer.toml)",
+        help="the log-analyzer polecat (its [thresholds]; with --llm its prompt and model), "
+        "read whole as validate reads it (default: the one the analyze skill formula names)",
     )
     parser.add_argument(
         "--grafana-url",
