@@ -114,6 +114,18 @@ class Export:
         return path
 
 
+def small_export(path: Path) -> Path:
+    """Twenty sessions through route -> refund with slow LLM calls, every other one failing
+    with a payment-gateway timeout: a small export with findings of several kinds."""
+    exp = Export()
+    for i in range(20):
+        exp.transition(f"s{i}", "route", "refund")
+        exp.llm(f"s{i}", latency=6000)
+        if i % 2:
+            exp.error(f"s{i}", f"payment gateway timeout after {i} ms")
+    return exp.write(path)
+
+
 def analyze(
     export: Export,
     tmp_path: Path,

@@ -12,20 +12,14 @@ import pytest
 from micro_gastown.cli import main
 from micro_gastown.timewindow import format_ns
 
-from factories import BASE_NS, Export
+from factories import BASE_NS, small_export
 
 ROOT = Path(__file__).resolve().parents[2]
 SAMPLE = ROOT / "examples" / "exomonad-sample"
 
 
 def _export(tmp_path: Path) -> Path:
-    exp = Export()
-    for i in range(20):
-        exp.transition(f"s{i}", "route", "refund")
-        exp.llm(f"s{i}", latency=6000)
-        if i % 2:
-            exp.error(f"s{i}", f"payment gateway timeout after {i} ms")
-    return exp.write(tmp_path / "export.jsonl")
+    return small_export(tmp_path / "export.jsonl")
 
 
 def _error_line(capsys: pytest.CaptureFixture[str]) -> str:

@@ -15,7 +15,7 @@ import pytest
 
 from micro_gastown.cli import main
 
-from factories import Export
+from factories import small_export
 from specialfiles import FULL_DEVICE, NULL_DEVICE, FifoReader, make_device
 
 SAMPLE = Path(__file__).resolve().parents[2] / "examples" / "exomonad-sample"
@@ -23,13 +23,7 @@ WHOLE_FILE = ["--since", "2000-01-01T00:00:00Z", "--until", "2100-01-01T00:00:00
 
 
 def _export(tmp_path: Path) -> Path:
-    exp = Export()
-    for i in range(20):
-        exp.transition(f"s{i}", "route", "refund")
-        exp.llm(f"s{i}", latency=6000)
-        if i % 2:
-            exp.error(f"s{i}", f"payment gateway timeout after {i} ms")
-    return exp.write(tmp_path / "export.jsonl")
+    return small_export(tmp_path / "export.jsonl")
 
 
 def _analyze(tmp_path: Path, *extra: str) -> list[str]:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import pty
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -55,6 +56,41 @@ def test_a_terminal_sees_the_step_lines_and_bytes(export: Path, tmp_path: Path) 
     assert "lines" in shown
     assert " MB" in shown  # bytes of the file read so far, of its size
     assert "wrote " in shown  # the command's own line is still there
+
+
+def test_sigterm_mid_read_gives_the_terminal_its_cursor_back(export: Path, tmp_path: Path) -> None:
+    """The display hides the cursor; a signalled analyze must not leave the shell without it."""
+    big = tmp_path / "big.jsonl"
+    generate_export(big, lines=10 * TICK_ENTRIES)
+    leader, follower = pty.openpty()
+    argv = [sys.executable, "-m", "micro_gastown", "analyze", "--source", f"file:{big}"]
+    with subprocess.Popen(
+        [*argv, "--output", str(tmp_path / "r.json")],
+        stderr=follower,
+        stdout=subprocess.DEVNULL,
+        env=_env(),
+    ) as child:
+        os.close(follower)
+        seen = bytearray()
+        while b"reading file:" not in seen:  # the display is up: the read is under way
+            chunk = os.read(leader, 65536)
+            assert chunk, bytes(seen)
+            seen += chunk
+        child.send_signal(signal.SIGTERM)
+        while True:
+            try:
+                chunk = os.read(leader, 65536)
+            except OSError:
+                break
+            if not chunk:
+                break
+            seen += chunk
+        assert child.wait(timeout=60) == 128 + signal.SIGTERM
+    os.close(leader)
+    hidden, shown = seen.count(b"\x1b[?25l"), seen.count(b"\x1b[?25h")
+    assert hidden >= 1
+    assert shown == hidden, bytes(seen[-300:])
+    assert not (tmp_path / "r.json").exists()  # nothing half-written
 
 
 def test_progress_can_be_turned_off_on_a_terminal(export: Path, tmp_path: Path) -> None:

@@ -28,16 +28,23 @@ pytestmark = pytest.mark.slow
 
 
 @pytest.fixture(scope="module")
-def installed(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A fresh virtualenv holding the wheel built from this checkout; its bin folder."""
-    work = tmp_path_factory.mktemp("wheel")
+def wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The wheel built from this checkout, once for the module."""
+    dist = tmp_path_factory.mktemp("dist")
     build = [sys.executable, "-m", "pip", "wheel", "--quiet", "--no-deps"]
     subprocess.run(
-        [*build, "--no-build-isolation", "--wheel-dir", str(work / "dist"), str(ROOT)],
+        [*build, "--no-build-isolation", "--wheel-dir", str(dist), str(ROOT)],
         check=True,
         capture_output=True,
     )
-    (wheel,) = (work / "dist").glob("micro_gastown-*.whl")
+    (built,) = dist.glob("micro_gastown-*.whl")
+    return built
+
+
+@pytest.fixture(scope="module")
+def installed(wheel: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A fresh virtualenv holding the wheel; its bin folder."""
+    work = tmp_path_factory.mktemp("wheel")
     env_dir = work / "venv"
     venv.EnvBuilder(with_pip=True).create(env_dir)
     python = env_dir / "bin" / "python"
@@ -66,14 +73,7 @@ def _run(bin_dir: Path, cwd: Path, *argv: str) -> subprocess.CompletedProcess[st
     )
 
 
-def test_the_wheel_carries_the_bundled_configuration(tmp_path: Path) -> None:
-    subprocess.run(
-        [sys.executable, "-m", "pip", "wheel", "--quiet", "--no-deps", "--no-build-isolation",
-         "--wheel-dir", str(tmp_path), str(ROOT)],
-        check=True,
-        capture_output=True,
-    )  # fmt: skip
-    (wheel,) = tmp_path.glob("*.whl")
+def test_the_wheel_carries_the_bundled_configuration(wheel: Path) -> None:
     names = set(zipfile.ZipFile(wheel).namelist())
     for folder in ("polecats", "formulas", "schemas"):  # schemas/state/ too
         shipped = {p.relative_to(ROOT / folder).as_posix() for p in (ROOT / folder).rglob("*")}

@@ -32,6 +32,12 @@ from micro_gastown.timewindow import TimeWindow, format_ns
 _TYPE_ORDER = {kind: index for index, kind in enumerate(PatternType)}
 
 
+def no_events_note(outside_window: int) -> str:
+    """What an analysis that found no event in its window says (report note and warning)."""
+    outside = f" ({outside_window:,} lines read fell outside it)" if outside_window else ""
+    return f"no events in the window{outside}: check the window, the source and its selector"
+
+
 def _sample(event: Event, redactor: Redactor) -> SampleEvent:
     labels = {k: str(redactor.redact_value(v)) for k, v in event.labels.items()}
     fields = redactor.redact_value(event.fields)
@@ -149,14 +155,7 @@ def assemble_report(
     if settings.detectors is not None:
         notes.append(f"only these detectors ran: {', '.join(settings.detectors)}")
     if events_analyzed == 0:
-        outside = (
-            f" ({stats.outside_window:,} lines read fell outside it)"
-            if stats.outside_window
-            else ""
-        )
-        notes.append(
-            f"no events in the window{outside}: check the window, the source and its selector"
-        )
+        notes.append(no_events_note(stats.outside_window))
     if dsl is not None:
         notes.extend(f"DSL checkout: could not read {problem}" for problem in dsl.problems)
     if dsl is None:

@@ -19,7 +19,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from micro_gastown.analysis.assemble import out_of_order_note
+from micro_gastown.analysis.assemble import no_events_note, out_of_order_note
 from micro_gastown.analysis.review import review_with_polecat, skip_code, with_note
 from micro_gastown.analysis.runner import AnalysisSettings, run_analysis
 from micro_gastown.app.settings import AnalyzerSettings, resolve_analyzer_settings
@@ -233,9 +233,8 @@ def _notices(report: PatternReport, dsl: DslModel | None, max_lines: int | None)
     notices = [Notice(NoticeCode.DSL_PROBLEM, str(p)) for p in (dsl.problems if dsl else ())]
     metadata = report.metadata
     if report.summary.events_analyzed == 0:
-        notes = metadata.notes if metadata is not None else []
-        empty = next((n for n in notes if n.startswith("no events")), "no events in the window")
-        notices.append(Notice(NoticeCode.NO_EVENTS, empty))
+        outside = metadata.outside_window if metadata is not None else 0
+        notices.append(Notice(NoticeCode.NO_EVENTS, no_events_note(outside or 0)))
     if metadata is not None and metadata.truncated:
         notices.append(Notice(NoticeCode.TRUNCATED, f"stopped after {max_lines or 0:,} lines"))
     if metadata is not None and metadata.out_of_order_events:

@@ -41,7 +41,9 @@ class SettingError(UsageError):
 
     ``key`` is the dotted setting name (``jobs``, ``thresholds.min_occurrences``);
     ``origin`` says who gave the value: the caller (``given``), the ``environment``
-    (``variable`` names it) or the ``polecat`` file (``path``).
+    (``variable`` names it) or the ``polecat`` file (``path``). A value the caller gave
+    carries the base class's ``setting`` (``min_occurrences``) and ``value``, so a face
+    words it as it words any other setting (the CLI: ``--min-occurrences 0: ...``).
     """
 
     def __init__(
@@ -56,18 +58,21 @@ class SettingError(UsageError):
     ) -> None:
         self.key, self.origin, self.why = setting, origin, why
         self.variable, self.path = variable, path
-        super().__init__(self._default_wording(value))
-        self.value = value
+        if origin == "given" and setting != "thresholds":
+            shown = ",".join(map(str, value)) if isinstance(value, tuple) else value
+            super().__init__(why, setting=setting.rpartition(".")[2], value=shown)
+        else:
+            super().__init__(self._wording(value))
         if origin == "polecat":
             self.exit_code = ConfigError.exit_code
 
-    def _default_wording(self, value: object) -> str:
+    def _wording(self, value: object) -> str:
         if self.origin == "environment":
             return f"{self.variable}={value!r}: {self.why}"
         if self.origin == "polecat":
             table, _, key = self.key.partition(".")
             return f"{self.path}: [{table}] {key + ': ' if key else ''}{self.why}"
-        return f"{self.key} {value!r}: {self.why}"
+        return f"{self.key}: {self.why}"  # a check across the given thresholds
 
 
 class AnalyzerSettings(BaseSettings):

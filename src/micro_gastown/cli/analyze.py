@@ -10,7 +10,6 @@ from pathlib import Path
 from typing import Any
 
 from micro_gastown.app.analyzer import AnalyzeRequest, LlmRequest, Notice, NoticeCode, analyze
-from micro_gastown.app.settings import SettingError
 from micro_gastown.atomicfile import STDOUT, write_atomic
 from micro_gastown.cli import flags, say
 from micro_gastown.cli.progress import terminal_progress
@@ -143,23 +142,6 @@ def _detectors(flag: str | None) -> tuple[str, ...] | None:
     return tuple(dict.fromkeys(name.strip() for name in flag.split(",") if name.strip()))
 
 
-def worded(error: SettingError) -> SettingError:
-    """A setting the flags gave, named as its flag (``--jobs 0: expected 1 or more``);
-    one from the environment or the polecat file keeps its own wording."""
-    if error.origin != "given":
-        return error
-    head, _, key = error.key.partition(".")
-    if head == "thresholds" and not key:
-        error.args = (f"threshold flags: {error.why}",)
-        return error
-    value = error.value
-    if isinstance(value, tuple):
-        value = ",".join(value)
-    shown = repr(value) if isinstance(value, str) else str(value)
-    error.args = (f"{_flag(key or head)} {shown}: {error.why}",)
-    return error
-
-
 MAX_BUDGET_USD = 1_000_000
 
 
@@ -212,11 +194,8 @@ def render(report: PatternReport, fmt: str) -> bytes:
 
 def run(args: argparse.Namespace) -> int:
     refuse_output_over_source(args.source, args.output)
-    try:
-        with terminal_progress() as progress:
-            result = analyze(request_of(args), progress=progress)
-    except SettingError as exc:
-        raise worded(exc) from None
+    with terminal_progress() as progress:
+        result = analyze(request_of(args), progress=progress)
     report, review = result.report, result.review
     if review.cost is not None and review.status != "skipped":
         say.line(f"LLM review: {review.cost}")
