@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo demo-review test lint bench mutate schemas lock clean
+.PHONY: demo demo-review demo-refine test lint bench mutate schemas lock clean
 
 $(STAMP): requirements.lock pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -13,11 +13,14 @@ $(STAMP): requirements.lock pyproject.toml
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check --no-deps --no-build-isolation -e .
 	touch $(STAMP)
 
-# The demo's LLM pass replays a hand-written answer (examples/llm/): no key, no network.
+# The demo's LLM passes replay hand-written answers (examples/llm/): no key, no network.
+# analyze (with the review), then refine two findings in a temporary git copy of the sample
+# checkout: the static check always, cabal build and test where ghc and cabal are installed.
 demo: $(STAMP)
 	$(BIN)/micro-gastown analyze --source file:examples/logs/exomonad-sample.jsonl.gz \
 		--repo examples/exomonad-sample --format markdown \
 		--llm --backend replay --replay examples/llm/log-analyzer-review.replay.json
+	$(BIN)/python -m micro_gastown.testing.demo_refine run
 
 lint: $(STAMP)
 	$(BIN)/ruff format --check src tests bench tools
@@ -25,8 +28,10 @@ lint: $(STAMP)
 	$(BIN)/mypy
 	$(BIN)/lint-imports
 
+# Two processes or more (pytest-xdist; a module's tests stay together, so its expensive
+# fixtures, such as the real-GHC builds, run once).
 test: lint
-	$(BIN)/pytest -q
+	$(BIN)/pytest -q -n auto --maxprocesses 4 --dist loadscope
 
 # Regenerate schemas/*.json (PatternReport, ProposedChanges, PRResult) after changing the report models,
 # and schemas/state/*.json (run.json, its ledger, replay files) after changing llm/ or engine/records.py.
@@ -38,6 +43,11 @@ schemas: $(STAMP)
 demo-review: $(STAMP)
 	$(BIN)/python -m micro_gastown.testing.demo_review \
 		examples/llm/log-analyzer-review.answer.json examples/llm/log-analyzer-review.replay.json
+
+# Rewrite the demo's refine replay file after the prompt, the context or the sample changed.
+demo-refine: $(STAMP)
+	$(BIN)/python -m micro_gastown.testing.demo_refine record \
+		examples/llm/conditional-refiner.answers.json examples/llm/conditional-refiner.replay.json
 
 bench: $(STAMP)
 	$(BIN)/python bench/run.py

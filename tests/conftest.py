@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import os
+from pathlib import Path
 
 import pytest
+
+CHECKOUT = Path(__file__).resolve().parents[1]
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -12,3 +15,8 @@ def pytest_configure(config: pytest.Config) -> None:
     to api.anthropic.com before opening a socket (a cassette or the local fake is fine).
     Set in the environment, so subprocesses the tests start inherit it."""
     os.environ["MICRO_GASTOWN_NO_LIVE_LLM"] = "1"
+    # refine makes git worktrees, which register in the repository's own .git: git may not
+    # find this repository from below its top, so a test that refines the bundled sample in
+    # place (instead of a copy: micro_gastown.testing.demo_refine.demo_checkout) fails with
+    # "not inside a git work tree" rather than write outside its temporary directory.
+    os.environ["GIT_CEILING_DIRECTORIES"] = str(CHECKOUT)

@@ -59,6 +59,9 @@ class ExitCode(IntEnum):
     """A result cannot be written (``--output``, stdout on a full or closed device)."""
     INCOMPLETE = 7
     """``evolve``: the run did not complete (a step failed or is blocked); resumable."""
+    NO_CHANGE = 8
+    """``refine``: no proposal may be filed (the model declined, a guardrail refused it,
+    validation failed or could not run); the ProposedChanges JSON says why."""
 
 
 class MicroGastownError(Exception):

@@ -3,18 +3,22 @@ is produced by the real command for the one reason the table gives.
 
 A CI job branches on these: 1 means "findings at --fail-on" and nothing else, so a broken
 setup (2), unreadable logs or checkout (3), a model that failed (4), a budget stop (5), an
-output that cannot be written (6) or an incomplete evolve run (7) never reads as findings.
+output that cannot be written (6), an incomplete evolve run (7) or a refine with nothing it
+may file (8) never reads as findings.
 """
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 
+from ghc import only_programs
 from micro_gastown.errors import ExitCode
+from refinesample import isolated, make_sample
 
 from specialfiles import make_device
 
@@ -100,6 +104,25 @@ def test_an_incomplete_evolve_run_is_its_own_code(tmp_path: Path) -> None:
         text=True,
         check=False,
         cwd=tmp_path,
-    )  # refine is not built yet: the run stops there, incomplete and resumable
+    )  # no --repo: the refine step has no checkout, so the run stops there, resumable
     assert done.returncode == ExitCode.INCOMPLETE, done.stderr
     assert "resume with: micro-gastown evolve --resume" in done.stdout
+
+
+def test_a_refine_with_no_change_it_may_file_is_its_own_code(tmp_path: Path) -> None:
+    """Not an error (the JSON says why): without cabal the change is not validated, so
+    nothing may be filed, and a CI job must not file the empty patch."""
+    with isolated(tmp_path):
+        sample = make_sample(tmp_path / "sample")
+        env = {**os.environ, "PATH": only_programs(tmp_path / "bin", "git")}
+    replay = ROOT / "examples" / "llm" / "conditional-refiner.replay.json"
+    done = subprocess.run(
+        [sys.executable, "-m", "micro_gastown", "refine", "--input", str(sample.report_path),
+         "--repo", str(sample.checkout), "--output", "changes.diff",
+         "--backend", "replay", "--replay", str(replay)],
+        capture_output=True, text=True, check=False, cwd=tmp_path, env=env,
+    )  # fmt: skip
+    assert done.returncode == ExitCode.NO_CHANGE == 8, done.stderr
+    assert "error:" not in done.stderr
+    assert (tmp_path / "changes.diff").read_bytes() == b""
+    assert (tmp_path / "changes.json").is_file()

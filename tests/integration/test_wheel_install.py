@@ -1,6 +1,6 @@
 """The wheel stands alone: installed into a fresh virtualenv outside the checkout, with the
 checkout out of sight, it validates its bundled configuration, analyzes with a replayed
-review and runs the evolve pipeline.
+review and runs the evolve pipeline through analyze and refine.
 
 The shipped polecats, formulas and schemas travel inside the wheel as package data; a
 wheel without them used to fail `validate` and `analyze --llm`, and plain `analyze` fell
@@ -19,10 +19,14 @@ from pathlib import Path
 
 import pytest
 
+from ghc import only_programs
+from refinesample import SLOW, isolated, make_sample
+
 ROOT = Path(__file__).resolve().parents[2]
 DEMO_LOGS = ROOT / "examples" / "logs" / "exomonad-sample.jsonl.gz"
 DEMO_REPO = ROOT / "examples" / "exomonad-sample"
 REPLAY = ROOT / "examples" / "llm" / "log-analyzer-review.replay.json"
+REFINE_REPLAY = ROOT / "examples" / "llm" / "conditional-refiner.replay.json"
 
 pytestmark = pytest.mark.slow
 
@@ -60,9 +64,12 @@ def installed(wheel: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     return env_dir / "bin"
 
 
-def _run(bin_dir: Path, cwd: Path, *argv: str) -> subprocess.CompletedProcess[str]:
+def _run(
+    bin_dir: Path, cwd: Path, *argv: str, path: str | None = None
+) -> subprocess.CompletedProcess[str]:
+    """The installed command, found first on PATH (``path`` in place of this PATH)."""
     env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "VIRTUAL_ENV")}
-    env["PATH"] = f"{bin_dir}{os.pathsep}{env.get('PATH', '')}"
+    env["PATH"] = f"{bin_dir}{os.pathsep}{env.get('PATH', '') if path is None else path}"
     return subprocess.run(
         [str(bin_dir / "micro-gastown"), *argv],
         capture_output=True,
@@ -113,16 +120,24 @@ def test_installed_analyze_with_a_replayed_review(installed: Path, tmp_path: Pat
     assert "$0.0053" in reviewed  # the replayed answer, priced
 
 
-def test_installed_evolve_dry_run(installed: Path, tmp_path: Path) -> None:
-    done = _run(
-        installed, tmp_path, "evolve", "--dry-run", "--source", f"file:{DEMO_LOGS}",
-        "--repo", str(DEMO_REPO), "--runs-dir", "runs",
-    )  # fmt: skip
+def test_installed_evolve_dry_run_analyzes_and_refines(installed: Path, tmp_path: Path) -> None:
+    """The wheel's own polecat and formula send the very requests the demo recorded, so its
+    replay file answers them; without cabal on PATH the change is "not validated"."""
+    with isolated(tmp_path):
+        sample = make_sample(tmp_path / "sample")
+        done = _run(
+            installed, tmp_path, "evolve", "--dry-run", "--source", f"file:{DEMO_LOGS}",
+            "--repo", str(sample.checkout), "--runs-dir", "runs",
+            "--backend", "replay", "--replay", str(REFINE_REPLAY),
+            path=only_programs(tmp_path / "bin", "git"),
+        )  # fmt: skip
     (state_path,) = (tmp_path / "runs").glob("*/run.json")
     steps = json.loads(state_path.read_text())["steps"]
     assert steps["analyze"]["status"] == "completed", done.stderr
     assert steps["analyze"]["outputs"]["patterns"] > 0
-    # refine is not built yet (it has its own issue): the run stops there, resumable
-    assert steps["refine"]["status"] == "failed"
-    assert "not available" in steps["refine"]["error"]
-    assert done.returncode == 7  # incomplete
+    assert steps["refine"]["status"] == "completed", done.stderr
+    [proposal] = steps["refine"]["outputs"]["proposals"]
+    assert (proposal["pattern_id"], proposal["status"]) == (SLOW, "not_validated")
+    assert proposal["validation"] == "not validated: `cabal` is not installed (not on PATH)"
+    assert steps["file-pr"]["status"] == "skipped"  # the dry run
+    assert done.returncode == 0, done.stderr

@@ -38,7 +38,9 @@ def test_output_formats_are_chosen_with_format_only() -> None:
     formats = {}
     for command in _commands(build_parser()):
         options = {o for a in _visible(command) for o in a.option_strings}
-        assert not options & {"--json", "--markdown", "--text", "--mermaid"}, command.prog
+        # A switch would pick a format; `refine --json FILE` names where a file goes.
+        switches = {o for a in _visible(command) if a.nargs == 0 for o in a.option_strings}
+        assert not switches & {"--json", "--markdown", "--text", "--mermaid"}, command.prog
         if "--format" in options:
             formats[command.prog] = command
     assert {

@@ -28,8 +28,18 @@ ARGV_FOR_CLAUDE = Path("llm/claude_code.py")
 """The argv this tool builds for the ``claude`` executable: that program's flags, not ours."""
 
 
+GIT_RUNNER = Path("refine/worktree.py")
+"""Every literal flag of this module is git's own: it builds git's argv and nothing else."""
+GIT_DIFF_HEADER = "diff --git "
+"""The first line of a git-style diff (refine/diffs.py), not a flag."""
+
+
 def _is_claude_argv(relative: Path, line: str) -> bool:
     return relative == ARGV_FOR_CLAUDE and "argv" in line
+
+
+def _is_git_text(relative: Path, literal: str) -> bool:
+    return relative == GIT_RUNNER or literal.strip("\"'f").startswith(GIT_DIFF_HEADER)
 
 
 def _docstring_starts(tokens: list[tokenize.TokenInfo]) -> set[tuple[int, int]]:
@@ -68,7 +78,7 @@ def flags_in(path: Path, root: Path = PACKAGE) -> list[str]:
         if token.start in docstrings:
             continue
         line = lines[token.start[0] - 1]
-        if _is_claude_argv(relative, line):
+        if _is_claude_argv(relative, line) or _is_git_text(relative, token.string):
             continue
         for match in FLAG.finditer(token.string):
             if FOREIGN_PROGRAM in token.string[: match.start()]:

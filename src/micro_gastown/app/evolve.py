@@ -18,6 +18,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field
 
 from micro_gastown.app.analyzer import ANALYZE_SKILL, LlmRequest
+from micro_gastown.app.refine import REFINE_SKILL
 from micro_gastown.app.settings import Pushdown
 from micro_gastown.app.skills import builtin_skills
 from micro_gastown.config.configset import ConfigSet, load_config
@@ -97,18 +98,26 @@ def absolute(name: str, value: str) -> str:
 def check_setup(request: EvolveRequest, config: ConfigSet) -> None:
     """What a step would only find out later, checked before a run exists: the source (its
     spelling, the Loki settings in the environment, an export that is there), the DSL
-    checkout and, with ``llm``, the polecat's model under the policy and the backend (a
-    missing key). Nothing is read from the logs and no model is called."""
+    checkout, and for each skill that will call a model (refine, given a checkout; analyze
+    with ``llm``) its polecat's model under the policy and the backend (a missing key).
+    Nothing is read from the logs and no model is called."""
     source = open_source(request.source, selector=request.selector, environ=os.environ)
     if isinstance(source, FileSource):
         source.check()
     source.close()
     if request.repo is not None:
         read_dsl(request.repo)
-    if request.llm:
-        choice = request.backend.choice()
-        polecat = config.polecat(config.skill(ANALYZE_SKILL).execution.polecat)
+    refines = (
+        request.repo is not None
+        and request.max_prs != 0
+        and any(step.skill == REFINE_SKILL for step in config.workflow(request.formula).steps)
+    )  # without a checkout (or with max_prs 0) the refine step calls no model
+    skills = ([ANALYZE_SKILL] if request.llm else []) + ([REFINE_SKILL] if refines else [])
+    choice = request.backend.choice()
+    for skill in skills:
+        polecat = config.polecat(config.skill(skill).execution.polecat)
         resolve_model(polecat.model.name, allow_non_haiku=choice.allow_non_haiku)
+    if skills:
         choice.build(os.environ).close()  # a missing key fails here
 
 

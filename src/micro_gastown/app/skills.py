@@ -10,9 +10,16 @@ answer) the step still completes with the deterministic report, and its record s
 ``review: skipped`` with a code and the reason; only a budget stop fails the step (the
 run stops, resumable with a larger budget). A window without events completes too, with
 a warning in the record. On a file source ``since`` may be empty: the whole export is
-read, as ``analyze`` reads a file. ``refine`` and ``file-pr`` are not built yet: their
-steps fail with a clear "not available", and the run stays resumable (``evolve --resume
-RUN-ID``) for when they are.
+read, as ``analyze`` reads a file.
+
+``refine`` runs :func:`micro_gastown.app.refine.refine` on the analyze step's report and the
+run's checkout (``--repo``), its model calls on the run's ledger, and writes
+``changes.json`` (ProposedChanges) and ``changes.diff`` into the step's directory (``-2``,
+``-3`` ... for further findings with ``max_prs`` above 1). A proposal that was declined,
+refused or failed validation completes the step all the same, recorded as not fileable:
+asking again would cost money for the same answer. A report with nothing to refine
+completes with no output file. ``file-pr`` is not built yet: its step fails with a clear
+"not available", and the run stays resumable (``evolve --resume RUN-ID``) for when it is.
 """
 
 from __future__ import annotations
@@ -27,12 +34,14 @@ from micro_gastown.app.analyzer import (
     ReviewOutcome,
     analyze,
 )
+from micro_gastown.app.refine import RefineRequest, refine
 from micro_gastown.atomicfile import write_atomic
 from micro_gastown.config.configset import load_config
 from micro_gastown.engine.executor import Skill, StepContext
 from micro_gastown.errors import SourceError, StepUnavailable
 from micro_gastown.llm.factory import BackendChoice
 from micro_gastown.logql import DEFAULT_SELECTOR
+from micro_gastown.refine.selection import SkipCode
 from micro_gastown.sources import is_file_source
 
 _SETTINGS = ("selector", "pushdown")
@@ -124,6 +133,82 @@ def _bound_inputs(context: StepContext) -> dict[str, Any]:
     return dict(formula.bind_inputs(given))
 
 
+class RefineSkill:
+    name = "refine"
+
+    def discover(self, context: StepContext) -> dict[str, Any] | None:
+        return None  # its worktrees are gone when it ends: simply run it again
+
+    def run(self, context: StepContext) -> dict[str, Any]:
+        inputs = _refine_inputs(context)
+        repo = context.settings.get("repo")
+        if not repo:
+            return {
+                "output": "",
+                "proposals": [],
+                "fileable": 0,
+                "warnings": ["the run has no DSL checkout (repo): nothing refined"],
+            }
+        request = RefineRequest(
+            report=Path(str(inputs["pattern_report"])),
+            repo=Path(str(repo)),
+            patterns=tuple(str(p) for p in inputs.get("patterns") or ()),
+            exclude=tuple(str(p) for p in inputs.get("exclude") or ()),
+            max_prs=int(inputs.get("max_prs", 1)),
+            config_dirs=tuple(Path(d) for d in context.settings.get("config_dirs", [])),
+            llm=LlmRequest.of(BackendChoice.from_settings(context.settings)),
+            allow_unvalidated=bool(inputs.get("allow_unvalidated")),
+        )
+        result = refine(request, meter=context.meter)
+        waiting = [s.pattern_id for s in result.skipped if s.code is SkipCode.OVER_LIMIT]
+        for skip in result.skipped:
+            if skip.code is not SkipCode.OVER_LIMIT:
+                context.say(f"note: not refined: {skip.pattern_id}: {skip.reason}")
+        if waiting:
+            context.say(
+                f"note: {len(waiting)} less severe actionable finding(s) wait for a later run "
+                f"(max_prs): {', '.join(waiting[:3])}{' ...' if len(waiting) > 3 else ''}"
+            )
+        if result.dirty_paths:
+            context.say(
+                f"warning: {len(result.dirty_paths)} uncommitted change(s) in the checkout "
+                "were not seen: refine works from HEAD"
+            )
+        proposals = []
+        for index, proposal in enumerate(result.proposals):
+            suffix = "" if index == 0 else f"-{index + 1}"
+            document = context.directory / f"changes{suffix}.json"
+            patch = context.directory / f"changes{suffix}.diff"
+            fileable = proposal.fileable(request.allow_unvalidated)
+            write_atomic(document, proposal.changes.to_json() + b"\n")
+            write_atomic(patch, proposal.patch.encode() if fileable else b"")
+            proposals.append(
+                {
+                    "pattern_id": proposal.candidate.pattern.id,
+                    "status": proposal.status.value,
+                    "fileable": fileable,
+                    "changes": str(document),
+                    "patch": str(patch),
+                    "validation": proposal.changes.validation.reason,
+                }
+            )
+        outputs: dict[str, Any] = {
+            "output": proposals[0]["changes"] if proposals else "",
+            "proposals": proposals,
+            "fileable": sum(1 for p in proposals if p["fileable"]),
+            "skipped": [{"pattern_id": s.pattern_id, "code": s.code.value} for s in result.skipped],
+        }
+        if not proposals:
+            outputs["warnings"] = ["no finding of the report is one refine can act on"]
+        return outputs
+
+
+def _refine_inputs(context: StepContext) -> dict[str, Any]:
+    config = load_config([Path(d) for d in context.settings.get("config_dirs", [])])
+    given = {k: v for k, v in context.inputs.items() if v not in (None, "")}
+    return dict(config.skill("refine").bind_inputs(given))
+
+
 class UnavailableSkill:
     """A skill whose implementation has not landed: fails its step, keeps the run."""
 
@@ -144,6 +229,6 @@ class UnavailableSkill:
 def builtin_skills() -> dict[str, Skill]:
     return {
         "analyze": AnalyzeSkill(),
-        "refine": UnavailableSkill("refine"),
+        "refine": RefineSkill(),
         "file-pr": UnavailableSkill("file-pr"),
     }

@@ -183,12 +183,14 @@ class ReplayBackend:
         key = request_key(request)
         recording = self._recordings.get(key)
         if recording is None:
-            raise LlmError(
+            missing = LlmError(
                 f"no recorded response for request {key} (model {request.model}) in "
                 f"{self.source}: the request changed since it was recorded (the report, the "
                 "window or the prompt); record it again with a live backend",
                 setting="record",
             )
+            missing.retryable = False  # the same request misses the same file again
+            raise missing
         for call in recording.calls:
             # The same worst case a live backend checks: the call's whole input, and the
             # request's output cap.

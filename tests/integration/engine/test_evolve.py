@@ -20,13 +20,13 @@ import pytest
 
 from micro_gastown.cli import main
 from micro_gastown.engine.state import RunStore
+from micro_gastown.testing.demo_refine import demo_checkout
 
 from pipewait import read_until
 from specialfiles import FifoWriter
 
 ROOT = Path(__file__).resolve().parents[3]
 DEMO = ROOT / "examples" / "logs" / "exomonad-sample.jsonl.gz"
-REPO = ROOT / "examples" / "exomonad-sample"
 WINDOW = ["--since", "2026-01-01T00:00:00Z", "--until", "2027-01-01T00:00:00Z"]
 
 
@@ -36,21 +36,62 @@ def _state(runs: Path) -> dict[str, Any]:
     return state
 
 
-def test_evolve_analyzes_then_stops_where_refine_is_not_available(
+def test_a_missing_key_for_refine_is_refused_before_a_run_exists(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Refine always calls a model: no key for the default backend is a setup mistake."""
+    monkeypatch.delenv("ANTHROPIC_API_KEY", raising=False)
+    runs = tmp_path / "runs"
+    repo = demo_checkout(tmp_path)
+    argv = ["evolve", "--source", f"file:{DEMO}", "--repo", str(repo), "--runs-dir", str(runs)]
+    assert main([*argv, *WINDOW]) == 4
+    assert "no Anthropic API key" in capsys.readouterr().err
+    assert not list(runs.glob("*/run.json"))
+
+
+def test_without_a_checkout_refine_completes_with_nothing_refined(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """No --repo: nothing to change, no model needed (no key asked for); said as a warning."""
+    monkeypatch.delenv("ANTHROPIC_API_KEY", raising=False)
+    runs = tmp_path / "runs"
+    argv = ["evolve", "--source", f"file:{DEMO}", "--runs-dir", str(runs), "--dry-run", *WINDOW]
+    assert main(argv) == 0
+    steps = _state(runs)["steps"]
+    assert steps["refine"]["status"] == "completed"
+    assert steps["refine"]["outputs"]["warnings"] == [
+        "the run has no DSL checkout (repo): nothing refined"
+    ]
+    assert "nothing refined" in capsys.readouterr().out
+
+
+def test_evolve_analyzes_then_stops_where_refine_has_no_answer(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
+    """A refine step that fails (here: no recorded answer for its request) leaves the run
+    resumable, analyze never run again (test_evolve_refine has it complete)."""
     runs = tmp_path / "runs"
-    argv = ["evolve", "--source", f"file:{DEMO}", "--repo", str(REPO), "--runs-dir", str(runs)]
+    recordings = tmp_path / "none.json"
+    recordings.write_text("{}")
+    argv = [
+        "evolve", "--source", f"file:{DEMO}", "--repo", str(demo_checkout(tmp_path)),
+        "--runs-dir", str(runs),
+        "--backend", "replay", "--replay", str(recordings),
+    ]  # fmt: skip
     assert main([*argv, *WINDOW]) == 7
     out = capsys.readouterr().out
     state = _state(runs)
     steps = state["steps"]
     assert state["status"] == "incomplete"
     assert (steps["analyze"]["status"], steps["analyze"]["attempts"]) == ("completed", 1)
-    assert steps["refine"]["status"] == "failed"
-    assert "refine skill is not available" in steps["refine"]["error"]
+    assert (steps["refine"]["status"], steps["refine"]["attempts"]) == ("failed", 1)
+    assert "no recorded response for request" in steps["refine"]["error"]
     assert steps["file-pr"]["status"] == "blocked"
-    assert steps["refine"]["inputs"] == {"pattern_report": steps["analyze"]["outputs"]["output"]}
+    assert steps["refine"]["inputs"] == {
+        "pattern_report": steps["analyze"]["outputs"]["output"],
+        "max_prs": "1",
+        "exclude": "",
+    }
     report = json.loads(Path(steps["analyze"]["outputs"]["output"]).read_text())
     schema = json.loads((ROOT / "schemas" / "PatternReport.json").read_text())
     jsonschema.validate(report, schema)
@@ -58,7 +99,7 @@ def test_evolve_analyzes_then_stops_where_refine_is_not_available(
     assert f"resume with: micro-gastown evolve --resume {state['run_id']}" in out
     assert "$0.0000 of $0.50" in out
 
-    # Resumed: analyze is never run again; refine is tried again (and is still unavailable).
+    # Resumed: analyze is never run again; refine is tried again (and still has no answer).
     assert main(["evolve", "--resume", state["run_id"], "--runs-dir", str(runs)]) == 7
     again = _state(runs)["steps"]
     assert again["analyze"] == steps["analyze"]
@@ -134,9 +175,9 @@ def test_a_run_another_process_is_running_is_not_resumed(
     with RunStore(runs).hold(run_id):
         assert main(["evolve", "--resume", run_id, "--runs-dir", str(runs)]) == 2
         assert "is being run by another micro-gastown process" in capsys.readouterr().err
-        assert _state(runs)["steps"]["refine"]["attempts"] == 1  # nothing ran
+        assert _state(runs)["steps"]["file-pr"]["attempts"] == 1  # nothing ran
     assert main(["evolve", "--resume", run_id, "--runs-dir", str(runs)]) == 7
-    assert _state(runs)["steps"]["refine"]["attempts"] == 2
+    assert _state(runs)["steps"]["file-pr"]["attempts"] == 2
 
 
 def test_a_resumed_run_keeps_its_settings(
@@ -312,7 +353,7 @@ def test_a_window_without_events_is_said_on_stderr_and_in_the_steps_record(
         text=True,
         check=False,
     )  # a subprocess: the step's own stderr is the real descriptor, not a capture
-    assert done.returncode == 7, done.stderr  # incomplete: refine is not built yet
+    assert done.returncode == 7, done.stderr  # incomplete: refine has no checkout (no --repo)
     [said] = [line for line in done.stderr.splitlines() if "no events in the window" in line]
     run_id = _state(runs)["run_id"]
     assert said.startswith(

@@ -13,13 +13,13 @@ import pytest
 from micro_gastown.cli import main
 from micro_gastown.llm.base import Usage
 from micro_gastown.llm.models import price_decimal
+from micro_gastown.testing.demo_refine import demo_checkout
 
 from anthropic_fake import DEFAULT_API_KEY, FakeAnthropic, overloaded
 from fakes import claude_result, install_fake_claude
 
 ROOT = Path(__file__).resolve().parents[3]
 DEMO = ROOT / "examples" / "logs" / "exomonad-sample.jsonl.gz"
-REPO = ROOT / "examples" / "exomonad-sample"
 ANSWER = ROOT / "examples" / "llm" / "log-analyzer-review.answer.json"
 WINDOW = ["--since", "2026-01-01T00:00:00Z", "--until", "2027-01-01T00:00:00Z"]
 USAGE = {
@@ -31,9 +31,12 @@ USAGE = {
 
 
 def _run(runs: Path, *flags: str) -> dict[str, Any]:
-    argv = ["evolve", "--source", f"file:{DEMO}", "--repo", str(REPO), *WINDOW, "--llm"]
-    # refine is not built yet, so the run ends incomplete after analyze
-    assert main([*argv, "--runs-dir", str(runs), *flags]) == 7
+    # A git copy of the sample (refine makes worktrees in it); --max-prs 0: refine calls no
+    # model, so the ledger holds the analyze review alone; file-pr is not built yet, so the
+    # run ends incomplete.
+    repo = demo_checkout(runs.parent / f"{runs.name}-checkout")
+    argv = ["evolve", "--source", f"file:{DEMO}", "--repo", str(repo), *WINDOW, "--llm"]
+    assert main([*argv, "--runs-dir", str(runs), "--max-prs", "0", *flags]) == 7
     (path,) = runs.glob("*/run.json")
     state: dict[str, Any] = json.loads(path.read_text())
     return state

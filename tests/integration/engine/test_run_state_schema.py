@@ -11,19 +11,20 @@ import jsonschema
 import pytest
 
 from micro_gastown.cli import main
+from micro_gastown.testing.demo_refine import demo_checkout
 
 ROOT = Path(__file__).resolve().parents[3]
 DEMO = ROOT / "examples" / "logs" / "exomonad-sample.jsonl.gz"
-REPO = ROOT / "examples" / "exomonad-sample"
 REPLAY = ROOT / "examples" / "llm" / "log-analyzer-review.replay.json"
 SCHEMA = ROOT / "schemas" / "state" / "RunState.json"
 
 
 def _replayed_run(runs: Path) -> Path:
     """An evolve run answered from the shipped replay file; its run.json."""
-    argv = ["evolve", "--source", f"file:{DEMO}", "--repo", str(REPO), "--llm"]
+    repo = demo_checkout(runs.parent / "checkout")  # refine makes its worktrees there
+    argv = ["evolve", "--source", f"file:{DEMO}", "--repo", str(repo), "--llm", "--max-prs", "0"]
     argv += ["--backend", "replay", "--replay", str(REPLAY), "--runs-dir", str(runs)]
-    assert main(argv) == 7  # refine is not built yet: incomplete after analyze
+    assert main(argv) == 7  # file-pr is not built yet: incomplete after refine
     (path,) = runs.glob("*/run.json")
     return path
 

@@ -65,13 +65,11 @@ from anthropic_fake import (
     text,
     tool_use,
 )
-from cassettes import scrubbers
+from cassettes import ANTHROPIC_CASSETTE_OPTIONS as CASSETTE_OPTIONS
+from cassettes import ANTHROPIC_CASSETTES as CASSETTES
+from cassettes import ANTHROPIC_REPLAY_URL as REPLAY_URL
+from cassettes import RECORD, sent
 
-CASSETTES = Path(__file__).resolve().parents[2] / "data" / "cassettes" / "anthropic"
-RECORD = os.environ.get("MG_RECORD_CASSETTES") == "1"
-REPLAY_URL = "http://anthropic-fake.test"  # stands in for the fake's ephemeral port
-KEPT_REQUEST_HEADERS = ("content-type", "anthropic-version")
-KEPT_RESPONSE_HEADERS = ("content-type", "content-length", "request-id", "retry-after-ms")
 EPHEMERAL = {"type": "ephemeral"}
 
 pytestmark = pytest.mark.block_network(allowed_hosts=["127.0.0.1"])
@@ -242,19 +240,6 @@ class RecordingMeter:
 # -- recording and replaying ----------------------------------------------------------------
 
 
-_scrub_request, _scrub_response = scrubbers(REPLAY_URL, KEPT_REQUEST_HEADERS, KEPT_RESPONSE_HEADERS)
-
-
-CASSETTE_OPTIONS: dict[str, Any] = {
-    "serializer": "yaml",
-    # "body" compares JSON bodies as parsed JSON when both sides say application/json
-    "match_on": ("method", "path", "body"),
-    "filter_headers": ["x-api-key", "authorization"],
-    "before_record_request": _scrub_request,
-    "before_record_response": _scrub_response,
-}
-
-
 @pytest.fixture(scope="module")
 def vcr_cassette_dir() -> str:
     return str(CASSETTES)
@@ -303,11 +288,6 @@ def record(scenario: Scenario, path: Path) -> None:
         assert fake.rejections == []
         assert fake.errors == []
         assert fake.remaining == 0
-
-
-def sent(cassette: Any) -> list[dict[str, Any]]:
-    """The JSON bodies a cassette (in use, or loaded from its file) pins as sent, in order."""
-    return [json.loads(request.body) for request in cassette.requests]
 
 
 def interactions(scenario: Scenario) -> list[dict[str, Any]]:
@@ -530,7 +510,9 @@ def test_recording_again_reproduces_the_cassette(scenario: Scenario, tmp_path: P
 
 
 def test_every_cassette_belongs_to_a_scenario() -> None:
-    assert {path.stem for path in CASSETTES.glob("*.yaml")} == set(SCENARIO_IDS)
+    # refine_*.yaml belong to tests/integration/refine/test_drafting_cassettes.py
+    mine = {path.stem for path in CASSETTES.glob("*.yaml") if not path.stem.startswith("refine_")}
+    assert mine == set(SCENARIO_IDS)
 
 
 # -- flows checked against the fake directly ----------------------------------------------

@@ -13,18 +13,22 @@ import pytest
 
 from micro_gastown.cli import main
 from micro_gastown.llm.state_schemas import state_schema
+from micro_gastown.testing.demo_refine import demo_checkout
 
 ROOT = Path(__file__).resolve().parents[3]
 DEMO = ROOT / "examples" / "logs" / "exomonad-sample.jsonl.gz"
 REPO = ROOT / "examples" / "exomonad-sample"
 REPLAY = ROOT / "examples" / "llm" / "log-analyzer-review.replay.json"
-EVOLVE = ["evolve", "--source", f"file:{DEMO}", "--repo", str(REPO), "--llm"]
+EVOLVE = ["evolve", "--source", f"file:{DEMO}", "--llm", "--max-prs", "0"]
 
 
 def _replayed_run(runs: Path) -> Path:
     """An evolve run answered from the shipped replay file; its run.json."""
-    # refine is not built yet, so the run ends incomplete (1) after analyze
-    argv = [*EVOLVE, "--backend", "replay", "--replay", str(REPLAY), "--runs-dir", str(runs)]
+    # a git copy of the sample (refine makes worktrees in it, though --max-prs 0 refines
+    # nothing); file-pr is not built yet, so the run ends incomplete (7)
+    repo = demo_checkout(runs.parent / "checkout")
+    argv = [*EVOLVE, "--repo", str(repo), "--backend", "replay", "--replay", str(REPLAY)]
+    argv += ["--runs-dir", str(runs)]
     assert main(argv) == 7
     (path,) = runs.glob("*/run.json")
     return path

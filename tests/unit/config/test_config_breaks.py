@@ -67,8 +67,8 @@ BREAKS = [
     Break(
         "unknown-tool",
         "polecats/conditional-refiner.toml",
-        (('"search_dsl"]', '"search_dsl", "run_shell"]'),),
-        "tools.available[5]",
+        (("available = []", 'available = ["run_shell"]'),),
+        "tools.available[0]",
         "unknown tool 'run_shell'",
     ),
     Break(
@@ -112,7 +112,7 @@ BREAKS = [
         'max_prs = "{{max_prs}}"\n\n[[steps]]\nid = "refine"\ntitle = "Again"\n'
         'needs = ["analyze"]\nskill = "refine"\n'
         '\n[steps.with]\npattern_report = "{{steps.analyze.output}}"\n',
-        "steps[3].id",
+        "steps[2].id",
         "duplicate step id 'refine' (also steps[1])",
     ),
     _dag(

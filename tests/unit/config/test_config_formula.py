@@ -31,7 +31,7 @@ def _problems(config_dir: Path) -> list[tuple[str, str, str]]:
     [
         pytest.param(
             "refine",
-            "timeout_seconds = 1200",
+            "timeout_seconds = 3600",
             'timeout_seconds = "20m"',
             "execution.timeout_seconds",
             "should be an integer, got string '20m'",
@@ -39,50 +39,50 @@ def _problems(config_dir: Path) -> list[tuple[str, str, str]]:
         ),
         pytest.param(
             "refine",
-            "retry_count = 2",
-            "retry_count = 2\nretries = 3",
+            "retry_count = 1",
+            "retry_count = 1\nretries = 3",
             "execution.retries",
             "unknown key",
             id="unknown-key",
         ),
         pytest.param(
             "refine",
-            'version = "1.0.0"',
-            "version = 1",
+            'version = "2.0.0"',
+            "version = 2",
             "formula.version",
-            "should be a string, got integer 1",
+            "should be a string, got integer 2",
             id="dag-style-version",
         ),
         pytest.param(
             "refine",
-            'optional = ["pattern_id", "max_files"]',
-            'optional = ["pattern_id", "max_files", "dry_run"]',
-            "input.optional[2]",
+            'optional = ["patterns", "exclude", "max_prs", "allow_unvalidated"]',
+            'optional = ["patterns", "exclude", "max_prs", "allow_unvalidated", "dry_run"]',
+            "input.optional[4]",
             "'dry_run' has no [input.dry_run] table",
             id="listed-without-table",
         ),
         pytest.param(
             "refine",
-            'optional = ["pattern_id", "max_files"]',
-            'optional = ["pattern_id"]',
-            "input.max_files",
+            'optional = ["patterns", "exclude", "max_prs", "allow_unvalidated"]',
+            'optional = ["patterns", "exclude", "allow_unvalidated"]',
+            "input.max_prs",
             "not listed in input.required or input.optional",
             id="table-without-listing",
         ),
         pytest.param(
             "refine",
-            'optional = ["pattern_id", "max_files"]',
-            'optional = ["pattern_id", "max_files", "pattern_report"]',
-            "input.optional[2]",
+            'optional = ["patterns", "exclude", "max_prs", "allow_unvalidated"]',
+            'optional = ["patterns", "exclude", "max_prs", "allow_unvalidated", "pattern_report"]',
+            "input.optional[4]",
             "'pattern_report' is already listed in input.required",
             id="listed-twice",
         ),
         pytest.param(
             "refine",
-            "default = 5",
-            "default = 5.5",
-            "input.max_files.default",
-            "default should be an integer, got float 5.5",
+            "default = 1\n",
+            "default = 1.5\n",
+            "input.max_prs.default",
+            "default should be an integer, got float 1.5",
             id="default-type",
         ),
         pytest.param(
@@ -97,7 +97,7 @@ def _problems(config_dir: Path) -> list[tuple[str, str, str]]:
             "refine",
             'type = "integer"',
             'type = "integer"\nvalues = ["1"]',
-            "input.max_files.values",
+            "input.max_prs.values",
             "values only apply to enum inputs, not integer",
             id="values-on-integer",
         ),
@@ -238,11 +238,11 @@ def _dag(config_dir: Path, name: str, edits: list[tuple[str, str]]) -> Path:
         pytest.param(
             [
                 (
-                    'pattern_report = "{{steps.analyze.output}}"',
-                    'pattern_report = "{{steps.analyze.output}}"\nmax_files = "three"',
+                    'max_prs = "{{max_prs}}"\nexclude',
+                    'max_prs = "three"\nexclude',
                 )
             ],
-            "steps[1].with.max_files",
+            "steps[1].with.max_prs",
             "should be an integer, got string 'three'",
             id="literal-input-of-wrong-type",
         ),
@@ -359,9 +359,14 @@ def test_bind_inputs_reads_substituted_text_in_each_inputs_type() -> None:
     analyze = config.skill("analyze")
     bound = analyze.bind_inputs({"since": "7d", "until": "", "llm": "yes"})
     assert bound == {"since": "7d", "source": "loki", "llm": True}
-    assert config.skill("refine").bind_inputs({"pattern_report": "r.json", "max_files": "3"}) == {
+    refine = config.skill("refine")
+    bound = refine.bind_inputs({"pattern_report": "r.json", "max_prs": "3", "exclude": "a,b"})
+    assert bound == {
         "pattern_report": "r.json",
-        "max_files": 3,
+        "patterns": [],
+        "exclude": ["a", "b"],
+        "max_prs": 3,
+        "allow_unvalidated": False,
     }
     assert config.skill("file-pr").bind_inputs({"proposed_changes": "c.json", "dry_run": True}) == {
         "proposed_changes": "c.json",
@@ -388,6 +393,7 @@ def test_resolve_vars_applies_defaults_and_checks_enum_and_pattern() -> None:
         "llm": "false",
         "dry_run": "false",
         "max_prs": "1",
+        "exclude": "",
     }
     with pytest.raises(ConfigError) as caught:
         resolve_vars(evolve, {"dry_run": "yes", "max_prs": "two", "sincе": "1h"})

@@ -82,6 +82,10 @@ def test_spec_fields_and_requiredness() -> None:
         "validation",
         "expected_impact",
         "rollback_instructions",
+        # ours, optional: what refine refused and why, and whether it may be filed
+        "status",
+        "rejected",
+        "metadata",
     }
     file_change = changes["$defs"]["FileChange"]
     assert set(file_change["required"]) == {"path", "diff", "rationale"}

@@ -112,7 +112,9 @@ def test_skill_inputs_are_the_promised_ones() -> None:
     assert set(analyze.input.specs) == {"since", "until", "source", "repo", "llm"}
     assert refine.input.specs["pattern_report"].type == "file"
     assert refine.input.specs["pattern_report"].schema_name == "PatternReport"
-    assert {"pattern_report", "pattern_id", "max_files"} == set(refine.input.specs)
+    assert {"pattern_report", "patterns", "exclude", "max_prs", "allow_unvalidated"} == set(
+        refine.input.specs
+    )
     assert file_pr.input.specs["proposed_changes"].type == "file"
     assert file_pr.input.specs["dry_run"].default is False
 
@@ -126,6 +128,7 @@ def test_evolve_is_analyze_then_refine_then_file_pr_unless_dry_run() -> None:
         "llm": "false",
         "dry_run": "false",
         "max_prs": "1",
+        "exclude": "",
     }
     steps = topological_order(evolve)
     assert [(s.id, s.skill, s.needs) for s in steps] == [
@@ -134,7 +137,11 @@ def test_evolve_is_analyze_then_refine_then_file_pr_unless_dry_run() -> None:
         ("file-pr", "file-pr", ["refine"]),
     ]
     assert steps[2].condition == "!{{dry_run}}"
-    assert steps[1].inputs == {"pattern_report": "{{steps.analyze.output}}"}
+    assert steps[1].inputs == {
+        "pattern_report": "{{steps.analyze.output}}",
+        "max_prs": "{{max_prs}}",
+        "exclude": "{{exclude}}",
+    }
 
 
 def test_load_formula_tells_the_two_forms_apart() -> None:

@@ -85,15 +85,22 @@ def test_every_node_template_is_bound_to_an_existing_jinja_file(sample: DslModel
 
 
 def test_template_variables_are_fields_of_their_context(sample: DslModel) -> None:
-    """What `cabal build` would check: every `{{ var }}` is a key the context exports."""
+    """What `cabal build` checks: every root variable of a template is a field of the
+    context record bound to it (the template's variable names ARE the field names)."""
     context_source = (sample.root / "src/Triage/Context.hs").read_text()
-    exported = set(re.findall(r'"(\w+)"\s*~>', context_source))
+    records = {
+        name: set(re.findall(r"(\w+)\s*::", body))
+        for name, body in re.findall(r"^data (\w+) = \w+\s*\{(.*?)\}", context_source, re.M | re.S)
+    }
+    assert set(records) >= {"ClassifyContext", "FaqContext", "EscalateContext", "SummarizeContext"}
     for binding in sample.templates:
         assert binding.file is not None
+        assert binding.context in records, binding.context
         text = (sample.root / binding.file).read_text()
         loop_vars = set(re.findall(r"{%\s*for\s+(\w+)\s+in", text))
         used = set(re.findall(r"{{\s*(\w+)", text)) | set(re.findall(r"for \w+ in (\w+)", text))
-        assert used - loop_vars <= exported, binding.file
+        assert used - loop_vars, binding.file
+        assert used - loop_vars <= records[binding.context], binding.file
 
 
 def test_faq_template_pastes_the_whole_knowledge_base(sample: DslModel) -> None:

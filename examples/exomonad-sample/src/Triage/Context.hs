@@ -1,11 +1,12 @@
-{-# LANGUAGE FlexibleInstances #-}
-{-# LANGUAGE MultiParamTypeClasses #-}
-{-# LANGUAGE OverloadedStrings #-}
+{-# LANGUAGE DuplicateRecordFields #-}
+{-# LANGUAGE TemplateHaskell #-}
 
 -- | Template contexts: one record per prompt template.
 --
--- These live apart from "Triage.Templates" because the Template Haskell splice
--- that type-checks a template needs its context type from an earlier module.
+-- A template's variables ARE its context's field names: @{{ customer_tier }}@ in
+-- faq.jinja reads the @customer_tier@ field of 'FaqContext'. The Template Haskell
+-- splice in "Triage.Templates" checks every variable against these fields, so the
+-- records live in an earlier module, and 'deriveToGVal' exposes the same names.
 module Triage.Context
   ( ClassifyContext(..)
   , FaqContext(..)
@@ -15,69 +16,41 @@ module Triage.Context
   ) where
 
 import Data.Text (Text)
-import Text.Ginger.GVal (ToGVal(..), dict, (~>))
-import Text.Ginger.Run (Run)
-import Text.Parsec.Pos (SourcePos)
-import Control.Monad.Writer (Writer)
+
+import ExoMonad.Template.Value (deriveToGVal)
 
 data ClassifyContext = ClassifyContext
-  { ccSubject :: Text
-  , ccBody :: Text
-  , ccCategories :: [Text]
+  { subject :: Text
+  , body :: Text
+  , categories :: [Text]
   }
-
-instance ToGVal (Run SourcePos (Writer Text) Text) ClassifyContext where
-  toGVal ctx = dict
-    [ "subject" ~> ctx.ccSubject
-    , "body" ~> ctx.ccBody
-    , "categories" ~> ctx.ccCategories
-    ]
 
 -- | One article of the help-centre knowledge base.
 data KbDocument = KbDocument
-  { kbTitle :: Text
-  , kbBody :: Text
+  { title :: Text
+  , body :: Text
   }
-
-instance ToGVal (Run SourcePos (Writer Text) Text) KbDocument where
-  toGVal doc = dict
-    [ "title" ~> doc.kbTitle
-    , "body" ~> doc.kbBody
-    ]
 
 data FaqContext = FaqContext
-  { fcQuestion :: Text
-  , fcCustomerTier :: Text
-  , fcKbDocuments :: [KbDocument]  -- ^ the whole knowledge base, every call
+  { question :: Text
+  , customer_tier :: Text
+  , kb_documents :: [KbDocument]  -- ^ the whole knowledge base, every call
   }
-
-instance ToGVal (Run SourcePos (Writer Text) Text) FaqContext where
-  toGVal ctx = dict
-    [ "question" ~> ctx.fcQuestion
-    , "customer_tier" ~> ctx.fcCustomerTier
-    , "kb_documents" ~> ctx.fcKbDocuments
-    ]
 
 data EscalateContext = EscalateContext
-  { ecSubject :: Text
-  , ecBody :: Text
-  , ecReason :: Text
+  { subject :: Text
+  , body :: Text
+  , reason :: Text
   }
-
-instance ToGVal (Run SourcePos (Writer Text) Text) EscalateContext where
-  toGVal ctx = dict
-    [ "subject" ~> ctx.ecSubject
-    , "body" ~> ctx.ecBody
-    , "reason" ~> ctx.ecReason
-    ]
 
 data SummarizeContext = SummarizeContext
-  { scDraft :: Text
-  , scCustomerName :: Text
+  { draft :: Text
+  , customer_name :: Text
   }
 
-instance ToGVal (Run SourcePos (Writer Text) Text) SummarizeContext where
-  toGVal ctx = dict
-    [ "draft" ~> ctx.scDraft
-    , "customer_name" ~> ctx.scCustomerName
-    ]
+-- KbDocument first: FaqContext's instance uses it.
+deriveToGVal ''ClassifyContext
+deriveToGVal ''KbDocument
+deriveToGVal ''FaqContext
+deriveToGVal ''EscalateContext
+deriveToGVal ''SummarizeContext

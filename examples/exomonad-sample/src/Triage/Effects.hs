@@ -1,6 +1,9 @@
 {-# LANGUAGE DataKinds #-}
+{-# LANGUAGE DerivingStrategies #-}
+{-# LANGUAGE FlexibleContexts #-}
 {-# LANGUAGE GADTs #-}
-{-# LANGUAGE TypeFamilies #-}
+{-# LANGUAGE KindSignatures #-}
+{-# LANGUAGE TypeOperators #-}
 
 -- | The payment provider, as an effect so the refund node can be tested
 -- without touching real money.
@@ -11,8 +14,8 @@ module Triage.Effects
   ) where
 
 import Data.Text (Text)
-import Effectful (Dispatch(..), DispatchOf, Eff, Effect, (:>))
-import Effectful.Dispatch.Dynamic (send)
+
+import ExoMonad.Effect (Eff, Effect, send, type (:>))
 
 data RefundOutcome
   = Refunded Text       -- ^ provider reference
@@ -21,8 +24,6 @@ data RefundOutcome
 
 data PaymentApi :: Effect where
   IssueRefund :: Text -> Int -> PaymentApi m RefundOutcome
-
-type instance DispatchOf PaymentApi = 'Dynamic
 
 issueRefund :: PaymentApi :> es => Text -> Int -> Eff es RefundOutcome
 issueRefund orderId amountCents = send (IssueRefund orderId amountCents)

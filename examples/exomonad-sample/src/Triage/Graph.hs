@@ -1,4 +1,5 @@
 {-# LANGUAGE DataKinds #-}
+{-# LANGUAGE TemplateHaskell #-}
 {-# LANGUAGE TypeOperators #-}
 
 -- | The support-ticket triage graph.
@@ -10,12 +11,11 @@ module Triage.Graph
   ( TriageGraph(..)
   ) where
 
-import GHC.Generics (Generic)
-
 import ExoMonad.Graph.Generic (GraphMode(..))
 import qualified ExoMonad.Graph.Generic as G
 import ExoMonad.Graph.Goto (Goto)
 import ExoMonad.Graph.Types (type (:@), Needs, Schema, Template, UsesEffects, Exit)
+import ExoMonad.Graph.Validate (validateGraph)
 
 import Triage.Effects (PaymentApi)
 import Triage.Templates (ClassifyTpl, EscalateTpl, FaqTpl, SummarizeTpl)
@@ -68,4 +68,7 @@ data TriageGraph mode = TriageGraph
 
   , exit :: mode :- G.Exit Reply
   }
-  deriving Generic
+
+-- Fails the build if a Goto names no node of the graph, or carries a payload
+-- other than the one its target needs.
+validateGraph ''TriageGraph

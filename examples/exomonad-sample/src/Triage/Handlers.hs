@@ -1,8 +1,14 @@
 {-# LANGUAGE DataKinds #-}
-{-# LANGUAGE OverloadedRecordDot #-}
+{-# LANGUAGE DuplicateRecordFields #-}
+{-# LANGUAGE FlexibleContexts #-}
+{-# LANGUAGE OverloadedStrings #-}
 {-# LANGUAGE TypeApplications #-}
+{-# LANGUAGE TypeOperators #-}
 
 -- | Handlers for 'TriageGraph': one field per node, same names as the graph.
+--
+-- Each field's type is computed from its node's declaration ('AsHandler'), so a
+-- handler that takes the wrong input or picks an undeclared edge does not compile.
 module Triage.Handlers
   ( triageHandlers
   ) where
@@ -10,12 +16,13 @@ module Triage.Handlers
 import Data.Proxy (Proxy(..))
 import Data.Text (Text)
 import qualified Data.Text as T
-import Effectful (Eff, (:>))
 
+import ExoMonad.Effect (Eff, type (:>))
 import ExoMonad.Effects.Log (Log, logInfo)
 import ExoMonad.Graph.Generic (AsHandler)
 import ExoMonad.Graph.Goto (GotoChoice, To, gotoChoice, gotoExit)
 import ExoMonad.Graph.Handler (LLMHandler(..))
+import ExoMonad.Graph.Types (Exit)
 
 import Triage.Context
 import Triage.Effects (PaymentApi, RefundOutcome(..), issueRefund)
@@ -40,10 +47,10 @@ triageHandlers = TriageGraph
   }
 
 classifyBefore :: Ticket -> Eff es ClassifyContext
-classifyBefore t = pure ClassifyContext
-  { ccSubject = t.subject
-  , ccBody = t.body
-  , ccCategories = ["question", "refund", "complaint", "other"]
+classifyBefore Ticket { subject = s, body = b } = pure ClassifyContext
+  { subject = s
+  , body = b
+  , categories = ["question", "refund", "complaint", "other"]
   }
 
 classifyAfter :: Classification -> Eff es (GotoChoice '[To "route" Classification])
@@ -55,54 +62,60 @@ routeLogic
   -> Eff es (GotoChoice '[ To "answerFaq" FaqQuery
                          , To "refund" RefundRequest
                          , To "escalate" Escalation ])
-routeLogic c = do
-  logInfo ("routing ticket " <> c.ticket.ticketId)
-  pure $ case (c.category, c.orderId) of
-    (Question, _) -> gotoChoice @"answerFaq" (FaqQuery c.ticket.body "standard")
-    (RefundAsk, Just order) -> gotoChoice @"refund" (RefundRequest order 0 c.ticket.body)
-    _ -> gotoChoice @"escalate" (Escalation c.ticket "not a question or refund")
+routeLogic Classification { category = c, orderId = order, ticket = t } = do
+  logInfo ("routing ticket " <> ticketId t)
+  pure $ case (c, order) of
+    (Question, _) -> gotoChoice @"answerFaq" (FaqQuery (ticketBody t) "standard")
+    (RefundAsk, Just o) -> gotoChoice @"refund" (RefundRequest o 0 (ticketBody t))
+    _ -> gotoChoice @"escalate" (Escalation t "not a question or refund")
 
 faqBefore :: FaqQuery -> Eff es FaqContext
-faqBefore q = pure FaqContext
-  { fcQuestion = q.question
-  , fcCustomerTier = q.customerTier
-  , fcKbDocuments = []  -- loaded from the help centre at startup
+faqBefore FaqQuery { question = q, customerTier = tier } = pure FaqContext
+  { question = q
+  , customer_tier = tier
+  , kb_documents = []  -- loaded from the help centre at startup
   }
 
 faqAfter :: FaqAnswer -> Eff es (GotoChoice '[To "summarize" Draft])
-faqAfter a = pure $ gotoChoice @"summarize" (Draft a.answer)
+faqAfter FaqAnswer { answer = a } = pure $ gotoChoice @"summarize" (Draft a)
 
 refundLogic
   :: PaymentApi :> es
   => RefundRequest
   -> Eff es (GotoChoice '[To "summarize" Draft, To "escalate" Escalation])
-refundLogic r
-  | r.amountCents > autoApproveLimitCents =
+refundLogic r@RefundRequest { orderId = order, amountCents = amount }
+  | amount > autoApproveLimitCents =
       pure $ gotoChoice @"escalate" (Escalation (ticketFor r) "refund above auto-approve limit")
   | otherwise = do
-      outcome <- issueRefund r.orderId r.amountCents
+      outcome <- issueRefund order amount
       pure $ case outcome of
         Refunded ref -> gotoChoice @"summarize" (Draft ("Refund issued, reference " <> ref))
-        NeedsApproval why -> gotoChoice @"escalate" (Escalation (ticketFor r) why)
+        NeedsApproval why' -> gotoChoice @"escalate" (Escalation (ticketFor r) why')
 
 ticketFor :: RefundRequest -> Ticket
-ticketFor r = Ticket r.orderId "" ("Refund for order " <> r.orderId) r.reason
+ticketFor RefundRequest { orderId = order, reason = why' } =
+  Ticket order "" ("Refund for order " <> order) why'
 
 escalateBefore :: Escalation -> Eff es EscalateContext
-escalateBefore e = pure EscalateContext
-  { ecSubject = e.ticket.subject
-  , ecBody = e.ticket.body
-  , ecReason = e.why
-  }
+escalateBefore Escalation { ticket = Ticket { subject = s, body = b }, why = w } =
+  pure EscalateContext
+    { subject = s
+    , body = b
+    , reason = w
+    }
 
 escalateAfter :: Text -> Eff es (GotoChoice '[To "summarize" Draft])
 escalateAfter note = pure $ gotoChoice @"summarize" (Draft note)
 
 summarizeBefore :: Draft -> Eff es SummarizeContext
-summarizeBefore d = pure SummarizeContext
-  { scDraft = d.draftText
-  , scCustomerName = "there"
+summarizeBefore (Draft text) = pure SummarizeContext
+  { draft = text
+  , customer_name = "there"
   }
 
 summarizeAfter :: Reply -> Eff es (GotoChoice '[To Exit Reply])
-summarizeAfter r = pure $ gotoExit r { replyText = T.strip r.replyText }
+summarizeAfter r@Reply { replyText = text } = pure $ gotoExit r { replyText = T.strip text }
+
+-- | The ticket's text (a plain selector would be ambiguous: several records have a body).
+ticketBody :: Ticket -> Text
+ticketBody Ticket { body = b } = b

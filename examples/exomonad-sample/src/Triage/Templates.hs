@@ -1,11 +1,13 @@
+{-# LANGUAGE OverloadedStrings #-}
 {-# LANGUAGE TemplateHaskell #-}
 {-# LANGUAGE TypeFamilies #-}
 
 -- | Prompt templates of the triage graph.
 --
 -- Each template is compiled by a Template Haskell splice that checks every
--- @{{ variable }}@ in the .jinja file against its context's 'ToGVal' instance,
--- so a template edit is only valid if @cabal build@ passes.
+-- variable the .jinja file reads against the fields of its context record
+-- ("Triage.Context"), so a template edit is only valid if @cabal build@
+-- passes.
 module Triage.Templates
   ( -- * Template types (used in Graph.hs)
     ClassifyTpl
@@ -19,8 +21,6 @@ module Triage.Templates
   , summarizeCompiled
   ) where
 
-import Text.Parsec.Pos (SourcePos)
-
 import ExoMonad.Graph.Template (TemplateDef(..), TypedTemplate, typedTemplateFile)
 
 import Triage.Context
@@ -31,7 +31,7 @@ import Triage.Context
 -- classify
 -- ════════════════════════════════════════════════════════════════════════════
 
-classifyCompiled :: TypedTemplate ClassifyContext SourcePos
+classifyCompiled :: TypedTemplate ClassifyContext
 classifyCompiled = $(typedTemplateFile ''ClassifyContext "templates/classify.jinja")
 
 -- | Template marker for the classify node.
@@ -53,7 +53,7 @@ instance TemplateDef ClassifyTpl where
 -- answerFaq
 -- ════════════════════════════════════════════════════════════════════════════
 
-faqCompiled :: TypedTemplate FaqContext SourcePos
+faqCompiled :: TypedTemplate FaqContext
 faqCompiled = $(typedTemplateFile ''FaqContext "templates/faq.jinja")
 
 -- | Template marker for the answerFaq node.
@@ -73,7 +73,7 @@ instance TemplateDef FaqTpl where
 -- escalate
 -- ════════════════════════════════════════════════════════════════════════════
 
-escalateCompiled :: TypedTemplate EscalateContext SourcePos
+escalateCompiled :: TypedTemplate EscalateContext
 escalateCompiled = $(typedTemplateFile ''EscalateContext "templates/escalate.jinja")
 
 -- | Template marker for the escalate node.
@@ -93,7 +93,7 @@ instance TemplateDef EscalateTpl where
 -- summarize
 -- ════════════════════════════════════════════════════════════════════════════
 
-summarizeCompiled :: TypedTemplate SummarizeContext SourcePos
+summarizeCompiled :: TypedTemplate SummarizeContext
 summarizeCompiled = $(typedTemplateFile ''SummarizeContext "templates/summarize.jinja")
 
 -- | Template marker for the summarize node.

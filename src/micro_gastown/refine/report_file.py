@@ -1,0 +1,86 @@
+"""Reading the PatternReport refine works from (``refine --input patterns.json``).
+
+The report may come from another machine or an older version, or be hand-edited: it is read
+as untrusted JSON. Only a regular file is opened (a FIFO would block, a device never end),
+up to :data:`MAX_REPORT_BYTES`; nesting is measured before parsing; the document must
+validate as a PatternReport. Every problem is one ConfigError naming the file and, for a
+schema problem, the field.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import stat
+from pathlib import Path
+from typing import NoReturn
+
+import orjson
+from pydantic import ValidationError
+
+from micro_gastown.errors import ConfigError
+from micro_gastown.nesting import too_deep_at, too_deep_message
+from micro_gastown.report.model import PatternReport
+
+MAX_REPORT_BYTES = 64 * 1024 * 1024
+"""A report holds at most a few hundred findings and five samples each: a few MB at most."""
+
+SETTING = "input"
+
+
+def _fail(path: Path, why: str) -> NoReturn:
+    raise ConfigError(why, setting=SETTING, value=path)
+
+
+def load_report(path: Path) -> PatternReport:
+    """The PatternReport in ``path``; ConfigError naming the file (and field) otherwise."""
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0))
+    except FileNotFoundError:
+        _fail(path, "no such file (the JSON PatternReport that analyze writes)")
+    except OSError as exc:
+        _fail(path, f"cannot open the report ({exc.strerror})")
+    info = os.fstat(fd)
+    if not stat.S_ISREG(info.st_mode):
+        os.close(fd)
+        _fail(path, "not a regular file; give the PatternReport JSON file")
+    with os.fdopen(fd, "rb") as handle:
+        if info.st_size > MAX_REPORT_BYTES:
+            _fail(path, f"larger than {MAX_REPORT_BYTES // (1024 * 1024)} MB: not a PatternReport")
+        raw = handle.read(MAX_REPORT_BYTES + 1)
+    if len(raw) > MAX_REPORT_BYTES:
+        _fail(path, f"larger than {MAX_REPORT_BYTES // (1024 * 1024)} MB: not a PatternReport")
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        _fail(path, "not UTF-8 JSON")
+    deep_line = too_deep_at(text)
+    if deep_line is not None:
+        _fail(path, f"line {deep_line}: {too_deep_message()}")
+    try:
+        data = orjson.loads(text)
+    except orjson.JSONDecodeError as exc:
+        _fail(path, f"not valid JSON ({exc})")
+    _check_numbers(path, data)
+    if not isinstance(data, dict):
+        _fail(path, "a PatternReport is a JSON object with `patterns` and `summary`")
+    try:
+        return PatternReport.model_validate(data)
+    except ValidationError as exc:
+        error = exc.errors()[0]
+        where = ".".join(str(part) for part in error["loc"]) or "(top level)"
+        more = f" (and {exc.error_count() - 1} more)" if exc.error_count() > 1 else ""
+        _fail(path, f"not a PatternReport: {where}: {error['msg']}{more}")
+
+
+def _check_numbers(path: Path, data: object) -> None:
+    """orjson reads 1e999 as infinity; a report never holds one."""
+    stack = [data]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, float) and not math.isfinite(item):
+            _fail(path, "holds a number too large for JSON")
+        elif isinstance(item, dict):
+            stack.extend(item.values())
+        elif isinstance(item, list):
+            stack.extend(item)

@@ -1,0 +1,218 @@
+"""The refine half of ``make demo``, and the replay file that lets it run offline.
+
+The demo has no key and no network, so the conditional-refiner's answers are hand-written
+(``examples/llm/conditional-refiner.answers.json``: per pattern id, the edits Haiku would
+propose) and played from a replay file keyed on the exact requests refine sends
+(``examples/llm/conditional-refiner.replay.json``). ``record`` writes that file by running
+refine itself with a scripted backend, so any change of the prompt, the context code
+chooses, the sample checkout or the polecat changes the keys and the demo fails loudly
+rather than replaying a stale answer; a test regenerates it and compares.
+
+``run`` is the demo: analyze the bundled logs, copy the bundled checkout into a fresh git
+repository in a temporary directory, refine the demo's findings from the replay file, and
+print each finding, its diff and the validation (the static check always; ``cabal build``
+and ``cabal test`` where GHC and cabal are installed, else "not validated")::
+
+    python -m micro_gastown.testing.demo_refine run
+    python -m micro_gastown.testing.demo_refine record ANSWERS.json REPLAY.json
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, TextIO
+
+from micro_gastown.app.analyzer import AnalyzeRequest, LlmRequest, analyze
+from micro_gastown.app.refine import Proposal, RefineRequest, refine
+from micro_gastown.atomicfile import write_atomic
+from micro_gastown.errors import ConfigError
+from micro_gastown.llm.base import CallRecord, LlmResponse, Meter, Usage
+from micro_gastown.llm.base import LlmRequest as ModelRequest
+from micro_gastown.llm.models import resolve_model
+from micro_gastown.llm.replay import Recording, request_key
+from micro_gastown.report.model import PatternReport
+from micro_gastown.testing.demo_review import DEMO_LOGS, DEMO_REPO, ROOT, estimated_tokens
+
+ANSWERS = ROOT / "examples" / "llm" / "conditional-refiner.answers.json"
+REPLAY = ROOT / "examples" / "llm" / "conditional-refiner.replay.json"
+IGNORED = shutil.ignore_patterns("dist-newstyle", ".git")
+GIT_IDENTITY = {
+    "GIT_AUTHOR_NAME": "micro-gastown demo",
+    "GIT_AUTHOR_EMAIL": "demo@micro-gastown.invalid",
+    "GIT_COMMITTER_NAME": "micro-gastown demo",
+    "GIT_COMMITTER_EMAIL": "demo@micro-gastown.invalid",
+    "GIT_AUTHOR_DATE": "2026-11-21T12:00:00Z",
+    "GIT_COMMITTER_DATE": "2026-11-21T12:00:00Z",
+}
+
+
+def demo_report(directory: Path) -> tuple[PatternReport, Path]:
+    """The demo analysis (as `make demo` runs it, without the review), written as JSON."""
+    report = analyze(AnalyzeRequest(source=f"file:{DEMO_LOGS}", repo=DEMO_REPO)).report
+    path = directory / "patterns.json"
+    write_atomic(path, report.to_json() + b"\n")
+    return report, path
+
+
+def demo_checkout(directory: Path, source: Path = DEMO_REPO) -> Path:
+    """A copy of the bundled checkout as a fresh git repository with one commit."""
+    checkout = directory / "exomonad-sample"
+    shutil.copytree(source, checkout, ignore=IGNORED, symlinks=True)
+    env = {**os.environ, **GIT_IDENTITY}
+    for args in (
+        ["init", "--quiet", "--initial-branch=main"],
+        ["add", "--all"],
+        ["-c", "commit.gpgsign=false", "commit", "--quiet", "--no-verify", "-m", "sample"],
+    ):
+        subprocess.run(
+            ["git", "-c", "core.hooksPath=/dev/null", *args],
+            cwd=checkout,
+            env=env,
+            check=True,
+            stdin=subprocess.DEVNULL,
+        )
+    return checkout
+
+
+def demo_patterns(report: PatternReport, answers: dict[str, Any]) -> tuple[str, ...]:
+    """The findings the demo refines: those the answers file has an answer for, in the
+    report's order."""
+    ids = tuple(p.id for p in report.patterns if p.id in answers)
+    missing = sorted(set(answers) - set(ids))
+    if missing:
+        raise ConfigError(f"{ANSWERS}: no finding {missing[0]!r} in the demo report")
+    return ids
+
+
+def read_answers(path: Path) -> tuple[str, dict[str, Any]]:
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+        note, answers = str(data["note"]), dict(data["answers"])
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        raise ConfigError(
+            f"{path}: expected a JSON object with 'note' and 'answers' ({exc})"
+        ) from None
+    return note, answers
+
+
+@dataclass
+class ScriptedRefiner:
+    """A backend that answers each refine request with the hand-written answer for the
+    finding the prompt is about, and keeps every entry for the replay file."""
+
+    answers: dict[str, Any]
+    note: str
+    name: str = "scripted"
+    entries: dict[str, dict[str, Any]] = field(default_factory=dict)
+
+    def close(self) -> None:
+        """Nothing held."""
+
+    def complete(self, request: ModelRequest, meter: Meter) -> LlmResponse:
+        model = resolve_model(request.model)
+        found = [pid for pid in self.answers if f'"id": "{pid}"' in request.prompt]
+        if len(found) != 1:
+            raise ConfigError(f"{ANSWERS}: no single answer fits a refine prompt ({found})")
+        output = self.answers[found[0]]
+        usage = Usage(
+            input_tokens=estimated_tokens(request.system, request.prompt),
+            output_tokens=estimated_tokens(json.dumps(output)),
+        )
+        meter.before(model, usage.input_tokens, request.max_tokens)
+        record = CallRecord(model, usage)
+        meter.after(record)
+        recording = Recording(output, (record,))
+        self.entries[request_key(request)] = {"note": self.note, **recording.to_json()}
+        return LlmResponse(output, (record,))
+
+
+def write_replay(answers_path: Path, replay_path: Path) -> None:
+    """Run the demo's refine with the hand-written answers and write the replay file."""
+    note, answers = read_answers(answers_path)
+    estimate = " Its token counts are estimates from text length, not a model's usage."
+    backend = ScriptedRefiner(answers, note + estimate)
+    with tempfile.TemporaryDirectory(prefix="mg-demo-") as tmp:
+        report, report_path = demo_report(Path(tmp))
+        checkout = demo_checkout(Path(tmp))
+        request = _request(report_path, checkout, demo_patterns(report, answers), replay=None)
+        refine(request.model_copy(update={"run_must_pass": False}), backend=backend)
+    text = json.dumps(backend.entries, indent=2, sort_keys=True, ensure_ascii=False)
+    write_atomic(replay_path, text.encode("utf-8") + b"\n")
+
+
+def _request(
+    report: Path, checkout: Path, patterns: tuple[str, ...], replay: Path | None
+) -> RefineRequest:
+    llm = LlmRequest(backend="replay", replay=replay) if replay is not None else None
+    return RefineRequest(
+        report=report, repo=checkout, patterns=patterns, max_prs=len(patterns), llm=llm
+    )
+
+
+def run_demo(out: TextIO | None = None) -> int:
+    """The demo: analyze, then refine from the replay file, and show what came out."""
+    out = sys.stdout if out is None else out
+    _, answers = read_answers(ANSWERS)
+    with tempfile.TemporaryDirectory(prefix="mg-demo-") as tmp:
+        report, report_path = demo_report(Path(tmp))
+        checkout = demo_checkout(Path(tmp))
+        request = _request(report_path, checkout, demo_patterns(report, answers), REPLAY)
+        print("\n## Refine (replayed, hand-written Haiku answers)\n", file=out)
+        result = refine(request)
+        for proposal in result.proposals:
+            print(render_proposal(proposal), file=out)
+        if result.cost:
+            print(f"model: {result.cost} (recorded estimates, no call made)", file=out)
+    return 0
+
+
+def render_proposal(proposal: Proposal) -> str:
+    pattern = proposal.candidate.pattern
+    changes = proposal.changes
+    lines = [
+        f"### {pattern.id}",
+        f"finding: {pattern.type.value}, {pattern.severity.value}, {pattern.occurrences} "
+        f"occurrences; {json.dumps(pattern.details, ensure_ascii=False)[:300]}",
+        f"status: {changes.status.value if changes.status else '?'}",
+        "",
+        "```diff",
+        proposal.patch.rstrip("\n") or "(no patch)",
+        "```",
+        "",
+        "validation:",
+    ]
+    for check in changes.validation.checks:
+        reason = f" ({check.reason})" if check.reason else ""
+        lines.append(f"- {check.name}: {check.outcome.value}{reason}")
+    lines.append(f"=> {changes.validation.reason}")
+    for refused in changes.rejected:
+        lines.append(f"refused: {refused.path}: {refused.rule}: {refused.detail}")
+    return "\n".join(lines) + "\n"
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m micro_gastown.testing.demo_refine")
+    sub = parser.add_subparsers(dest="command", required=True)
+    sub.add_parser("run", help="the refine half of make demo")
+    record = sub.add_parser("record", help="write the replay file from the hand-written answers")
+    record.add_argument("answers", type=Path, nargs="?", default=ANSWERS)
+    record.add_argument("replay", type=Path, nargs="?", default=REPLAY)
+    args = parser.parse_args(argv)
+    if args.command == "run":
+        return run_demo()
+    write_replay(args.answers, args.replay)
+    print(f"wrote {args.replay}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
