@@ -167,12 +167,22 @@ def run_demo(out: TextIO | None = None) -> int:
         checkout = demo_checkout(Path(tmp))
         request = _request(report_path, checkout, demo_patterns(report, answers), REPLAY)
         print("\n## Refine (replayed, hand-written Haiku answers)\n", file=out)
-        result = refine(request)
+        result = refine(request, environ=offline_cabal(Path(tmp)))
         for proposal in result.proposals:
             print(render_proposal(proposal), file=out)
         if result.cost:
             print(f"model: {result.cost} (recorded estimates, no call made)", file=out)
     return 0
+
+
+def offline_cabal(directory: Path) -> dict[str, str]:
+    """The environment the demo validates in: cabal with a configuration of its own that
+    names no package repository, so it never tries to reach Hackage (the demo runs without
+    a network; the sample needs only GHC's own packages) and leaves ``~/.cabal`` alone."""
+    cabal_dir = directory / "cabal"
+    cabal_dir.mkdir()
+    (cabal_dir / "config").write_text("")
+    return {**os.environ, "CABAL_DIR": str(cabal_dir)}
 
 
 def render_proposal(proposal: Proposal) -> str:
@@ -193,6 +203,8 @@ def render_proposal(proposal: Proposal) -> str:
     for check in changes.validation.checks:
         reason = f" ({check.reason})" if check.reason else ""
         lines.append(f"- {check.name}: {check.outcome.value}{reason}")
+        if check.outcome.value == "failed" and check.output:
+            lines.extend(f"    {line}" for line in check.output.splitlines()[-8:])
     lines.append(f"=> {changes.validation.reason}")
     for refused in changes.rejected:
         lines.append(f"refused: {refused.path}: {refused.rule}: {refused.detail}")

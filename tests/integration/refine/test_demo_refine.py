@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import io
 import json
+import os
 import shlex
 from collections.abc import Iterator
 from pathlib import Path
@@ -77,3 +78,15 @@ def test_the_demo_shows_each_finding_its_diff_and_the_validation(
     assert "- static: passed\n" in schema
     assert text.rstrip().splitlines()[-1].startswith("model: ")
     assert text.rstrip().endswith("(recorded estimates, no call made)")
+
+
+def test_the_demo_validates_with_a_cabal_of_its_own_that_names_no_repository(
+    tmp_path: Path,
+) -> None:
+    """`make demo` runs offline: a cabal without a configuration would write one naming
+    Hackage and fetch its index before building (and would write to ~/.cabal)."""
+    environ = demo_refine.offline_cabal(tmp_path)
+    cabal_dir = Path(environ["CABAL_DIR"])
+    assert cabal_dir.parent == tmp_path
+    assert (cabal_dir / "config").read_text() == ""
+    assert environ["PATH"] == os.environ["PATH"]
