@@ -24,7 +24,7 @@ import contextlib
 import datetime as dt
 import os
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from decimal import Decimal
 from pathlib import Path
 
@@ -177,16 +177,15 @@ def explain(
             candidate, setup.dsl, request.repo, token_budget=request.context_tokens
         )
         prompt = render_prompt(candidate, context, setup.report)
-        explanations.append(
-            explain_prompt(
-                candidate,
-                context,
-                prompt,
-                setup.polecat.system_prompt,
-                setup.polecat.model.name,
-                setup.polecat.model.max_tokens,
-            )
+        explained = explain_prompt(
+            candidate,
+            context,
+            prompt,
+            setup.polecat.system_prompt,
+            setup.polecat.model.name,
+            setup.polecat.model.max_tokens,
         )
+        explanations.append(replace(explained, prompt=prompt))
     return explanations, tuple(setup.selection.skipped)
 
 

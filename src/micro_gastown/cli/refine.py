@@ -30,7 +30,7 @@ from micro_gastown.atomicfile import write_atomic
 from micro_gastown.cli import say
 from micro_gastown.cli.analyze import add_llm_flags
 from micro_gastown.errors import ExitCode, OutputError, UsageError
-from micro_gastown.evidence.sanitize import neutralize_line
+from micro_gastown.evidence.sanitize import neutralize_line, neutralize_text
 from micro_gastown.llm.factory import BackendChoice
 from micro_gastown.refine.prompt import Explanation
 from micro_gastown.refine.selection import Skip, SkipCode
@@ -230,9 +230,15 @@ def _say_skipped(skipped: tuple[Skip, ...]) -> None:
 
 
 def render_explanations(explanations: list[Explanation]) -> str:
+    """Per finding: the files and why, the estimate and the worst case, then the message
+    itself (control and escape characters of the checkout's files made visible)."""
     if not explanations:
         return "No finding of the report is one refine can act on.\n"
-    return "\n".join(e.render() for e in explanations)
+    return "\n".join(
+        f"{e.render()}\n--- the message refine would send for {e.pattern_id} (with the "
+        f"polecat's system prompt) ---\n{neutralize_text(e.prompt)}\n--- end ---\n"
+        for e in explanations
+    )
 
 
 __all__ = ["RefineResult", "register", "run"]

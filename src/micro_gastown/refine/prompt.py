@@ -576,6 +576,8 @@ class Explanation:
     calls: int
     model: str
     worst_case_usd: Decimal
+    prompt: str = ""
+    """The message itself, as it would be sent (the system prompt is the polecat's)."""
 
     def as_dict(self) -> dict[str, Any]:
         """JSON-ready (money as a decimal string), for ``--explain --json`` and tests."""

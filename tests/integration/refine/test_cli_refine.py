@@ -78,7 +78,18 @@ def test_explain_shows_files_reasons_tokens_and_cost_without_a_model_call(
     stdout = capsys.readouterr().out
     assert files_under(tmp_path) == before  # nothing written, not even the --output
     assert empty.read_bytes() == b""
-    slow, schema = stdout.split("\n\n")
+    end = "\n--- end ---\n"
+    assert stdout.count(end) == 2
+    assert stdout.endswith(end)
+    slow_part, schema_part = stdout.split(end)[:2]
+    slow, slow_message = slow_part.split("\n--- the message refine would send for ")
+    schema, schema_message = schema_part.lstrip("\n").split(
+        "\n--- the message refine would send for "
+    )
+    for pattern_id, message in ((SLOW, slow_message), (SCHEMA, schema_message)):
+        assert message.startswith(f"{pattern_id} (with the polecat's system prompt) ---\n")
+        assert message.count("<untrusted-log-data>") == 1
+        assert f'"id": "{pattern_id}"' in message
     assert slow.startswith(f"{SLOW} (slow_llm), model claude-haiku-4-5:\n")
     assert re.search(
         r"\n  templates/summarize\.jinja \[lines 1-\d+ of \d+, ~\d+ tokens, editable\]: "
