@@ -48,7 +48,7 @@ from micro_gastown.refine.guardrails import Guardrails
 from micro_gastown.refine.model import CheckOutcome, CheckResult, FileDiff
 from micro_gastown.refine.prompt import Explanation, render_prompt
 from micro_gastown.refine.prompt import explain as explain_prompt
-from micro_gastown.refine.proposal import build_proposal, rollback_text
+from micro_gastown.refine.proposal import build_proposal, is_test_command, rollback_text
 from micro_gastown.refine.report_file import load_report
 from micro_gastown.refine.selection import (
     Candidate,
@@ -335,16 +335,10 @@ def _must_pass(setup: _Setup) -> list[str]:
     commands = list(setup.formula.validation.must_pass) if setup.formula.validation else []
     policy = setup.polecat.validation
     if policy is not None and not policy.require_tests:
-        commands = [c for c in commands if not _is_test_command(c)]
+        commands = [c for c in commands if not is_test_command(c)]
     if policy is not None and not policy.require_typecheck:
-        commands = [c for c in commands if _is_test_command(c)]
+        commands = [c for c in commands if is_test_command(c)]
     return commands
-
-
-def _is_test_command(command: str) -> bool:
-    """A must-pass command counts as the tests when a word of it is ``test`` (``cabal test
-    all``, ``stack test``, ``make test``); the others are the build."""
-    return "test" in command.split()
 
 
 def _validate(

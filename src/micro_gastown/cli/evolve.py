@@ -8,7 +8,6 @@ completed step. See :mod:`micro_gastown.engine.executor` for the semantics.
 from __future__ import annotations
 
 import argparse
-import signal
 import sys
 from pathlib import Path
 from typing import Any
@@ -24,14 +23,13 @@ from micro_gastown.app.evolve import (
     execute_run,
     load_run,
 )
-from micro_gastown.cli import say
+from micro_gastown.cli import flags, say
 from micro_gastown.cli.analyze import add_llm_flags
 from micro_gastown.cli.source_flags import add_source_flags
 from micro_gastown.engine.state import RunState, RunStatus, RunStore
 from micro_gastown.errors import BudgetExceeded, ExitCode, UsageError
 from micro_gastown.llm.factory import BackendChoice
-from micro_gastown.termination import Terminated
-from micro_gastown.termination import exit_on_term as _exit_on_term
+from micro_gastown.termination import Terminated, unwinding
 
 DEFAULT_RUNS_DIR = Path(".micro-gastown") / "runs"
 
@@ -149,9 +147,8 @@ def run(args: argparse.Namespace) -> int:
     # A SIGTERM (CI cancelling the job, systemd, timeout(1)) or SIGHUP (the terminal
     # closed) unwinds like Ctrl-C: the step in progress is stopped, its calls charged and
     # the run saved as interrupted, instead of left "running".
-    previous = {signum: signal.signal(signum, _exit_on_term) for signum in _UNWINDING}
     try:
-        with store.hold(run_id):  # loaded under the lock: what the last holder wrote
+        with unwinding(), store.hold(run_id):  # loaded under the lock: what the last holder wrote
             state, config = load_run(
                 store, run_id, budget_usd=args.budget_usd, config_dirs=tuple(args.config_dir)
             )
@@ -168,16 +165,10 @@ def run(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
         raise
-    finally:
-        for signum, handler in previous.items():
-            signal.signal(signum, handler)
     _print_summary(state, store, ledger)
     if state.status is RunStatus.COMPLETED:
         return 0
     return BudgetExceeded.exit_code if state.status is RunStatus.STOPPED else ExitCode.INCOMPLETE
-
-
-_UNWINDING = (signal.SIGTERM, signal.SIGHUP)
 
 
 def request_of(args: argparse.Namespace) -> EvolveRequest:
@@ -187,7 +178,7 @@ def request_of(args: argparse.Namespace) -> EvolveRequest:
         return _request(args, choice)
     except ValidationError as exc:
         error = exc.errors()[0]
-        flag = "--" + str(error["loc"][0]).replace("_", "-")
+        flag = flags.flag_for(str(error["loc"][0]))
         raise UsageError(f"{flag} {error['input']!r}: {error['msg']}") from None
 
 

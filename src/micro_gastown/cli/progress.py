@@ -8,7 +8,6 @@ transient: it disappears when the command ends, leaving only what the command pr
 from __future__ import annotations
 
 import os
-import signal
 import sys
 import time
 from collections.abc import Iterator
@@ -19,10 +18,9 @@ from rich.console import Console
 from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
 from micro_gastown.progress import ProgressSink, Reading
-from micro_gastown.termination import exit_on_term
+from micro_gastown.termination import unwinding
 
 _OFF = frozenset({"0", "off", "no", "false"})
-_UNWINDING = (signal.SIGTERM, signal.SIGHUP)
 
 
 def wanted(stream: TextIO) -> bool:
@@ -69,17 +67,12 @@ def terminal_progress(stream: TextIO | None = None) -> Iterator[ProgressSink | N
     )
     # The display hides the terminal's cursor: SIGTERM or SIGHUP must unwind through it
     # (as Ctrl-C does) so that the cursor comes back, not leave the user's shell without one.
-    previous = {signum: signal.signal(signum, exit_on_term) for signum in _UNWINDING}
-    try:
-        with Progress(*columns, console=console, transient=True) as display:
-            task = display.add_task("starting", total=None, figures="")
-            started = time.monotonic()
+    with unwinding(), Progress(*columns, console=console, transient=True) as display:
+        task = display.add_task("starting", total=None, figures="")
+        started = time.monotonic()
 
-            def show(reading: Reading) -> None:
-                elapsed = time.monotonic() - started
-                display.update(task, description=reading.step, figures=figures(reading, elapsed))
+        def show(reading: Reading) -> None:
+            elapsed = time.monotonic() - started
+            display.update(task, description=reading.step, figures=figures(reading, elapsed))
 
-            yield show
-    finally:
-        for signum, handler in previous.items():
-            signal.signal(signum, handler)
+        yield show

@@ -11,9 +11,7 @@ patch left from an earlier run), so a stale patch is never filed by mistake.
 from __future__ import annotations
 
 import argparse
-import signal
 import sys
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -22,7 +20,6 @@ from micro_gastown.app.refine import (
     DEFAULT_CONTEXT_TOKENS,
     Proposal,
     RefineRequest,
-    RefineResult,
     explain,
     refine,
 )
@@ -34,9 +31,7 @@ from micro_gastown.evidence.sanitize import neutralize_line, neutralize_text
 from micro_gastown.llm.factory import BackendChoice
 from micro_gastown.refine.prompt import Explanation
 from micro_gastown.refine.selection import Skip, SkipCode
-from micro_gastown.termination import exit_on_term
-
-_UNWINDING = (signal.SIGTERM, signal.SIGHUP)
+from micro_gastown.termination import unwinding
 
 
 def register(sub: Any) -> None:
@@ -150,7 +145,8 @@ def run(args: argparse.Namespace) -> int:
     for index in range(request.max_prs):  # a bad output fails before any model call
         for path in outputs_for(args.output, args.json_path, index):
             _check_writable(path)
-    result = _unwinding(lambda: refine(request))
+    with unwinding():  # a stopped refine removes its worktree and stops its build
+        result = refine(request)
     _say_skipped(result.skipped)
     if result.dirty_paths:
         say.warning(
@@ -172,17 +168,6 @@ def run(args: argparse.Namespace) -> int:
     if result.cost is not None:
         say.line(f"model: {result.cost}")
     return ExitCode.OK if fileable else ExitCode.NO_CHANGE
-
-
-def _unwinding(work: Callable[[], RefineResult]) -> RefineResult:
-    """Run ``work`` with SIGTERM and SIGHUP unwinding like Ctrl-C, so a stopped refine
-    removes its worktree and stops the build it started (exit 143 or 129)."""
-    previous = {signum: signal.signal(signum, exit_on_term) for signum in _UNWINDING}
-    try:
-        return work()
-    finally:
-        for signum, handler in previous.items():
-            signal.signal(signum, handler)
 
 
 def describe(proposal: Proposal, patch: Path | None, document: Path) -> str:
@@ -239,6 +224,3 @@ def render_explanations(explanations: list[Explanation]) -> str:
         f"polecat's system prompt) ---\n{neutralize_text(e.prompt)}\n--- end ---\n"
         for e in explanations
     )
-
-
-__all__ = ["RefineResult", "register", "run"]

@@ -52,7 +52,7 @@ from micro_gastown.engine.state import RunState, RunStatus, RunStore, StepState,
 from micro_gastown.errors import BudgetExceeded, MicroGastownError, StepUnavailable
 from micro_gastown.llm.base import CallRecord, Meter
 from micro_gastown.parent_death import die_with_parent
-from micro_gastown.termination import Terminated, exit_on_term
+from micro_gastown.termination import STOP_SIGNALS, Terminated, exit_on_term
 
 
 class Outcome(StrEnum):
@@ -192,7 +192,7 @@ def _signal_name(exc: BaseException) -> str:
     return "SIGINT (Ctrl-C)"
 
 
-_STOP_SIGNALS = frozenset({signal.SIGINT, signal.SIGTERM, signal.SIGHUP})
+_STOP_SIGNALS = STOP_SIGNALS
 
 
 @contextlib.contextmanager

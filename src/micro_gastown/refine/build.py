@@ -31,6 +31,7 @@ from micro_gastown.evidence.redact import Redactor, default_redactor
 from micro_gastown.evidence.sanitize import neutralize_line, neutralize_text
 from micro_gastown.parent_death import die_with_parent
 from micro_gastown.refine.model import CheckOutcome, CheckResult
+from micro_gastown.termination import STOP_SIGNALS
 
 __all__ = ["KILL_GRACE_S", "build_environment", "run_commands"]
 
@@ -136,6 +137,10 @@ def _run_one(
     if not cwd.is_dir():
         return result(CheckOutcome.NOT_RUN, f"not validated: {cwd} is not a directory")
     tail = _Tail(tail_chars * 4)  # UTF-8: at most 4 bytes a character
+    # A stop signal (SIGTERM, Ctrl-C) that lands while Popen is still starting the command
+    # would leave it running with nobody to stop it: hold them until the try below, which
+    # stops the group whatever happens in it. The command itself starts with them unheld.
+    unheld = signal.pthread_sigmask(signal.SIG_BLOCK, STOP_SIGNALS)
     try:
         process = subprocess.Popen(
             argv,
@@ -146,14 +151,14 @@ def _run_one(
             stderr=subprocess.STDOUT,
             start_new_session=True,
             close_fds=True,
-            # Killed with us if we are killed outright (SIGKILL, the OOM killer); a signal
-            # we can catch stops the whole group in the finally below.
-            preexec_fn=functools.partial(die_with_parent, os.getpid(), signal.SIGKILL),
+            preexec_fn=functools.partial(_in_child, os.getpid(), unheld),
         )
     except OSError as exc:
+        signal.pthread_sigmask(signal.SIG_SETMASK, unheld)
         why = exc.strerror or str(exc)
         return result(CheckOutcome.NOT_RUN, f"not validated: `{tool}` cannot be started ({why})")
     try:
+        signal.pthread_sigmask(signal.SIG_SETMASK, unheld)  # a held stop is raised here
         finished = _read_until_exit(process, tail, started + timeout_s)
     finally:
         # Also on KeyboardInterrupt/SystemExit: nothing of the command outlives this call.
@@ -169,6 +174,13 @@ def _run_one(
         name = _signal_name(-code)
         return result(CheckOutcome.FAILED, f"`{shown}` was killed by {name}", output)
     return result(CheckOutcome.FAILED, f"`{shown}` exited with status {code}", output)
+
+
+def _in_child(parent: int, unheld: set[int | signal.Signals]) -> None:
+    """In the command's process before it runs: the stop signals unheld again, and killed
+    with us if we are killed outright (SIGKILL, the OOM killer)."""
+    signal.pthread_sigmask(signal.SIG_SETMASK, unheld)
+    die_with_parent(parent, signal.SIGKILL)
 
 
 def _missing_executable(program: str, cwd: Path, env: Mapping[str, str]) -> str | None:

@@ -1,23 +1,24 @@
 """Reading the PatternReport refine works from (``refine --input patterns.json``).
 
 The report may come from another machine or an older version, or be hand-edited: it is read
-as untrusted JSON. Only a regular file is opened (a FIFO would block, a device never end),
-up to :data:`MAX_REPORT_BYTES`; nesting is measured before parsing; the document must
-validate as a PatternReport. Every problem is one ConfigError naming the file and, for a
-schema problem, the field.
+as untrusted JSON, with the configuration files' reader
+(:func:`~micro_gastown.config.files.read_config_text`: only a regular file is opened, so a
+FIFO cannot block nor a device never end), up to :data:`MAX_REPORT_BYTES`; nesting is
+measured before parsing; the document must validate as a PatternReport. Every problem is
+one ConfigError naming the file and, for a schema problem, the field.
 """
 
 from __future__ import annotations
 
+import contextlib
 import math
-import os
-import stat
 from pathlib import Path
 from typing import NoReturn
 
 import orjson
 from pydantic import ValidationError
 
+from micro_gastown.config.files import ConfigFileError, read_config_text
 from micro_gastown.errors import ConfigError
 from micro_gastown.nesting import too_deep_at, too_deep_message
 from micro_gastown.report.model import PatternReport
@@ -34,26 +35,13 @@ def _fail(path: Path, why: str) -> NoReturn:
 
 def load_report(path: Path) -> PatternReport:
     """The PatternReport in ``path``; ConfigError naming the file (and field) otherwise."""
-    try:
-        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0))
-    except FileNotFoundError:
-        _fail(path, "no such file (the JSON PatternReport that analyze writes)")
-    except OSError as exc:
-        _fail(path, f"cannot open the report ({exc.strerror})")
-    info = os.fstat(fd)
-    if not stat.S_ISREG(info.st_mode):
-        os.close(fd)
-        _fail(path, "not a regular file; give the PatternReport JSON file")
-    with os.fdopen(fd, "rb") as handle:
-        if info.st_size > MAX_REPORT_BYTES:
+    with contextlib.suppress(OSError):  # a missing or special file is said just below
+        if path.stat().st_size > MAX_REPORT_BYTES:
             _fail(path, f"larger than {MAX_REPORT_BYTES // (1024 * 1024)} MB: not a PatternReport")
-        raw = handle.read(MAX_REPORT_BYTES + 1)
-    if len(raw) > MAX_REPORT_BYTES:
-        _fail(path, f"larger than {MAX_REPORT_BYTES // (1024 * 1024)} MB: not a PatternReport")
     try:
-        text = raw.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        _fail(path, "not UTF-8 JSON")
+        text = read_config_text(path).removeprefix("\ufeff")
+    except ConfigFileError as exc:
+        _fail(path, f"{exc} (give the JSON PatternReport that analyze writes)")
     deep_line = too_deep_at(text)
     if deep_line is not None:
         _fail(path, f"line {deep_line}: {too_deep_message()}")

@@ -195,7 +195,7 @@ def _bad_input(tmp_path: Path, kind: str) -> Path:
     ("kind", "why"),
     [
         ("missing", "no such file"),
-        ("fifo", "not a regular file"),
+        ("fifo", "is a FIFO (named pipe), not a file"),
         ("not-json", "not valid JSON"),
         ("array", "a PatternReport is a JSON object"),
         ("not-a-report", "not a PatternReport: "),
@@ -276,6 +276,7 @@ def test_the_real_command_refuses_a_report_in_one_line_without_a_traceback(
     )
     assert done.returncode == ExitCode.USAGE, done.stderr
     assert done.stderr == (
-        f"{PREFIX}error: --input {report}: not a regular file; give the PatternReport JSON file\n"
+        f"{PREFIX}error: --input {report}: is a FIFO (named pipe), not a file "
+        "(give the JSON PatternReport that analyze writes)\n"
     )
     assert done.stdout == ""

@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from ghc import only_programs
+from micro_gastown.app.refine import RefineResult
 from micro_gastown.testing import demo_refine
 from micro_gastown.testing.demo_review import ROOT
 from refinesample import SCHEMA, SLOW, isolated
@@ -81,7 +82,7 @@ def test_the_demo_shows_each_finding_its_diff_and_the_validation(
 
 
 def test_the_demo_validates_with_a_cabal_of_its_own_that_names_no_repository(
-    tmp_path: Path,
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """`make demo` runs offline: a cabal without a configuration would write one naming
     Hackage and fetch its index before building (and would write to ~/.cabal)."""
@@ -90,3 +91,17 @@ def test_the_demo_validates_with_a_cabal_of_its_own_that_names_no_repository(
     assert cabal_dir.parent == tmp_path
     assert (cabal_dir / "config").read_text() == ""
     assert environ["PATH"] == os.environ["PATH"]
+
+    seen: list[tuple[str, str]] = []
+
+    def refine_spy(request: object, *, environ: dict[str, str]) -> RefineResult:
+        config = Path(environ["CABAL_DIR"]) / "config"
+        seen.append((environ["CABAL_DIR"], config.read_text()))
+        return RefineResult((), ())
+
+    monkeypatch.setattr(demo_refine, "refine", refine_spy)
+    assert demo_refine.run_demo(io.StringIO()) == 0
+    [(used, config_text)] = seen  # the demo's refine got the offline cabal
+    assert config_text == ""
+    assert Path(used).name == "cabal"
+    assert not Path(used).exists()  # and it went with the demo's temporary directory
