@@ -47,6 +47,9 @@ MODES: tuple[tuple[str, tuple[str, ...]], ...] = (
 )
 
 
+MS = 1_000_000
+
+
 def ensure_export(lines: int) -> Path:
     OUT.mkdir(parents=True, exist_ok=True)
     path = OUT / f"node-fields-{label(lines)}-v{GENERATOR_VERSION}-s{SEED}.jsonl"
@@ -102,7 +105,11 @@ def main(argv: list[str] | None = None) -> int:
     try:
         assert server.stdout is not None
         url, first, last = server.stdout.readline().split()
-        window = ["--since", format_ns(int(first)), "--until", format_ns(int(last) + 1)]
+        # LogQL ranges are whole milliseconds (push-down refuses a finer window): the first
+        # event's millisecond, to the millisecond after the last event.
+        start = int(first) // MS * MS
+        end = (int(last) // MS + 1) * MS
+        window = ["--since", format_ns(start), "--until", format_ns(end)]
         results = []
         for name, flags in MODES:
             print(f"analyzing from Loki: {name} ...", flush=True)
