@@ -12,6 +12,7 @@ from typing import Any
 from micro_gastown import __version__
 from micro_gastown.analysis.scan import AnalysisRun, AnalysisSettings
 from micro_gastown.detectors import Finding
+from micro_gastown.detectors.series import BucketLayout, bucket_layout, count_query, rebucket
 from micro_gastown.dsl import DslModel
 from micro_gastown.events.model import Event
 from micro_gastown.evidence import Redactor, default_redactor
@@ -23,6 +24,7 @@ from micro_gastown.report.model import (
     PatternType,
     QueryRange,
     SampleEvent,
+    Series,
     Severity,
     Summary,
 )
@@ -55,12 +57,50 @@ def _out_of_order(finding: Finding, by_node: dict[str, int]) -> int | None:
     return sum(by_node.get(node, 0) for node in set(finding.nodes)) or None
 
 
+def _series(finding: Finding, layout: BucketLayout | None, redactor: Redactor) -> Series | None:
+    """The finding's counts per bucket of the report's window (see detectors.series)."""
+    counted = finding.series
+    if counted is None or layout is None:
+        return None
+
+    def query(log_query: str | None) -> str | None:
+        return redactor.redact_text(count_query(log_query, layout)) if log_query else None
+
+    exposure = counted.exposure
+    return Series(
+        start=format_ns(layout.start_ns),
+        step_seconds=layout.step_seconds,
+        metric=counted.metric,
+        values=rebucket(counted.values, counted.unit_ns, layout),
+        exposure=rebucket(exposure, counted.unit_ns, layout) if exposure is not None else None,
+        exposure_unit=counted.exposure_unit,
+        query=query(counted.query),
+        exposure_query=query(counted.exposure_query),
+    )
+
+
+def series_layout(run: AnalysisRun, window: TimeWindow) -> BucketLayout | None:
+    """The buckets of the findings' series: over the window the pass fixed, else over the
+    report's query range (the window's own bounds, else the first and last event)."""
+    if run.series_window is not None:
+        return bucket_layout(*run.series_window)
+    start = window.start_ns if window.start_ns is not None else run.first_ns
+    if window.end_ns is not None:
+        end = window.end_ns
+    elif run.last_ns is not None:
+        end = run.last_ns + 1
+    else:
+        return None
+    return bucket_layout(start, end) if start is not None else None
+
+
 def _pattern(
     finding: Finding,
     redactor: Redactor,
     settings: AnalysisSettings,
     link_range: tuple[int, int] | None,
     out_of_order_nodes: dict[str, int],
+    layout: BucketLayout | None,
 ) -> Pattern:
     key: dict[str, str | None] = {
         name: redactor.redact_text(value) if value is not None else None
@@ -82,6 +122,7 @@ def _pattern(
         grafana_query=logql,
         grafana_url=url,
         sample_events=[_sample(event, redactor) for event in finding.samples[:5]],
+        series=_series(finding, layout, redactor),
         out_of_order_events=_out_of_order(finding, out_of_order_nodes),
     )
 
@@ -134,8 +175,12 @@ def assemble_report(
 ) -> PatternReport:
     redactor = default_redactor()
     link_range = _range(run, window)
+    layout = series_layout(run, window)
     patterns = sorted(
-        (_pattern(f, redactor, settings, link_range, run.out_of_order_nodes) for f in run.findings),
+        (
+            _pattern(f, redactor, settings, link_range, run.out_of_order_nodes, layout)
+            for f in run.findings
+        ),
         key=lambda p: (p.severity.rank, _TYPE_ORDER[p.type], -p.occurrences, p.id),
     )
     by_severity = dict.fromkeys(Severity, 0)

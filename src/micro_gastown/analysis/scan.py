@@ -29,6 +29,7 @@ from micro_gastown.clustering import (
 )
 from micro_gastown.detectors import Detector, DetectorContext, Finding, Traffic, all_detectors
 from micro_gastown.detectors.base import ErrorTemplates, Handler
+from micro_gastown.detectors.series import Timeline, counting_unit_ns, merge_timeline
 from micro_gastown.detectors.stats import MAX_SAMPLES
 from micro_gastown.dsl import DslModel
 from micro_gastown.events.attribution import DEFERRED, Attributor, ScopeState
@@ -101,6 +102,9 @@ class AnalysisRun:
     """Out-of-order events by the node they were attributed to (see Attributor)."""
     notes: list[str] = field(default_factory=list)
     """What the report should say about how the analysis went (the reader may need it)."""
+    series_window: tuple[int, int] | None = None
+    """The ``[start, end)`` the findings' series cover, when the pass fixed it (push-down
+    asks Loki for buckets of it); None: the report's query range."""
 
 
 class _Capped:
@@ -134,6 +138,7 @@ class PartResult:
     index: int
     detectors: list[Detector]
     edges: dict[tuple[str, str], int]
+    edge_timelines: dict[tuple[str, str], Timeline]
     counts: dict[type[Event], int]
     first_ns: int
     last_ns: int
@@ -158,7 +163,10 @@ class ScanPass:
         *,
         index: int = 0,
         split: bool = False,
+        series_unit_ns: int | None = None,
     ) -> None:
+        """``series_unit_ns``: the unit detectors count series in (see
+        :func:`~micro_gastown.detectors.series.counting_unit_ns`; a minute if None)."""
         self.index = index
         self.tick = None if split and index > 0 else settings.tick
         self.skips = SkipCounter()
@@ -169,6 +177,7 @@ class ScanPass:
             traffic=Traffic(),
             error_templates=ErrorTemplates(),
             dsl=dsl,
+            series_unit_ns=series_unit_ns or counting_unit_ns(None, None),
         )
         self.detectors = all_detectors(self.context, settings.detectors)
         self.dispatch = dispatch_table(self.detectors)
@@ -224,6 +233,8 @@ class ScanPass:
         context = self.context
         observe = context.attributor.observe
         edges = context.traffic.edges if self.count_edges else {}
+        edge_timelines = context.traffic.timelines if self.count_edges else {}
+        unit_ns = context.series_unit_ns
         dispatch = self.dispatch
         counts = self.counts
         orphans = self.orphans
@@ -259,6 +270,11 @@ class ScanPass:
             if cls is GraphTransition:
                 edge = (event.source, event.target)  # type: ignore[attr-defined]
                 edges[edge] = edges.get(edge, 0) + 1
+                timeline = edge_timelines.get(edge)
+                if timeline is None:
+                    timeline = edge_timelines[edge] = {}
+                unit = (ts_ns - 1) // unit_ns
+                timeline[unit] = timeline.get(unit, 0) + 1
             context.position = position
             for handler in dispatch[cls]:
                 handler(event)
@@ -272,6 +288,7 @@ class ScanPass:
             index=self.index,
             detectors=[d for d in self.detectors if ErrorEvent not in d.handlers()],
             edges=self.context.traffic.edges,
+            edge_timelines=self.context.traffic.timelines,
             counts=self.counts,
             first_ns=self.first_ns,
             last_ns=self.last_ns,
@@ -315,6 +332,9 @@ class ScanPass:
         edges = context.traffic.edges
         for edge, n in part.edges.items():
             edges[edge] = edges.get(edge, 0) + n
+        timelines = context.traffic.timelines
+        for edge, timeline in part.edge_timelines.items():
+            merge_timeline(timelines.setdefault(edge, {}), timeline)
         for cls, n in part.counts.items():
             self.counts[cls] += n
         self.first_ns = min(self.first_ns, part.first_ns)
@@ -363,7 +383,13 @@ def _scan_part(
     part: FileSource, window: TimeWindow, settings: AnalysisSettings, index: int
 ) -> PartResult:
     """One part of a split file, in a worker process."""
-    scan_pass = ScanPass(replace(settings, tick=None), None, index=index, split=True)
+    scan_pass = ScanPass(
+        replace(settings, tick=None),
+        None,
+        index=index,
+        split=True,
+        series_unit_ns=counting_unit_ns(window.start_ns, window.end_ns),
+    )
     scan_pass.run(part, window)
     return scan_pass.result(part.stats)
 
@@ -378,7 +404,9 @@ def scan(
     source: LogSource, window: TimeWindow, settings: AnalysisSettings, dsl: DslModel | None
 ) -> AnalysisRun:
     """One pass over ``window`` of ``source``; in parallel parts when it pays off."""
-    parent = ScanPass(settings, dsl)
+    parent = ScanPass(
+        settings, dsl, series_unit_ns=counting_unit_ns(window.start_ns, window.end_ns)
+    )
     parts = [] if settings.max_lines is not None else _parts(source, settings)
     if not parts:
         truncated = parent.run(source, window, settings.max_lines)

@@ -10,11 +10,12 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from collections import Counter
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Self
 
 from micro_gastown.clustering import TemplateMiner
+from micro_gastown.detectors.series import MINUTE_NS, FindingSeries, Timeline, merged_timelines
 from micro_gastown.dsl import DslModel
 from micro_gastown.events.attribution import Attributor
 from micro_gastown.events.model import ErrorEvent, Event
@@ -38,19 +39,23 @@ class Finding:
     nodes: tuple[str, ...] = ()
     """The nodes whose attributed events make up the finding: an event out of time order
     at one of them may have been attributed there wrongly (the report marks that)."""
+    series: FindingSeries | None = None
+    """Its counts over time, bucketed by the report (every detector sets it)."""
 
 
 class Traffic:
     """Transition counts per edge, shared by the detectors that reason about edges.
 
-    The analysis loop fills ``edges`` directly (it runs per transition); per-node entries
-    and exits are derived from it when first asked for, which is after the scan.
+    The analysis loop fills ``edges`` and ``timelines`` (the same counts by unit of time,
+    see :mod:`~micro_gastown.detectors.series`) directly: it runs per transition. Per-node
+    entries and exits are derived from them when first asked for, which is after the scan.
     """
 
-    __slots__ = ("_entries", "_exits", "edges")
+    __slots__ = ("_entries", "_exits", "edges", "timelines")
 
     def __init__(self) -> None:
         self.edges: dict[tuple[str, str], int] = {}
+        self.timelines: dict[tuple[str, str], Timeline] = {}
         self._entries: Counter[str] | None = None
         self._exits: Counter[str] | None = None
 
@@ -74,6 +79,28 @@ class Traffic:
     def visits(self, node: str) -> int:
         """How often a node ran: its entries, or its exits for a node never entered (Entry)."""
         return self.entries(node) or self.exits(node)
+
+    def taken_over_time(self, source: str, target: str) -> Timeline:
+        return dict(self.timelines.get((source, target), {}))
+
+    def exits_over_time(self, source: str) -> Timeline:
+        return merged_timelines(t for (s, _), t in self.timelines.items() if s == source)
+
+    def visits_over_time(self, nodes: Collection[str]) -> tuple[Timeline, set[str], set[str]]:
+        """Visits to ``nodes`` (as :meth:`visits` counts them: entries, or exits for a
+        node never entered), each transition once; every transition when ``nodes`` is
+        empty. Also the nodes counted by entries and those counted by exits."""
+        entered = {node for node in nodes if self.entries(node)}
+        left = set(nodes) - entered
+        return (
+            merged_timelines(
+                timeline
+                for (source, target), timeline in self.timelines.items()
+                if not nodes or target in entered or source in left
+            ),
+            entered,
+            left,
+        )
 
 
 class ErrorTemplates:
@@ -107,6 +134,8 @@ class DetectorContext:
     # The stream position of the event being handled (set by the scan loop), which orders
     # evidence samples the same way however the stream was split.
     position: int = 0
+    series_unit_ns: int = MINUTE_NS
+    """The unit of time detectors count their series in (see detectors.series)."""
 
 
 class Detector(ABC):

@@ -5,13 +5,19 @@ never-taken edge is ``info``, or ``warning`` when its source node ran often enou
 absence means something; an edge taken but below ``underused_share`` of its source's exits
 is reported as underused (``info``). A window without a single transition says nothing
 about paths (wrong window, wrong selector, or the app was down), so it yields no finding.
+
+Series: traversals of the edge per bucket (zeros for a never-taken edge) over its source's
+exits, both exact in LogQL. They sum to ``taken`` and ``source_exits``; ``occurrences`` is
+the source's visits (its entries), a different count.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 
+from micro_gastown.detectors import series
 from micro_gastown.detectors.base import Detector, Finding, Handler
+from micro_gastown.detectors.series import FindingSeries
 from micro_gastown.events.model import Event
 from micro_gastown.report.model import PatternType, Severity
 
@@ -80,6 +86,15 @@ class DeadPathDetector(Detector):
                     details=details,
                     recommendation=text,
                     logql=self.context.logql.exits(edge.source),
+                    series=FindingSeries(
+                        metric="traversals",
+                        values=traffic.taken_over_time(*pair),
+                        unit_ns=self.context.series_unit_ns,
+                        exposure=traffic.exits_over_time(edge.source),
+                        exposure_unit="exits from the source",
+                        query=series.transitions(self.context.logql, *pair),
+                        exposure_query=series.transitions(self.context.logql, edge.source),
+                    ),
                     # No nodes: edge counts come from each transition's own from/to, so
                     # event order and attribution cannot change them.
                 )

@@ -1,10 +1,15 @@
-"""effect_failure (our extension): effect types that fail too often."""
+"""effect_failure (our extension): effect types that fail too often.
+
+Series: failed executions per bucket over all executions of the effect type; both are
+selected by LogQL exactly (an execution names its effect type and outcome).
+"""
 
 from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Mapping
 
+from micro_gastown.detectors import series
 from micro_gastown.detectors.base import (
     Detector,
     DetectorContext,
@@ -12,6 +17,7 @@ from micro_gastown.detectors.base import (
     Handler,
     rate_severity,
 )
+from micro_gastown.detectors.series import FindingSeries, Timeline
 from micro_gastown.detectors.stats import Distribution, FirstSamples, Histogram, tidy
 from micro_gastown.events.model import EffectExecution, Event
 from micro_gastown.report.model import PatternType
@@ -27,24 +33,33 @@ class EffectFailureDetector(Detector):
         self._nodes: dict[str, Counter[str]] = {}
         self._samples: dict[str, FirstSamples] = {}
         self._remote = False
+        # Executions and failures by unit of time (series).
+        self._executions_over_time: dict[str, Timeline] = {}
+        self._failures_over_time: dict[str, Timeline] = {}
+        self._unit_ns = context.series_unit_ns
 
-    def load_remote(self, latencies: dict[str, Distribution]) -> None:
-        """Take executions and latencies per effect type from Loki (push-down).
+    def load_remote(
+        self, latencies: dict[str, Distribution], executions: dict[str, Timeline]
+    ) -> None:
+        """Take executions and latencies per effect type, and executions by unit of time,
+        from Loki (push-down).
 
         Failed executions still arrive as events (Loki sends them raw, they are few), for
-        their nodes and samples; successful ones are then ignored.
+        their nodes, samples and series; successful ones are then ignored.
         """
         self._remote = True
         self._latencies = dict(latencies)
         for effect in latencies:
             self._nodes[effect] = Counter()
             self._samples[effect] = FirstSamples()
+            self._executions_over_time[effect] = executions.get(effect, {})
 
     def handlers(self) -> Mapping[type[Event], Handler]:
         return {EffectExecution: self._on_effect}
 
     def _on_effect(self, event: EffectExecution) -> None:
         effect = event.effect_type
+        unit = (event.ts_ns - 1) // self._unit_ns
         if self._remote:
             if event.success or effect not in self._latencies:
                 return
@@ -54,10 +69,15 @@ class EffectFailureDetector(Detector):
                 latencies = self._latencies[effect] = Histogram()
                 self._nodes[effect] = Counter()
                 self._samples[effect] = FirstSamples()
+                self._executions_over_time[effect] = {}
             counts = latencies.counts  # type: ignore[attr-defined]  # local: a Histogram
             counts[event.latency_ms] = counts.get(event.latency_ms, 0) + 1
+            over_time = self._executions_over_time[effect]
+            over_time[unit] = over_time.get(unit, 0) + 1
         if not event.success:
             self._failures[effect] += 1
+            over_time = self._failures_over_time.setdefault(effect, {})
+            over_time[unit] = over_time.get(unit, 0) + 1
             if event.node is not None:
                 self._nodes[effect][event.node] += 1
             self._samples[effect].offer(self.context.position, event)
@@ -74,9 +94,16 @@ class EffectFailureDetector(Detector):
                 self._nodes[effect].update(other._nodes[effect])
                 self._samples[effect].merge(other._samples[effect])
         self._failures.update(other._failures)
+        for ours, theirs in (
+            (self._executions_over_time, other._executions_over_time),
+            (self._failures_over_time, other._failures_over_time),
+        ):
+            for effect, timeline in theirs.items():
+                series.merge_timeline(ours.setdefault(effect, {}), timeline)
 
     def finish(self) -> list[Finding]:
         t = self.thresholds
+        logql = self.context.logql
         findings = []
         for effect, latencies in self._latencies.items():
             failures = self._failures[effect]
@@ -113,6 +140,15 @@ class EffectFailureDetector(Detector):
                     logql=self.context.logql.effect_outcomes(effect),
                     samples=self._samples[effect].events(),
                     nodes=tuple(nodes),  # where it failed; the rate itself needs no node
+                    series=FindingSeries(
+                        metric="failed executions",
+                        values=dict(self._failures_over_time.get(effect, {})),
+                        unit_ns=self._unit_ns,
+                        exposure=dict(self._executions_over_time.get(effect, {})),
+                        exposure_unit="executions",
+                        query=series.effect_executions(logql, effect, failed=True),
+                        exposure_query=series.effect_executions(logql, effect),
+                    ),
                 )
             )
         return findings

@@ -3,6 +3,11 @@
 A traversal of ``from → to`` fails when an ``error`` event follows it in the same scope
 before the next transition; one traversal fails at most once however many errors follow.
 Failed effects alone do not fail a transition (they are ``effect_failure``).
+
+Series: failed traversals per bucket (at the time of the error that failed them) over the
+edge's traversals. The traversals have an exact LogQL count; the failures have none: which
+error fails which traversal is decided by the order of events in each span or session,
+which LogQL cannot follow, so ``query`` is None (``grafana_query`` shows the interleaving).
 """
 
 from __future__ import annotations
@@ -10,6 +15,7 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Mapping
 
+from micro_gastown.detectors import series
 from micro_gastown.detectors.base import (
     Detector,
     DetectorContext,
@@ -17,6 +23,7 @@ from micro_gastown.detectors.base import (
     Handler,
     rate_severity,
 )
+from micro_gastown.detectors.series import FindingSeries, Timeline
 from micro_gastown.detectors.stats import FirstSamples
 from micro_gastown.events.model import ErrorEvent, Event
 from micro_gastown.report.model import PatternType
@@ -32,6 +39,8 @@ class FailedTransitionDetector(Detector):
         self._failures: Counter[Edge] = Counter()
         self._templates: dict[Edge, Counter[int]] = {}
         self._samples: dict[Edge, FirstSamples] = {}
+        self._failures_over_time: dict[Edge, Timeline] = {}
+        self._unit_ns = context.series_unit_ns
 
     def handlers(self) -> Mapping[type[Event], Handler]:
         return {ErrorEvent: self._on_error}
@@ -46,7 +55,9 @@ class FailedTransitionDetector(Detector):
         if templates is None:
             templates = self._templates[edge] = Counter()
             self._samples[edge] = FirstSamples()
+            self._failures_over_time[edge] = {}
         templates[template_id] += 1
+        series.count_into(self._failures_over_time[edge], (event.ts_ns - 1) // self._unit_ns)
         self._samples[edge].offer(self.context.position, event)
 
     def finish(self) -> list[Finding]:
@@ -90,6 +101,14 @@ class FailedTransitionDetector(Detector):
                     samples=self._samples[edge].events(),
                     # A late transition into either end moves errors onto or off this edge.
                     nodes=(source, target),
+                    series=FindingSeries(
+                        metric="failed traversals",
+                        values=dict(self._failures_over_time[edge]),
+                        unit_ns=self._unit_ns,
+                        exposure=traffic.taken_over_time(source, target),
+                        exposure_unit="traversals",
+                        exposure_query=series.transitions(self.context.logql, source, target),
+                    ),
                 )
             )
         return findings

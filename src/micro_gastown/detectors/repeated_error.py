@@ -1,11 +1,23 @@
-"""repeated_error: error messages that cluster into one Drain template many times."""
+"""repeated_error: error messages that cluster into one Drain template many times.
+
+Series: the template's errors per bucket. Exposure: the visits to the nodes the errors
+occurred in (transitions into them; out of a node never entered, such as the entry node),
+or every transition when no error of the template was attributed to a node. Transitions
+stand for the traffic because they are already counted per unit of time for the edge
+detectors: counting every event per node would cost the hot loop a lookup per line. The
+values have no exact LogQL query: Drain groups messages by their tokens in the order it
+sees them, and a template's regex (``grafana_query``) can match messages Drain put in
+another cluster, so ``query`` is None; the exposure is exact.
+"""
 
 from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Mapping
 
+from micro_gastown.detectors import series
 from micro_gastown.detectors.base import Detector, DetectorContext, Finding, Handler
+from micro_gastown.detectors.series import FindingSeries, Timeline
 from micro_gastown.detectors.stats import FirstSamples
 from micro_gastown.events.model import ErrorEvent, Event
 from micro_gastown.report.model import PatternType, Severity
@@ -13,9 +25,10 @@ from micro_gastown.timewindow import format_ns
 
 
 class _TemplateStats:
-    __slots__ = ("count", "first_ns", "last_ns", "nodes", "samples")
+    __slots__ = ("count", "first_ns", "last_ns", "nodes", "over_time", "samples")
 
     def __init__(self, ts_ns: int) -> None:
+        self.over_time: Timeline = {}
         self.count = 0
         self.first_ns = ts_ns
         self.last_ns = ts_ns
@@ -29,6 +42,7 @@ class RepeatedErrorDetector(Detector):
     def __init__(self, context: DetectorContext) -> None:
         super().__init__(context)
         self._stats: dict[int, _TemplateStats] = {}
+        self._unit_ns = context.series_unit_ns
 
     def handlers(self) -> Mapping[type[Event], Handler]:
         return {ErrorEvent: self._on_error}
@@ -40,6 +54,7 @@ class RepeatedErrorDetector(Detector):
             stats = self._stats[template_id] = _TemplateStats(event.ts_ns)
         stats.count += 1
         ts = event.ts_ns
+        series.count_into(stats.over_time, (ts - 1) // self._unit_ns)
         if ts < stats.first_ns:
             stats.first_ns = ts
         if ts > stats.last_ns:
@@ -101,6 +116,18 @@ class RepeatedErrorDetector(Detector):
                     logql=self.context.logql.errors_matching(template),
                     samples=samples,
                     nodes=tuple(nodes),  # where it occurred; the count itself needs no node
+                    series=self._series(group, nodes),
                 )
             )
         return findings
+
+    def _series(self, group: list[_TemplateStats], nodes: Counter[str]) -> FindingSeries:
+        visits, entered, left = self.context.traffic.visits_over_time(list(nodes))
+        return FindingSeries(
+            metric="errors",
+            values=series.merged_timelines(s.over_time for s in group),
+            unit_ns=self._unit_ns,
+            exposure=visits,
+            exposure_unit="visits to its nodes" if nodes else "graph transitions",
+            exposure_query=series.node_visits(self.context.logql, entered, left),
+        )

@@ -2,14 +2,20 @@
 
 The ratio is the median prompt over the median completion (not the median of per-call
 ratios), so Loki can compute it from two ``quantile_over_time`` aggregates (push-down).
+
+Series: the node's calls whose prompt reaches the p95 warning threshold, per bucket, over
+all its calls (the exposure, which sums to the finding's occurrences). Queries as for
+slow_llm: None where the node came from a span rather than a ``node`` field.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 
+from micro_gastown.detectors import series
 from micro_gastown.detectors.base import Detector, DetectorContext, Finding, Handler
 from micro_gastown.detectors.prose import node_hint
+from micro_gastown.detectors.series import FindingSeries, Timeline
 from micro_gastown.detectors.stats import Distribution, Histogram, TopSamples, tidy
 from micro_gastown.events.model import Event, LlmCall
 from micro_gastown.report.model import PatternType, Severity
@@ -20,18 +26,24 @@ MAX_MODELS = 256  # distinct models remembered per node (8 are reported)
 class NodeCalls:
     """Token counts of one node's calls: local histograms, or Loki's aggregates."""
 
-    __slots__ = ("completion", "models", "prompt", "samples")
+    __slots__ = ("calls", "completion", "large", "models", "prompt", "samples")
 
     def __init__(
         self,
         prompt: Distribution | None = None,
         completion: Distribution | None = None,
         models: set[str] | None = None,
+        calls: Timeline | None = None,
+        large: Timeline | None = None,
     ) -> None:
         self.prompt: Distribution = prompt if prompt is not None else Histogram()
         self.completion: Distribution = completion if completion is not None else Histogram()
         self.models: set[str] = models if models is not None else set()
         self.samples = TopSamples()
+        self.calls: Timeline = calls if calls is not None else {}
+        """Calls by unit of time (series)."""
+        self.large: Timeline = large if large is not None else {}
+        """Calls with a prompt at the p95 warning threshold or above, by unit of time."""
 
 
 class TokenBloatDetector(Detector):
@@ -40,6 +52,8 @@ class TokenBloatDetector(Detector):
     def __init__(self, context: DetectorContext) -> None:
         super().__init__(context)
         self._nodes: dict[str | None, NodeCalls] = {}
+        self._unit_ns = context.series_unit_ns
+        self._large_from = context.thresholds.prompt_tokens_p95_warning
 
     def load_remote(self, nodes: dict[str | None, NodeCalls]) -> None:
         """Take per-node figures computed by Loki instead of counting calls (push-down)."""
@@ -61,6 +75,12 @@ class TokenBloatDetector(Detector):
         models = calls.models
         if len(models) < MAX_MODELS:
             models.add(event.model)
+        unit = (event.ts_ns - 1) // self._unit_ns
+        over_time = calls.calls
+        over_time[unit] = over_time.get(unit, 0) + 1
+        if prompt >= self._large_from:
+            over_time = calls.large
+            over_time[unit] = over_time.get(unit, 0) + 1
         if prompt > calls.samples.floor:
             calls.samples.offer(prompt, self.context.position, event)
 
@@ -76,6 +96,8 @@ class TokenBloatDetector(Detector):
                 if len(mine.models) < MAX_MODELS:
                     mine.models.add(model)
             mine.samples.merge(theirs.samples)
+            series.merge_timeline(mine.calls, theirs.calls)
+            series.merge_timeline(mine.large, theirs.large)
 
     def finish(self) -> list[Finding]:
         t = self.thresholds
@@ -134,6 +156,23 @@ class TokenBloatDetector(Detector):
                     ),
                     samples=node_calls.samples.events(),
                     nodes=(node,) if node else (),
+                    series=self._series(node, node_calls),
                 )
             )
         return findings
+
+    def _series(self, node: str | None, node_calls: NodeCalls) -> FindingSeries:
+        inferred = self.context.attributor.inferred_llm_nodes
+        selectable = node not in inferred if node is not None else not inferred
+        logql = self.context.logql
+        return FindingSeries(
+            metric=f"calls with prompts of {self._large_from}+ tokens",
+            values=dict(node_calls.large),
+            unit_ns=self._unit_ns,
+            exposure=dict(node_calls.calls),
+            exposure_unit="calls",
+            query=(
+                series.llm_calls(logql, node, prompt_from=self._large_from) if selectable else None
+            ),
+            exposure_query=series.llm_calls(logql, node) if selectable else None,
+        )

@@ -88,6 +88,37 @@ class SampleEvent(_Model):
         return writable_json(event)
 
 
+class Series(_Model):
+    """A finding's counts bucket by bucket over its window: what the PR's chart draws and
+    what the rollback watcher compares before and after a merge.
+
+    ``values[i]`` counts the finding's own events (errors, failed traversals, slow calls,
+    traversals of the edge, ...) in the bucket starting at ``start + i * step_seconds``;
+    ``exposure[i]`` counts what they are relative to (the node's calls, traversals,
+    executions), so a rate is ``values / exposure``. The step is an hour for windows of 12
+    hours or more, and finer for shorter ones (at least 12 buckets where the window allows).
+    Bucket edges are Loki's: a range sample at ``t`` counts ``(t - step, t]``, so bucket
+    ``i`` is the query's sample at ``start + (i + 1) * step_seconds`` (see
+    :mod:`micro_gastown.detectors.series`).
+    """
+
+    start: str = Field(description="RFC 3339 UTC start of the first bucket")
+    step_seconds: int = Field(ge=1, description="Width of each bucket")
+    metric: str = Field(min_length=1, description="What values count, e.g. 'failed traversals'")
+    values: list[int] = Field(description="The finding's events per bucket")
+    exposure: list[int] | None = Field(
+        default=None, description="Per bucket, the events the values are relative to"
+    )
+    exposure_unit: str | None = Field(default=None, description="What exposure counts")
+    query: str | None = Field(
+        default=None,
+        description="LogQL metric query that gives values as a range query with this step",
+    )
+    exposure_query: str | None = Field(
+        default=None, description="LogQL metric query that gives exposure with this step"
+    )
+
+
 class Pattern(_Model):
     id: str = Field(
         pattern=r"^[a-z0-9-]+$",
@@ -104,6 +135,9 @@ class Pattern(_Model):
     grafana_query: str | None = Field(default=None, description="LogQL that reproduces it")
     grafana_url: str | None = Field(default=None, description="Grafana Explore link, if configured")
     sample_events: list[SampleEvent] = Field(default_factory=list, max_length=5)
+    series: Series | None = Field(
+        default=None, description="The finding's counts over its window, bucket by bucket"
+    )
     out_of_order_events: int | None = Field(
         default=None,
         ge=1,

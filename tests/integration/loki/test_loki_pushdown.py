@@ -192,7 +192,7 @@ def test_pushdown_without_the_event_type_label_selects_by_line_filter(
 
     def unlabelled(patterns: list[dict[str, Any]]) -> list[dict[str, Any]]:
         """Patterns as this deployment sees them: no event_type label on samples, and
-        evidence queries (compared below) of its own."""
+        evidence and series queries (compared below) of its own."""
         return [
             {
                 **{k: v for k, v in p.items() if k != "grafana_query"},
@@ -200,12 +200,23 @@ def test_pushdown_without_the_event_type_label_selects_by_line_filter(
                     {**e, "labels": {k: v for k, v in e["labels"].items() if k != "event_type"}}
                     for e in p["sample_events"]
                 ],
+                "series": {
+                    k: v for k, v in p["series"].items() if k not in ("query", "exposure_query")
+                },
             }
             for p in patterns
         ]
 
     assert unlabelled(pushed["patterns"]) == unlabelled(from_file["patterns"])
     assert all('|~ `"type"' in p["grafana_query"] for p in pushed["patterns"])
+    series_queries = [
+        query
+        for p in pushed["patterns"]
+        for query in (p["series"].get("query"), p["series"].get("exposure_query"))
+        if query
+    ]
+    assert series_queries
+    assert all('|~ `"type"' in q and "event_type=" not in q for q in series_queries)
     assert any("without an event_type label" in n for n in pushed["metadata"]["notes"])
     if loki.sim is not None:
         typed = [q for q in queries if "quantile_over_time" in q]

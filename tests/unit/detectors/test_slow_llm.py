@@ -232,7 +232,7 @@ def test_latencies_computed_by_loki_make_the_same_finding() -> None:
     remote = RemoteDistribution(
         20, {0.5: 2000.0, 0.95: 2400.0, 0.99: 8480.0}, maximum=10_000.0, above={2000: 1}
     )
-    detector.load_remote({("summarize", "m"): remote})
+    detector.load_remote({("summarize", "m"): remote}, calls={}, slow={})
     (finding,) = detector.finish()
     local = _detector()
     _feed(local, [2000] * 19 + [10_000])

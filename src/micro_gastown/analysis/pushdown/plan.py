@@ -12,7 +12,7 @@ from collections.abc import Iterator
 from dataclasses import replace
 from typing import Final, TypeVar
 
-from micro_gastown.analysis.pushdown import aggregates
+from micro_gastown.analysis.pushdown import aggregates, timelines
 from micro_gastown.analysis.pushdown.attention import read_attention
 from micro_gastown.analysis.pushdown.exemplars import exemplars
 from micro_gastown.analysis.pushdown.queries import WindowQueries
@@ -22,6 +22,7 @@ from micro_gastown.detectors.dead_path import DeadPathDetector
 from micro_gastown.detectors.effect_failure import EffectFailureDetector
 from micro_gastown.detectors.failed_transition import FailedTransitionDetector
 from micro_gastown.detectors.repeated_error import RepeatedErrorDetector
+from micro_gastown.detectors.series import bucket_layout, merge_timeline
 from micro_gastown.detectors.slow_llm import SlowLlmDetector
 from micro_gastown.detectors.token_bloat import TokenBloatDetector
 from micro_gastown.dsl import DslModel
@@ -79,7 +80,8 @@ def _run(queries: WindowQueries, settings: AnalysisSettings, dsl: DslModel | Non
             "number of milliseconds long, and a LogQL range cannot be finer"
         )
     lines = queries.census()
-    scan = ScanPass(replace(settings, logql=queries.logql), dsl)
+    layout = bucket_layout(queries.start, queries.end)  # the findings' series
+    scan = ScanPass(replace(settings, logql=queries.logql), dsl, series_unit_ns=layout.step_ns)
     slow_llm = _detector(scan, SlowLlmDetector)
     token_bloat = _detector(scan, TokenBloatDetector)
     effect_failure = _detector(scan, EffectFailureDetector)
@@ -88,18 +90,26 @@ def _run(queries: WindowQueries, settings: AnalysisSettings, dsl: DslModel | Non
     if slow_llm is not None or token_bloat is not None:
         _check_nodes_named(queries)
         latencies, nodes = aggregates.llm_figures(queries, settings.thresholds)
+        calls, slow, large = timelines.llm_timelines(queries, layout, settings.thresholds)
         if slow_llm is not None:
-            slow_llm.load_remote(latencies)
+            slow_llm.load_remote(latencies, calls, slow)
         if token_bloat is not None:
+            for (node, _), timeline in calls.items():
+                if node in nodes:
+                    merge_timeline(nodes[node].calls, timeline)
+            for node, timeline in large.items():
+                if node in nodes:
+                    nodes[node].large = timeline
             token_bloat.load_remote(nodes)
         counts[LlmCall.kind.value] = sum(len(d) for d in latencies.values())
     if effect_failure is not None:
         effects = aggregates.effect_figures(queries)
-        effect_failure.load_remote(effects)
+        effect_failure.load_remote(effects, timelines.effect_timelines(queries, layout))
         counts[EffectExecution.kind.value] = sum(len(d) for d in effects.values())
     if reads_errors or _detector(scan, DeadPathDetector) is not None:
         edges = aggregates.edges(queries)
         scan.context.traffic.edges.update(edges)
+        scan.context.traffic.timelines.update(timelines.edge_timelines(queries, layout))
         counts[GraphTransition.kind.value] = sum(edges.values())
     scan.count_edges = False
     # The detectors fed by aggregates alone ignore the raw events read for the others.
@@ -112,6 +122,7 @@ def _run(queries: WindowQueries, settings: AnalysisSettings, dsl: DslModel | Non
         _Entries(attention.entries, queries.source), queries.window, settings.max_lines
     )
     run = scan.finish(parts=1, truncated=truncated)
+    run.series_window = (queries.start, queries.end)
     for finding in run.findings:
         if finding.kind in (PatternType.SLOW_LLM, PatternType.TOKEN_BLOAT):
             finding.samples = exemplars(queries, finding)

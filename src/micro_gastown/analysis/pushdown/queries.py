@@ -23,7 +23,7 @@ from micro_gastown.events.skips import SkipCounter
 from micro_gastown.logql import LogQL
 from micro_gastown.sources.base import LogEntry
 from micro_gastown.sources.loki.client import LokiClient
-from micro_gastown.sources.loki.grid import busy_windows, grid_bounds, grid_step
+from micro_gastown.sources.loki.grid import NS_PER_MS, busy_windows, grid_bounds, grid_step
 from micro_gastown.sources.loki.selection import (
     duration,
     fallback_note,
@@ -87,15 +87,33 @@ class WindowQueries:
         self.logql = logql
         self.metric_queries = 0
         self.raw_lines = 0
+        self._has_lines: dict[tuple[int, int], bool] = {}
 
     # -- metric queries ---------------------------------------------------------------
 
-    def instant(self, query: str) -> list[tuple[dict[str, str], float]]:
+    def instant(self, query: str, at: int | None = None) -> list[tuple[dict[str, str], float]]:
+        """An instant query at the window's end (``at``: at another instant)."""
         self.metric_queries += 1
-        return vector(self.client.query(query, self.at))
+        return vector(self.client.query(query, self.at if at is None else at))
 
-    def total(self, query: str) -> int:
-        return int(sum(value for _, value in self.instant(query)))
+    def total(self, query: str, at: int | None = None) -> int:
+        return int(sum(value for _, value in self.instant(query, at)))
+
+    def has_lines(self, low: int, high: int) -> bool:
+        """Whether Loki holds any line of the base selector in ``(low, high]`` (asked once
+        per span): its whole milliseconds ending at ``high`` by an instant query, the
+        sub-millisecond rest just after ``low`` by a raw read."""
+        known = self._has_lines.get((low, high))
+        if known is None:
+            whole = (high - low) // NS_PER_MS * NS_PER_MS
+            known = bool(whole) and bool(
+                self.total(f"sum(count_over_time({self.logql.base()} [{duration(whole)}]))", high)
+            )
+            if not known and high - whole > low:
+                rest = TimeWindow(low + 1, high - whole + 1)
+                known = next(iter(self.pull(self.logql.base(), rest)), None) is not None
+            self._has_lines[low, high] = known
+        return known
 
     def kind(self, event_type: str) -> str:
         """The valid events of one type, as the local parser would accept them."""
