@@ -5,8 +5,11 @@ ships (AWS, Artifactory, Azure, basic-auth URLs, Cloudant, Discord, GitHub, GitL
 Mailchimp, npm, OpenAI, private keys, PyPI, SendGrid, Slack, SoftLayer, Square, Stripe,
 Telegram, Twilio, ... and any it adds later), its keyword rules for quoted assignments, and
 its Base64 entropy check limited to quoted strings. We run the plugins' own regexes with
-``finditer`` so each rule reports *where* a secret is, not just its value. A few rules
-detect-secrets lacks are added here, each commented with the gap it fills.
+``finditer`` so each rule reports *where* a secret is, not just its value. The formats of
+gitleaks' default rule set that detect-secrets lacks are rules of our own, in
+`micro_gastown.evidence.secret_rules_extra` (prefixed tokens, PEM blocks, curl credentials,
+...) and `micro_gastown.evidence.secret_rules_providers` (values known by a key naming the
+provider); `default_rules` runs them all.
 
 Left out on purpose, because on ordinary log lines they flag words, span ids and hashes rather
 than secrets: the hex entropy plugin, the eager (unquoted) mode of the Base64 one, and
@@ -15,9 +18,9 @@ than secrets: the hex entropy plugin, the eager (unquoted) mode of the Base64 on
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Iterator
-from dataclasses import dataclass
 from typing import Any, Final, Protocol
 
 from detect_secrets import plugins as ds_plugins
@@ -25,6 +28,13 @@ from detect_secrets.plugins import keyword as ds_keyword
 from detect_secrets.plugins.base import RegexBasedDetector
 from detect_secrets.plugins.high_entropy_strings import Base64HighEntropyString
 from detect_secrets.util.importlib import import_types_from_package
+
+from micro_gastown.evidence.secret_rules_extra import Span, extra_rules
+from micro_gastown.evidence.secret_rules_providers import (
+    PROVIDER_RULES,
+    names_a_provider,
+    names_provider_credential,
+)
 
 __all__ = [
     "DEFAULT_ENTROPY_LIMIT",
@@ -44,15 +54,6 @@ _EXCLUDED_DETECTORS: Final = frozenset({"IPPublicDetector"})
 # detect-secrets' default limit for Base64 strings. Hex ids and UUIDs can never exceed it
 # (16-17 symbols give at most ~4.1 bits/char), so span and trace ids stay visible.
 DEFAULT_ENTROPY_LIMIT: Final = 4.5
-
-
-@dataclass(frozen=True, slots=True)
-class Span:
-    """Where a secret is in the text (``text[start:end]``) and what kind it is."""
-
-    start: int
-    end: int
-    kind: str
 
 
 class Rule(Protocol):
@@ -259,46 +260,6 @@ class _EntropyRule:
         return entropy > self.plugin.entropy_limit
 
 
-class _PatternRule:
-    """A rule of our own: the ``secret`` group of ``pattern`` (or the whole match)."""
-
-    def __init__(self, kind: str, pattern: str, flags: int = 0) -> None:
-        self.kind = kind
-        self.regex = re.compile(pattern, flags)
-
-    def find(self, text: str) -> Iterator[Span]:
-        group = "secret" if "secret" in self.regex.groupindex else 0
-        for match in self.regex.finditer(text):
-            if match.group(group):
-                yield Span(*match.span(group), self.kind)
-
-
-# --- rules detect-secrets lacks ----------------------------------------------------------
-
-_EXTRA_RULES: Final[tuple[_PatternRule, ...]] = (
-    # Email addresses: personal data, not credentials, so detect-secrets has no rule for them.
-    # Quantifiers are bounded and the start is anchored to a word start (no quadratic scans).
-    # Not after ":" (except "mailto:"), so the "pass@host" of a basic-auth URL stays the
-    # basic-auth rule's and the host stays readable.
-    _PatternRule(
-        "email",
-        r"(?:(?<=mailto:)|(?<![\w.%+:-]))[A-Za-z0-9._%+-]{1,64}"
-        r"@(?:[A-Za-z0-9-]{1,63}\.){1,8}[A-Za-z]{2,24}(?![\w-])",
-    ),
-    # Anthropic API/admin keys (sk-ant-api03-..., sk-ant-admin01-...): no detect-secrets plugin.
-    _PatternRule("anthropic-api-key", r"(?<![\w-])sk-ant-[A-Za-z0-9_-]{16,}"),
-    # GitHub fine-grained PATs: detect-secrets 1.5 only knows the ghp_/gho_/ghu_/ghs_/ghr_ forms.
-    _PatternRule("github-token", r"(?<!\w)github_pat_[A-Za-z0-9_]{22,}"),
-    # "Bearer <token>" outside an Authorization header (those are handled by the key rule):
-    # at least 16 characters with a digit, so "bearer token expired" stays readable.
-    _PatternRule(
-        "bearer-token",
-        r"\bbearer\s+(?P<secret>(?=[A-Za-z._~+/-]{0,64}[0-9])[A-Za-z0-9._~+/-]{16,}=*)",
-        re.IGNORECASE,
-    ),
-)
-
-
 # --- secret-looking keys ----------------------------------------------------------------
 
 _KEY_WORD: Final = re.compile(r"[A-Z]+(?![a-z])|[A-Z]?[a-z]+|[0-9]+")
@@ -402,42 +363,63 @@ def _names_secret(words: list[str]) -> bool:
 
 
 class _AssignmentRule:
-    """``key=value`` / ``key: value`` pairs whose key names a secret, quoted or not.
+    """``key=value`` / ``key: value`` (or ``=>``, ``:=``) pairs whose key names a secret.
 
     Fills two gaps of detect-secrets' KeywordDetector: it needs quotes around the value in
     code-like files (so ``password=hunter2`` and ``?access_token=...`` slip through) and
     its keyword list lacks token/auth/cookie. Unquoted values end at whitespace or a
-    ``& , ;`` separator; Authorization and Cookie values run to the end of the line. Prose
-    such as "invalid password: too short" loses one word ("too"): when in doubt we
-    over-redact.
+    ``& , ;`` separator; Authorization and Cookie values run to the end of the line. A key
+    naming a provider counts when the value has that provider's shape. Prose such as
+    "invalid password: too short" loses one word ("too"): when in doubt we over-redact.
     """
 
     kind = _SECRET_KEYWORD
-    _regex: Final = re.compile(
+    _pair: Final = re.compile(
         r"""(?<![\w.-])-{0,2}(?P<key>[A-Za-z_][\w.-]{0,127})(?:\\{0,2}["'])?
-        [ \t]{0,3}(?::(?!//)|=)[ \t]{0,3}
-        (?:
+        [ \t]{0,3}(?:=>|:=|:(?!//)|=)[ \t]{0,3}""",
+        re.VERBOSE,
+    )
+    _value: Final = re.compile(
+        r"""
             "(?P<dq>[^"\n]{0,512})"
           | '(?P<sq>[^'\n]{0,512})'
           | \\{1,2}"(?P<eq>[^"\n]{0,512}?)\\{1,2}"
           | (?:\\{0,2}["'])?(?P<bare>[^\s"'\\&,;]+)
-        )""",
+        """,
         re.VERBOSE,
     )
     _line_end: Final = re.compile(r"[^\r\n\"']*")
 
     def find(self, text: str) -> Iterator[Span]:
-        for match in self._regex.finditer(text):
-            key = match.group("key")
-            group = next(g for g in ("dq", "sq", "eq", "bare") if match.group(g) is not None)
-            if not holds_secret(key, _as_json_scalar(match.group(group))):
+        # Pairs are found one after another, so a value that is not a secret is still searched
+        # for the pair that is ("error: password=hunter2"); a secret's value is skipped whole.
+        redacted_to = 0
+        for pair in self._pair.finditer(text):
+            key = pair.group("key")
+            if pair.start() < redacted_to or not _may_name_secret(key):
                 continue
-            start, end = match.span(group)
+            value = self._value.match(text, pair.end())
+            if value is None:
+                continue
+            group = next(g for g in ("dq", "sq", "eq", "bare") if value.group(g) is not None)
+            if not holds_secret(key, _as_json_scalar(value.group(group))):
+                continue
+            start, end = value.span(group)
             if group == "bare" and _WHOLE_LINE_WORDS.intersection(_key_words(key)):
                 rest = self._line_end.match(text, end)
                 end = rest.end() if rest else end
             if start < end:
+                redacted_to = end
                 yield Span(start, end, self.kind)
+
+
+@functools.lru_cache(maxsize=4096)
+def _may_name_secret(key: str) -> bool:
+    """Whether some value under ``key`` could be a secret (a cheap test before reading it).
+
+    Cached: a log repeats the same keys, and a dense ``a=1 b=2 ...`` line has one per word.
+    """
+    return _names_secret(_key_words(key)) or names_a_provider(key)
 
 
 def _as_json_scalar(value: str) -> object:
@@ -453,9 +435,15 @@ def _as_json_scalar(value: str) -> object:
 
 
 def holds_secret(key: str, value: object) -> bool:
-    """Whether ``value``, found under ``key`` (a field or a ``key=value`` pair), is a secret."""
+    """Whether ``value``, found under ``key`` (a field or a ``key=value`` pair), is a secret.
+
+    Either the key names a secret (`is_secret_key`) or it names a provider and the value has
+    that provider's credential shape (``"discord_client": "<32 characters>"``).
+    """
     if value is None or isinstance(value, bool) or value in ("", [], {}):
         return False  # nothing to hide, and "the secret was missing" is evidence
+    if isinstance(value, str) and names_provider_credential(key, value):
+        return True
     words = _key_words(key)
     if isinstance(value, int | float):
         # LLM logs count tokens ({"token": 512}, "output_token": 80); credentials are strings.
@@ -467,5 +455,6 @@ def default_rules(entropy_limit: float = DEFAULT_ENTROPY_LIMIT) -> tuple[Rule, .
     """Every rule, detect-secrets' first; overlapping hits are merged by the redactor."""
     rules: list[Rule] = [_detector_rule(cls) for cls in regex_detector_classes()]
     rules += [_QuotedKeywordRule(), _AssignmentRule(), _EntropyRule(entropy_limit)]
-    rules += _EXTRA_RULES
+    rules += extra_rules()
+    rules += PROVIDER_RULES
     return tuple(rules)
