@@ -15,12 +15,13 @@ $(STAMP): requirements.lock pyproject.toml
 
 # The demo's LLM passes replay hand-written answers (examples/llm/): no key, no network.
 # analyze (with the review), then refine two findings in a temporary git copy of the sample
-# checkout: the static check always, cabal build and test where ghc and cabal are installed.
+# checkout: the static check always, cabal build and test where ghc and cabal are installed;
+# then file-pr as a dry run: branch, patch, body and API calls in demo-pr/, the body printed.
 demo: $(STAMP)
 	$(BIN)/micro-gastown analyze --source file:examples/logs/exomonad-sample.jsonl.gz \
 		--repo examples/exomonad-sample --format markdown \
 		--llm --backend replay --replay examples/llm/log-analyzer-review.replay.json
-	$(BIN)/python -m micro_gastown.testing.demo_refine run
+	$(BIN)/python -m micro_gastown.testing.demo_refine run --pr-out demo-pr
 
 lint: $(STAMP)
 	$(BIN)/ruff format --check src tests bench tools

@@ -20,3 +20,12 @@ def pytest_configure(config: pytest.Config) -> None:
     # place (instead of a copy: micro_gastown.testing.demo_refine.demo_checkout) fails with
     # "not inside a git work tree" rather than write outside its temporary directory.
     os.environ["GIT_CEILING_DIRECTORIES"] = str(CHECKOUT)
+    # No test may reach GitHub with the machine's own token (a CI job has GITHUB_TOKEN and
+    # GITHUB_REPOSITORY set): the GitHub tests set what they use, pointing at githubsim.
+    for name in list(os.environ):
+        if name.startswith(("GITHUB_", "GH_", "MICRO_GASTOWN_GITHUB_")) or name in (
+            "MICRO_GASTOWN_COMMIT_VIA",
+            "GRAFANA_URL",
+            "GRAFANA_LOKI_DATASOURCE_UID",
+        ):
+            del os.environ[name]

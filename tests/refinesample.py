@@ -26,11 +26,11 @@ from micro_gastown.bundled import bundled_root
 from micro_gastown.report.model import PatternReport
 from micro_gastown.testing.demo_refine import (
     ANSWERS,
-    ScriptedRefiner,
     demo_checkout,
     demo_report,
     read_answers,
 )
+from micro_gastown.testing.scripted import ScriptedAnswers
 
 SLOW: Final = "slow-llm-summarize-claude-haiku-4-5-b57e1420da"
 """The demo's first finding (critical, the most severe): a template change."""
@@ -120,9 +120,9 @@ def demo_answers() -> dict[str, Any]:
     return read_answers(ANSWERS)[1]
 
 
-def scripted(answers: dict[str, Any]) -> ScriptedRefiner:
+def scripted(answers: dict[str, Any]) -> ScriptedAnswers:
     """A model that answers each finding's prompt with ``answers[pattern id]``."""
-    return ScriptedRefiner(answers, "Scripted by a test, not a model's answer.")
+    return ScriptedAnswers(answers, "Scripted by a test, not a model's answer.")
 
 
 def record_replay(sample: Sample, answers: dict[str, Any], path: Path) -> Path:

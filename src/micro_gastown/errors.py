@@ -22,6 +22,12 @@
     │   │   └── LlmTimeoutError  no answer within the request's timeout
     │   ├── LlmRefusalError      the model refused to answer
     │   └── LlmOutputError       output still invalid after the repairs, or cut off
+    ├── GitHubError              GitHub or the push to it failed in a way the user can act on
+    │   ├── GitHubAuthError          401, or 403 without a rate limit: the token or its permissions
+    │   ├── GitHubNotFoundError      404: no such repository, branch or PR (or no access to it)
+    │   ├── GitHubConflictError      an unresolvable 422, a refused push, a branch others edited
+    │   ├── GitHubUnavailableError   5xx, rate limits or the network, after retries
+    │   └── GitError                 a local git command failed (its stderr kept, the token never)
     ├── StepUnavailable          a formula step's skill is not built yet; the run stays resumable
     └── OutputError              a result cannot be written
 
@@ -31,9 +37,9 @@ formula step is not retried on them.
 
 The CLI turns any of these into one clear line and a non-zero exit code: one table,
 :class:`ExitCode`, one meaning per code (2 ConfigError, 3 SourceError and DslError, 4
-LlmError, 5 BudgetExceeded, 6 OutputError); any other exception is a bug and keeps its
-traceback. Third-party exceptions are translated into
-these once, at the boundary where they are raised.
+LlmError, 5 BudgetExceeded, 6 OutputError, 9 GitHubError); any other exception is a bug
+and keeps its traceback. Third-party exceptions are translated into these once, at the
+boundary where they are raised.
 """
 
 from __future__ import annotations
@@ -62,6 +68,10 @@ class ExitCode(IntEnum):
     NO_CHANGE = 8
     """``refine``: no proposal may be filed (the model declined, a guardrail refused it,
     validation failed or could not run); the ProposedChanges JSON says why."""
+    PUBLISH = 9
+    """``file-pr``: GitHub or the push refused or failed (a token, a permission, a
+    conflict, GitHub down after retries); nothing half-filed stays unfinished for good: the
+    next run completes it."""
 
 
 class MicroGastownError(Exception):
@@ -217,6 +227,56 @@ class OutputError(MicroGastownError):
     """A result cannot be written where it was asked to go."""
 
     exit_code = ExitCode.OUTPUT
+
+
+class GitHubError(MicroGastownError):
+    """GitHub, or the git push to it, failed in a way the user can act on.
+
+    ``status`` is the HTTP status when there was one; ``api_message`` is GitHub's own
+    message (never a token: callers redact before raising)."""
+
+    exit_code = ExitCode.PUBLISH
+
+    def __init__(
+        self,
+        *args: object,
+        status: int | None = None,
+        api_message: str | None = None,
+        setting: str | None = None,
+        value: object = None,
+    ) -> None:
+        super().__init__(*args, setting=setting, value=value)
+        self.status = status
+        self.api_message = api_message
+
+
+class GitHubAuthError(GitHubError):
+    """401, or a 403 that is not a rate limit: the token is wrong or lacks a permission."""
+
+    retryable = False
+
+
+class GitHubNotFoundError(GitHubError):
+    """404: no such repository, branch or pull request, or the token cannot see it."""
+
+    retryable = False
+
+
+class GitHubConflictError(GitHubError):
+    """A 422 we cannot resolve, a push the remote refused, or a branch with someone
+    else's commits: the run leaves it alone."""
+
+    retryable = False
+
+
+class GitHubUnavailableError(GitHubError):
+    """5xx, primary or secondary rate limits, or the network, after the retries."""
+
+
+class GitError(GitHubError):
+    """A local ``git`` command failed; its stderr is kept, with any credential removed."""
+
+    retryable = False
 
 
 class StepUnavailable(MicroGastownError):

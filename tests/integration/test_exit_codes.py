@@ -16,6 +16,7 @@ from pathlib import Path
 
 import pytest
 
+from evolveruns import UNFINISHABLE_ERROR, UNFINISHABLE_STEP, unfinishable_config
 from ghc import only_programs
 from micro_gastown.errors import ExitCode
 from refinesample import isolated, make_sample
@@ -98,14 +99,15 @@ def test_a_model_that_cannot_be_reached_is_the_llm_code(tmp_path: Path) -> None:
 
 
 def test_an_incomplete_evolve_run_is_its_own_code(tmp_path: Path) -> None:
+    config = unfinishable_config(tmp_path)
     done = subprocess.run(
-        [sys.executable, "-m", "micro_gastown", "evolve", *SOURCE, "--runs-dir", "runs"],
-        capture_output=True,
-        text=True,
-        check=False,
-        cwd=tmp_path,
-    )  # no --repo: the refine step has no checkout, so the run stops there, resumable
+        [sys.executable, "-m", "micro_gastown", "evolve", *SOURCE, "--runs-dir", "runs",
+         "--config-dir", str(config)],
+        capture_output=True, text=True, check=False, cwd=tmp_path,
+    )  # fmt: skip
+    # the formula's last step runs a skill that is not built: the run stops there, resumable
     assert done.returncode == ExitCode.INCOMPLETE, done.stderr
+    assert f"{UNFINISHABLE_STEP}: failed: {UNFINISHABLE_ERROR}" in done.stderr
     assert "resume with: micro-gastown evolve --resume" in done.stdout
 
 

@@ -139,5 +139,7 @@ def test_installed_evolve_dry_run_analyzes_and_refines(installed: Path, tmp_path
     [proposal] = steps["refine"]["outputs"]["proposals"]
     assert (proposal["pattern_id"], proposal["status"]) == (SLOW, "not_validated")
     assert proposal["validation"] == "not validated: `cabal` is not installed (not on PATH)"
-    assert steps["file-pr"]["status"] == "skipped"  # the dry run
+    # not validated is not fileable: the dry run's file-pr step completes with nothing to file
+    assert steps["file-pr"]["status"] == "completed", done.stderr
+    assert steps["file-pr"]["outputs"]["warnings"] == ["refine left nothing to file"]
     assert done.returncode == 0, done.stderr

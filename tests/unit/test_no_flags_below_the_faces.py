@@ -24,12 +24,22 @@ STRING_TOKENS = {tokenize.STRING, getattr(tokenize, "FSTRING_MIDDLE", tokenize.S
 FLAG = re.compile(r"(?<![\w-])--[a-z][a-z-]+")
 FOREIGN_PROGRAM = "logcli "
 """Flags after it in the same literal are logcli's own (``logcli query --forward``)."""
+FOREIGN_FLAG_PATTERNS = frozenset({Path("evidence/secret_rules_extra.py")})
+"""Regexes that find another program's flags in log lines (``curl --user``): not ours."""
 ARGV_FOR_CLAUDE = Path("llm/claude_code.py")
 """The argv this tool builds for the ``claude`` executable: that program's flags, not ours."""
 
 
-GIT_RUNNER = Path("refine/worktree.py")
-"""Every literal flag of this module is git's own: it builds git's argv and nothing else."""
+GIT_RUNNERS = frozenset(
+    {
+        Path("refine/worktree.py"),
+        Path("github/gitpush.py"),
+        Path("github/gitrun.py"),
+        Path("github/recording.py"),
+    }
+)
+"""Every literal flag of these modules is git's own: they build git's argv (or, for the dry
+run's record, write down the ``git push`` a real run would make) and nothing else."""
 GIT_DIFF_HEADER = "diff --git "
 """The first line of a git-style diff (refine/diffs.py), not a flag."""
 
@@ -39,7 +49,7 @@ def _is_claude_argv(relative: Path, line: str) -> bool:
 
 
 def _is_git_text(relative: Path, literal: str) -> bool:
-    return relative == GIT_RUNNER or literal.strip("\"'f").startswith(GIT_DIFF_HEADER)
+    return relative in GIT_RUNNERS or literal.strip("\"'f").startswith(GIT_DIFF_HEADER)
 
 
 def _docstring_starts(tokens: list[tokenize.TokenInfo]) -> set[tuple[int, int]]:
@@ -79,6 +89,8 @@ def flags_in(path: Path, root: Path = PACKAGE) -> list[str]:
             continue
         line = lines[token.start[0] - 1]
         if _is_claude_argv(relative, line) or _is_git_text(relative, token.string):
+            continue
+        if relative in FOREIGN_FLAG_PATTERNS and token.string.startswith(("r'", 'r"')):
             continue
         for match in FLAG.finditer(token.string):
             if FOREIGN_PROGRAM in token.string[: match.start()]:

@@ -274,7 +274,7 @@ def _refine_one(
         report_pattern_ids=frozenset(p.id for p in setup.report.patterns),
         refined_pattern_ids=frozenset({candidate.pattern.id}),
     )
-    counted = _CountingMeter(meter)
+    counted = CountingMeter(meter)
     draft = draft_change(prompt, settings, policy, backend, counted, worktree.read_text)
     diffs = [
         file_diff(path, draft.originals[path], draft.texts[path]) for path in draft.changed_paths
@@ -310,7 +310,7 @@ def _refine_one(
     return Proposal(candidate, changes, patch if keep_patch else "")
 
 
-class _CountingMeter:
+class CountingMeter:
     """Passes every call on to the run's meter and adds up what this finding's calls cost."""
 
     def __init__(self, inner: Meter) -> None:

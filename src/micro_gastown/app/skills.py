@@ -18,12 +18,22 @@ run's checkout (``--repo``), its model calls on the run's ledger, and writes
 ``-3`` ... for further findings with ``max_prs`` above 1). A proposal that was declined,
 refused or failed validation completes the step all the same, recorded as not fileable:
 asking again would cost money for the same answer. A report with nothing to refine
-completes with no output file. ``file-pr`` is not built yet: its step fails with a clear
-"not available", and the run stays resumable (``evolve --resume RUN-ID``) for when it is.
+completes with no output file. With a GitHub token and repository in the environment, the
+analyze step also reads our PR history and records the findings refine must not redo
+(``suppressed``), and refine skips them.
+
+``file-pr`` runs :func:`micro_gastown.app.file_pr.file_pr` on each fileable proposal of the
+refine step (at most ``max_prs`` new PRs), writing ``pr-result.json`` (PRResult) into the
+step's directory; with ``dry_run`` it writes the dry run's files to ``dry-run/`` instead and
+touches nothing. With ``llm`` the pr-filer polecat writes the prose, else code does.
+Filing looks GitHub up before it acts, so running the step again (a resumed run) finishes
+a filing a crash cut short, never a second PR.
 """
 
 from __future__ import annotations
 
+import datetime as dt
+import os
 from pathlib import Path
 from typing import Any
 
@@ -34,14 +44,18 @@ from micro_gastown.app.analyzer import (
     ReviewOutcome,
     analyze,
 )
+from micro_gastown.app.file_pr import FilePrRequest, FilingOutcome, FilingStatus, file_pr
+from micro_gastown.app.filer_settings import resolve_filer_settings
+from micro_gastown.app.history import RecordedHistory, read_suppressions
 from micro_gastown.app.refine import RefineRequest, refine
 from micro_gastown.atomicfile import write_atomic
 from micro_gastown.config.configset import load_config
 from micro_gastown.engine.executor import Skill, StepContext
-from micro_gastown.errors import SourceError, StepUnavailable
+from micro_gastown.errors import GitHubError, SourceError
 from micro_gastown.llm.factory import BackendChoice
 from micro_gastown.logql import DEFAULT_SELECTOR
 from micro_gastown.refine.selection import SkipCode
+from micro_gastown.report.model import Pattern
 from micro_gastown.sources import is_file_source
 
 _SETTINGS = ("selector", "pushdown")
@@ -101,9 +115,29 @@ class AnalyzeSkill:
         if review.status != "not_requested":
             outputs["review"] = _review_record(review)
         warnings = [n.detail for n in result.notices if n.code is NoticeCode.NO_EVENTS]
+        held = _history(result.report.patterns, context, warnings)
+        if held is not None:
+            outputs["suppressed"] = held
         if warnings:
             outputs["warnings"] = warnings
         return outputs
+
+
+def _history(
+    patterns: list[Pattern], context: StepContext, warnings: list[str]
+) -> dict[str, str] | None:
+    """Why each finding is not to be refined now, from our PRs on GitHub (None: no token
+    and repository set). GitHub down is a warning: refine then drafts without the history,
+    and the filer, which reads it again, still holds back what it must."""
+    settings = resolve_filer_settings({}, os.environ)
+    try:
+        held = read_suppressions(patterns, settings, now=dt.datetime.now(dt.UTC))
+    except GitHubError as exc:
+        warnings.append(f"our PR history could not be read from GitHub: {exc}")
+        return None
+    for pattern_id, reason in (held or {}).items():
+        context.say(f"note: {pattern_id}: not refined: {reason}")
+    return held
 
 
 def _review_record(review: ReviewOutcome) -> dict[str, Any]:
@@ -159,7 +193,9 @@ class RefineSkill:
             llm=LlmRequest.of(BackendChoice.from_settings(context.settings)),
             allow_unvalidated=bool(inputs.get("allow_unvalidated")),
         )
-        result = refine(request, meter=context.meter)
+        held = context.previous.get("analyze", {}).get("suppressed")
+        history = RecordedHistory(held) if isinstance(held, dict) else None
+        result = refine(request, meter=context.meter, history=history)
         waiting = [s.pattern_id for s in result.skipped if s.code is SkipCode.OVER_LIMIT]
         for skip in result.skipped:
             if skip.code is not SkipCode.OVER_LIMIT:
@@ -209,26 +245,84 @@ def _refine_inputs(context: StepContext) -> dict[str, Any]:
     return dict(config.skill("refine").bind_inputs(given))
 
 
-class UnavailableSkill:
-    """A skill whose implementation has not landed: fails its step, keeps the run."""
-
-    def __init__(self, name: str) -> None:
-        self.name = name
+class FilePrSkill:
+    name = "file-pr"
 
     def discover(self, context: StepContext) -> dict[str, Any] | None:
-        return None
+        return None  # filing looks GitHub up before it acts: running it again is the resume
 
     def run(self, context: StepContext) -> dict[str, Any]:
-        raise StepUnavailable(
-            f"the {self.name} skill is not available in this micro-gastown yet; the run is "
-            f"kept, and `micro-gastown evolve --resume {context.run_id}` continues from here "
-            "once it is"
-        )
+        refined = context.previous.get("refine", {})
+        fileable = [p for p in refined.get("proposals", []) if p.get("fileable")]
+        if not fileable:
+            return {"output": "", "filed": [], "warnings": ["refine left nothing to file"]}
+        config = load_config([Path(d) for d in context.settings.get("config_dirs", [])])
+        given = {k: v for k, v in context.inputs.items() if v not in (None, "")}
+        inputs = config.skill("file-pr").bind_inputs(given)
+        dry_run, llm = inputs.get("dry_run") is True, inputs.get("llm") is True
+        report = context.previous.get("analyze", {}).get("output") or None
+        max_new = int(str(inputs.get("max_prs", 1)))
+        filed: list[dict[str, Any]] = []
+        for index, proposal in enumerate(fileable):
+            if max_new <= 0:
+                context.say(f"note: {proposal['pattern_id']}: waits for a later run (max_prs)")
+                continue
+            out = context.directory / (f"dry-run-{index + 1}" if index else "dry-run")
+            request = FilePrRequest(
+                patch=Path(proposal["patch"]),
+                changes=Path(proposal["changes"]),
+                evidence=Path(report) if report else None,
+                repo=Path(str(context.settings.get("repo") or ".")),
+                dry_run=dry_run,
+                out=out if dry_run else None,
+                config_dirs=tuple(Path(d) for d in context.settings.get("config_dirs", [])),
+                llm=LlmRequest.of(BackendChoice.from_settings(context.settings)) if llm else None,
+                github={"max_new": max_new},
+                run_cost_usd=_spent(context),
+            )
+            outcome = file_pr(request, meter=context.meter)
+            for note in outcome.notes:
+                context.say(f"note: {note}")
+            record = _filing_record(outcome, proposal["pattern_id"], index, context)
+            if outcome.status is FilingStatus.OPENED:
+                max_new -= 1
+            filed.append(record)
+        first = next((f["result"] for f in filed if f.get("result")), "")
+        return {"output": first, "filed": filed}
+
+
+def _spent(context: StepContext) -> float | None:
+    remaining = context.meter.remaining_usd()
+    budget = context.settings.get("budget_usd")
+    if remaining is None or budget is None:
+        return None
+    return max(0.0, float(budget) - float(remaining))
+
+
+def _filing_record(
+    outcome: FilingOutcome, pattern_id: str, index: int, context: StepContext
+) -> dict[str, Any]:
+    record: dict[str, Any] = {
+        "pattern_id": pattern_id,
+        "status": outcome.status.value,
+        "reason": outcome.reason,
+    }
+    if outcome.draft is not None:
+        record["branch"] = outcome.draft.branch
+    if outcome.written:
+        record["dry_run_dir"] = str(outcome.written[0].parent)
+    if outcome.result is not None:
+        path = context.directory / (f"pr-result-{index + 1}.json" if index else "pr-result.json")
+        document = outcome.result.model_dump_json(exclude_none=True, indent=2)
+        write_atomic(path, document.encode() + b"\n")
+        record["result"] = str(path)
+        record["pr_url"] = outcome.result.pr_url
+    return record
 
 
 def builtin_skills() -> dict[str, Skill]:
     return {
         "analyze": AnalyzeSkill(),
         "refine": RefineSkill(),
-        "file-pr": UnavailableSkill("file-pr"),
+        "file-pr": FilePrSkill(),
     }

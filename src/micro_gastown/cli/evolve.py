@@ -37,8 +37,7 @@ DEFAULT_RUNS_DIR = Path(".micro-gastown") / "runs"
 def register(sub: Any) -> None:
     parser = sub.add_parser(
         "evolve",
-        help="run the evolve pipeline as a recorded, resumable run (analyze today; refine and "
-        "file-pr are planned)",
+        help="run the evolve pipeline (analyze, refine, file-pr) as a recorded, resumable run",
         description=(
             "Run the evolve formula (analyze → refine → file-pr) as a recorded, resumable "
             "run under --runs-dir."
@@ -53,14 +52,22 @@ def register(sub: Any) -> None:
     parser.add_argument("--repo", type=Path, help="the DSL checkout")
     parser.add_argument("--pushdown", choices=("auto", "on", "off"), help="Loki push-down")
     parser.add_argument(
-        "--llm", action="store_true", help="let Haiku rank the findings (see analyze --llm)"
+        "--llm",
+        action="store_true",
+        help="let Haiku rank the findings (see analyze --llm) and write the PR's prose",
     )
     parser.add_argument(
         "--dry-run",
         action="store_true",
-        help="stop before file-pr (refine and file-pr are planned)",
+        help="file nothing: file-pr writes the branch, patch, body and API calls it would "
+        "make into the run's directory (GitHub is only read, when a token is set)",
     )
-    parser.add_argument("--max-prs", type=int, metavar="N", help="open sleeptime PRs allowed")
+    parser.add_argument(
+        "--max-prs",
+        type=int,
+        metavar="N",
+        help="refine at most N findings and open at most N new PRs in this run (default 1)",
+    )
     parser.add_argument(
         "--runs-dir",
         type=Path,

@@ -71,8 +71,10 @@ def _kind(mode: int) -> str:
     return "a special file"
 
 
-def read_config_text(path: Path) -> str:
+def read_config_text(path: Path, *, keep_newlines: bool = False) -> str:
     """The UTF-8 text of a regular file; ``ConfigFileError`` for anything else.
+
+    Line ends become LF unless ``keep_newlines`` (a patch must keep its CRs).
 
     ``O_NONBLOCK`` keeps a FIFO swapped in after the ``stat`` from blocking the open, and
     ``fstat`` on the opened descriptor refuses it before any read.
@@ -97,5 +99,7 @@ def read_config_text(path: Path) -> str:
     except UnicodeDecodeError as exc:
         line = data.count(b"\n", 0, exc.start) + 1
         raise ConfigFileError(f"not valid UTF-8 at line {line} ({exc.reason})") from None
+    if keep_newlines:
+        return text
     # Universal newlines, as ``Path.read_text`` gave before: CRLF and CR become LF.
     return text.replace("\r\n", "\n").replace("\r", "\n")

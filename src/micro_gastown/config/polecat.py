@@ -181,6 +181,8 @@ class Git(Table):
 class PullRequest(Table):
     labels: list[str] = Field(default_factory=lambda: ["sleeptime", "auto-generated"])
     assignees: list[str] = Field(default_factory=list)
+    reviewers: list[str] = Field(default_factory=list)
+    """Logins asked to review each PR we open (none by default)."""
     draft: bool = True
 
 

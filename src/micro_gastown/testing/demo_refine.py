@@ -27,7 +27,6 @@ import subprocess
 import sys
 import tempfile
 from collections.abc import Sequence
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TextIO
 
@@ -35,12 +34,10 @@ from micro_gastown.app.analyzer import AnalyzeRequest, LlmRequest, analyze
 from micro_gastown.app.refine import Proposal, RefineRequest, refine
 from micro_gastown.atomicfile import write_atomic
 from micro_gastown.errors import ConfigError
-from micro_gastown.llm.base import CallRecord, LlmResponse, Meter, Usage
-from micro_gastown.llm.base import LlmRequest as ModelRequest
-from micro_gastown.llm.models import resolve_model
-from micro_gastown.llm.replay import Recording, request_key
 from micro_gastown.report.model import PatternReport
-from micro_gastown.testing.demo_review import DEMO_LOGS, DEMO_REPO, ROOT, estimated_tokens
+from micro_gastown.testing.demo_pr import file_demo_pr
+from micro_gastown.testing.demo_review import DEMO_LOGS, DEMO_REPO, ROOT
+from micro_gastown.testing.scripted import ScriptedAnswers
 
 ANSWERS = ROOT / "examples" / "llm" / "conditional-refiner.answers.json"
 REPLAY = ROOT / "examples" / "llm" / "conditional-refiner.replay.json"
@@ -104,42 +101,11 @@ def read_answers(path: Path) -> tuple[str, dict[str, Any]]:
     return note, answers
 
 
-@dataclass
-class ScriptedRefiner:
-    """A backend that answers each refine request with the hand-written answer for the
-    finding the prompt is about, and keeps every entry for the replay file."""
-
-    answers: dict[str, Any]
-    note: str
-    name: str = "scripted"
-    entries: dict[str, dict[str, Any]] = field(default_factory=dict)
-
-    def close(self) -> None:
-        """Nothing held."""
-
-    def complete(self, request: ModelRequest, meter: Meter) -> LlmResponse:
-        model = resolve_model(request.model)
-        found = [pid for pid in self.answers if f'"id": "{pid}"' in request.prompt]
-        if len(found) != 1:
-            raise ConfigError(f"{ANSWERS}: no single answer fits a refine prompt ({found})")
-        output = self.answers[found[0]]
-        usage = Usage(
-            input_tokens=estimated_tokens(request.system, request.prompt),
-            output_tokens=estimated_tokens(json.dumps(output)),
-        )
-        meter.before(model, usage.input_tokens, request.max_tokens)
-        record = CallRecord(model, usage)
-        meter.after(record)
-        recording = Recording(output, (record,))
-        self.entries[request_key(request)] = {"note": self.note, **recording.to_json()}
-        return LlmResponse(output, (record,))
-
-
 def write_replay(answers_path: Path, replay_path: Path) -> None:
     """Run the demo's refine with the hand-written answers and write the replay file."""
     note, answers = read_answers(answers_path)
     estimate = " Its token counts are estimates from text length, not a model's usage."
-    backend = ScriptedRefiner(answers, note + estimate)
+    backend = ScriptedAnswers(answers, note + estimate, ANSWERS)
     with tempfile.TemporaryDirectory(prefix="mg-demo-") as tmp:
         report, report_path = demo_report(Path(tmp))
         checkout = demo_checkout(Path(tmp))
@@ -158,8 +124,9 @@ def _request(
     )
 
 
-def run_demo(out: TextIO | None = None) -> int:
-    """The demo: analyze, then refine from the replay file, and show what came out."""
+def run_demo(out: TextIO | None = None, pr_out: Path | None = None) -> int:
+    """The demo: analyze, then refine from the replay file, and show what came out; with
+    ``pr_out``, then the dry-run PR of the first proposal that may be filed."""
     out = sys.stdout if out is None else out
     _, answers = read_answers(ANSWERS)
     with tempfile.TemporaryDirectory(prefix="mg-demo-") as tmp:
@@ -172,6 +139,14 @@ def run_demo(out: TextIO | None = None) -> int:
             print(render_proposal(proposal), file=out)
         if result.cost:
             print(f"model: {result.cost} (recorded estimates, no call made)", file=out)
+        # Without cabal the demo's changes are "not validated": filed all the same (the
+        # body says so), so a machine without GHC still shows the PR it would get.
+        fileable = [p for p in result.proposals if p.fileable(allow_unvalidated=True)]
+        if pr_out is not None and fileable:
+            return file_demo_pr(
+                fileable[0], report=report_path, checkout=checkout, work=Path(tmp),
+                out=pr_out, stream=out,
+            )  # fmt: skip
     return 0
 
 
@@ -214,13 +189,14 @@ def render_proposal(proposal: Proposal) -> str:
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m micro_gastown.testing.demo_refine")
     sub = parser.add_subparsers(dest="command", required=True)
-    sub.add_parser("run", help="the refine half of make demo")
+    run = sub.add_parser("run", help="the refine half of make demo")
+    run.add_argument("--pr-out", type=Path, help="then dry-run file-pr into this folder")
     record = sub.add_parser("record", help="write the replay file from the hand-written answers")
     record.add_argument("answers", type=Path, nargs="?", default=ANSWERS)
     record.add_argument("replay", type=Path, nargs="?", default=REPLAY)
     args = parser.parse_args(argv)
     if args.command == "run":
-        return run_demo()
+        return run_demo(pr_out=args.pr_out)
     write_replay(args.answers, args.replay)
     print(f"wrote {args.replay}")
     return 0

@@ -18,6 +18,7 @@ from typing import Any
 import jsonschema
 import pytest
 
+from evolveruns import UNFINISHABLE_ERROR, UNFINISHABLE_STEP, unfinishable_config
 from micro_gastown.cli import main
 from micro_gastown.engine.state import RunStore
 from micro_gastown.testing.demo_refine import demo_checkout
@@ -34,6 +35,20 @@ def _state(runs: Path) -> dict[str, Any]:
     (path,) = runs.glob("*/run.json")
     state: dict[str, Any] = json.loads(path.read_text())
     return state
+
+
+def _incomplete_run(tmp_path: Path, runs: Path) -> str:
+    """An evolve run whose bundled steps all completed and whose extra last step is not
+    built (tests/evolveruns.py): incomplete, resumable; its id."""
+    config = unfinishable_config(tmp_path)
+    argv = ["evolve", "--source", f"file:{DEMO}", "--runs-dir", str(runs), *WINDOW]
+    assert main([*argv, "--config-dir", str(config)]) == 7
+    state = _state(runs)
+    assert state["status"] == "incomplete"
+    assert state["steps"]["file-pr"]["status"] == "completed"
+    assert state["steps"][UNFINISHABLE_STEP]["error"] == UNFINISHABLE_ERROR
+    run_id: str = state["run_id"]
+    return run_id
 
 
 def test_a_missing_key_for_refine_is_refused_before_a_run_exists(
@@ -62,6 +77,8 @@ def test_without_a_checkout_refine_completes_with_nothing_refined(
     assert steps["refine"]["outputs"]["warnings"] == [
         "the run has no DSL checkout (repo): nothing refined"
     ]
+    assert steps["file-pr"]["status"] == "completed"
+    assert steps["file-pr"]["outputs"]["warnings"] == ["refine left nothing to file"]
     assert "nothing refined" in capsys.readouterr().out
 
 
@@ -113,7 +130,7 @@ def test_a_relative_window_is_pinned_when_the_run_is_created(
     runs = tmp_path / "runs"
     before = datetime.now(UTC)
     argv = ["evolve", "--source", f"file:{DEMO}", "--runs-dir", str(runs), "--since", "24h"]
-    assert main(argv) == 7
+    assert main(argv) == 0
     after = datetime.now(UTC)
     state = _state(runs)
     since = datetime.fromisoformat(state["vars"]["since"])
@@ -168,30 +185,33 @@ def test_a_run_another_process_is_running_is_not_resumed(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     runs = tmp_path / "runs"
-    argv = ["evolve", "--source", f"file:{DEMO}", "--runs-dir", str(runs), *WINDOW]
-    assert main(argv) == 7
-    run_id = _state(runs)["run_id"]
+    run_id = _incomplete_run(tmp_path, runs)
+    (path,) = runs.glob("*/run.json")
+    recorded = path.read_bytes()
     capsys.readouterr()
     with RunStore(runs).hold(run_id):
         assert main(["evolve", "--resume", run_id, "--runs-dir", str(runs)]) == 2
-        assert "is being run by another micro-gastown process" in capsys.readouterr().err
-        assert _state(runs)["steps"]["file-pr"]["attempts"] == 1  # nothing ran
+        refused = capsys.readouterr()
+        assert "is being run by another micro-gastown process" in refused.err
+        assert UNFINISHABLE_ERROR not in refused.err  # nothing ran
+        assert path.read_bytes() == recorded  # nothing saved
     assert main(["evolve", "--resume", run_id, "--runs-dir", str(runs)]) == 7
-    assert _state(runs)["steps"]["file-pr"]["attempts"] == 2
+    assert f"{UNFINISHABLE_STEP}: failed: {UNFINISHABLE_ERROR}" in capsys.readouterr().err
+    assert path.read_bytes() != recorded
 
 
 def test_a_resumed_run_keeps_its_settings(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     runs = tmp_path / "runs"
-    argv = ["evolve", "--source", f"file:{DEMO}", "--runs-dir", str(runs), *WINDOW]
-    assert main(argv) == 7
-    run_id = _state(runs)["run_id"]
+    run_id = _incomplete_run(tmp_path, runs)
+    (path,) = runs.glob("*/run.json")
+    recorded = path.read_bytes()
     resume = ["evolve", "--resume", run_id, "--runs-dir", str(runs)]
     assert main([*resume, "--since", "1h", "--backend", "claude-code"]) == 2
     error = capsys.readouterr().err
     assert "--since, --backend would change them" in error
-    assert _state(runs)["steps"]["refine"]["attempts"] == 1  # nothing ran
+    assert path.read_bytes() == recorded  # nothing ran
     # the same source again changes nothing; the budget may change
     assert main([*resume, "--source", f"file:{DEMO}", "--budget-usd", "2"]) == 7
     state = _state(runs)
@@ -330,8 +350,9 @@ def test_on_a_file_the_default_window_is_the_whole_file(
     """Not the formula's 24h back from now, which on an export holds nothing: the whole
     file, as analyze reads it, pinned as an empty since/until (also on resume)."""
     runs = tmp_path / "runs"
-    assert main(["evolve", "--source", f"file:{DEMO}", "--runs-dir", str(runs)]) == 7
+    assert main(["evolve", "--source", f"file:{DEMO}", "--runs-dir", str(runs)]) == 0
     state = _state(runs)
+    assert state["status"] == "completed"
     assert (state["vars"]["since"], state["vars"]["until"]) == ("", "")
     analyze = state["steps"]["analyze"]
     assert analyze["status"] == "completed"
@@ -353,7 +374,8 @@ def test_a_window_without_events_is_said_on_stderr_and_in_the_steps_record(
         text=True,
         check=False,
     )  # a subprocess: the step's own stderr is the real descriptor, not a capture
-    assert done.returncode == 7, done.stderr  # incomplete: refine has no checkout (no --repo)
+    # completed: with no events and no --repo, refine and file-pr have nothing to do
+    assert done.returncode == 0, done.stderr
     [said] = [line for line in done.stderr.splitlines() if "no events in the window" in line]
     run_id = _state(runs)["run_id"]
     assert said.startswith(
@@ -384,8 +406,7 @@ def test_a_step_whose_output_is_gone_runs_again_on_resume(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     runs = tmp_path / "runs"
-    argv = ["evolve", "--source", f"file:{DEMO}", "--runs-dir", str(runs), *WINDOW]
-    assert main(argv) == 7
+    _incomplete_run(tmp_path, runs)
     first = _state(runs)
     report = Path(first["steps"]["analyze"]["outputs"]["output"])
     report.unlink()
@@ -396,8 +417,9 @@ def test_a_step_whose_output_is_gone_runs_again_on_resume(
     again = _state(runs)["steps"]["analyze"]
     assert (again["status"], again["attempts"]) == ("completed", 2)
     assert json.loads(report.read_text())["summary"]["critical"] == 4
-    # an output still there is trusted: the next resume runs only refine again
+    # an output still there is trusted: the next resume runs only the unfinished step again
     assert main(["evolve", "--resume", first["run_id"], "--runs-dir", str(runs)]) == 7
+    assert "analyze: running" not in capsys.readouterr().err
     assert _state(runs)["steps"]["analyze"]["attempts"] == 2
 
 
@@ -434,9 +456,11 @@ def test_a_signal_mid_step_saves_the_run_as_interrupted_and_resumable(
     assert (analyze["status"], analyze["error"]) == ("failed", f"interrupted by {name}")
     assert f"resume with: micro-gastown evolve --resume {state['run_id']}" in err
     assert "Traceback" not in err
-    # resumable: with an export in place of the FIFO, the step runs again and completes
+    # resumable: with an export in place of the FIFO, the step runs again and the run completes
     export.unlink()
     export.write_bytes(gzip.decompress(DEMO.read_bytes()))
-    assert main(["evolve", "--resume", state["run_id"], "--runs-dir", str(runs)]) == 7
-    resumed = _state(runs)["steps"]["analyze"]
-    assert (resumed["status"], resumed["attempts"]) == ("completed", 2)
+    assert main(["evolve", "--resume", state["run_id"], "--runs-dir", str(runs)]) == 0
+    resumed = _state(runs)
+    assert resumed["status"] == "completed"
+    analyze = resumed["steps"]["analyze"]
+    assert (analyze["status"], analyze["attempts"]) == ("completed", 2)

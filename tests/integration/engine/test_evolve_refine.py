@@ -54,7 +54,17 @@ def test_evolve_dry_run_completes_analyze_and_refine(tmp_path: Path) -> None:
     steps = state["steps"]
     assert state["status"] == "completed"
     assert (steps["analyze"]["status"], steps["refine"]["status"]) == ("completed", "completed")
-    assert steps["file-pr"]["status"] == "skipped"  # the dry run
+    # the dry run's file-pr wrote what it would file, and filed nothing
+    assert steps["file-pr"]["status"] == "completed"
+    [filing] = steps["file-pr"]["outputs"]["filed"]
+    assert (filing["pattern_id"], filing["status"]) == (SLOW, "dry-run")
+    dry_run = Path(filing["dry_run_dir"])
+    assert dry_run == state_path.parent / "steps" / "file-pr" / "dry-run"
+    assert (dry_run / "branch.txt").read_text().strip() == filing["branch"]
+    assert (dry_run / "changes.diff").read_text() == Path(
+        steps["refine"]["outputs"]["proposals"][0]["patch"]
+    ).read_text()
+    assert "## Summary" in (dry_run / "body.md").read_text()
     assert steps["refine"]["inputs"]["pattern_report"] == steps["analyze"]["outputs"]["output"]
 
     outputs = steps["refine"]["outputs"]

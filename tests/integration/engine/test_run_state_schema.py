@@ -24,7 +24,7 @@ def _replayed_run(runs: Path) -> Path:
     repo = demo_checkout(runs.parent / "checkout")  # refine makes its worktrees there
     argv = ["evolve", "--source", f"file:{DEMO}", "--repo", str(repo), "--llm", "--max-prs", "0"]
     argv += ["--backend", "replay", "--replay", str(REPLAY), "--runs-dir", str(runs)]
-    assert main(argv) == 7  # file-pr is not built yet: incomplete after refine
+    assert main(argv) == 0  # --max-prs 0: refine refines nothing, file-pr files nothing
     (path,) = runs.glob("*/run.json")
     return path
 
@@ -32,7 +32,9 @@ def _replayed_run(runs: Path) -> Path:
 def test_a_real_run_state_validates_against_the_checked_in_schema(tmp_path: Path) -> None:
     state: dict[str, Any] = json.loads(_replayed_run(tmp_path / "runs").read_text())
     jsonschema.Draft202012Validator(json.loads(SCHEMA.read_text())).validate(state)
+    assert state["status"] == "completed"
     assert state["steps"]["analyze"]["status"] == "completed"
+    assert state["steps"]["file-pr"]["status"] == "completed"  # its record is checked too
     assert state["ledger"]["steps"]["analyze"]["calls"]
 
 

@@ -25,11 +25,11 @@ EVOLVE = ["evolve", "--source", f"file:{DEMO}", "--llm", "--max-prs", "0"]
 def _replayed_run(runs: Path) -> Path:
     """An evolve run answered from the shipped replay file; its run.json."""
     # a git copy of the sample (refine makes worktrees in it, though --max-prs 0 refines
-    # nothing); file-pr is not built yet, so the run ends incomplete (7)
+    # nothing, so file-pr files nothing): the run completes
     repo = demo_checkout(runs.parent / "checkout")
     argv = [*EVOLVE, "--repo", str(repo), "--backend", "replay", "--replay", str(REPLAY)]
     argv += ["--runs-dir", str(runs)]
-    assert main(argv) == 7
+    assert main(argv) == 0
     (path,) = runs.glob("*/run.json")
     return path
 

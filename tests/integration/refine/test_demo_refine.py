@@ -52,7 +52,9 @@ def demo_recipe() -> list[list[str]]:
 
 def test_make_demo_runs_the_refine_demo_after_analyze() -> None:
     commands = demo_recipe()
-    assert commands[-1] == ["$(BIN)/python", "-m", "micro_gastown.testing.demo_refine", "run"]
+    assert commands[-1] == [
+        "$(BIN)/python", "-m", "micro_gastown.testing.demo_refine", "run", "--pr-out", "demo-pr",
+    ]  # fmt: skip
     assert commands[0][:2] == ["$(BIN)/micro-gastown", "analyze"]
 
 
@@ -62,8 +64,9 @@ def test_the_demo_shows_each_finding_its_diff_and_the_validation(
     # Without cabal (the real builds are test_validation_ghc's): "not validated", said so.
     sandbox.setenv("PATH", only_programs(tmp_path / "bin", "git"))
     out = io.StringIO()
-    assert demo_refine.run_demo(out) == 0
-    text = out.getvalue()
+    pr_out = tmp_path / "demo-pr"
+    assert demo_refine.run_demo(out, pr_out=pr_out) == 0
+    text, pr = out.getvalue().split("\n## File-pr (dry run): ", 1)
     assert text.startswith("\n## Refine (replayed, hand-written Haiku answers)\n")
     slow, schema = text.split(f"### {SLOW}\n", 1)[1].split(f"### {SCHEMA}\n")
     assert slow.startswith("finding: slow_llm, critical, ")
@@ -79,6 +82,21 @@ def test_the_demo_shows_each_finding_its_diff_and_the_validation(
     assert "- static: passed\n" in schema
     assert text.rstrip().splitlines()[-1].startswith("model: ")
     assert text.rstrip().endswith("(recorded estimates, no call made)")
+    # then the PR a maintainer would get, as a dry run: written to a folder and printed
+    branch = (pr_out / "branch.txt").read_text().strip()
+    assert pr.startswith(f"{branch}\n")
+    assert branch.startswith("sleeptime/")
+    assert branch.split("-")[3:5] == ["slow", "llm"]
+    body = (pr_out / "body.md").read_text()
+    assert body in pr
+    for section in ("## Summary", "## Changes", "## Evidence", "## Expected Impact",
+                    "## Validation", "## Rollback"):  # fmt: skip
+        assert section in body
+    assert body.count("```mermaid\n") == 2  # the finding's series and its graph neighbourhood
+    assert "not validated" in body
+    assert "<!-- micro-gastown:metadata" in body
+    assert (pr_out / "changes.diff").read_text().startswith("diff --git a/templates/summarize")
+    assert json.loads((pr_out / "api-calls.json").read_text())[0]["method"] == "GIT"
 
 
 def test_the_demo_validates_with_a_cabal_of_its_own_that_names_no_repository(

@@ -24,8 +24,8 @@ from micro_gastown.errors import BudgetExceeded, ExitCode, LlmError, LlmRefusalE
 from micro_gastown.llm.base import LlmBackend, Meter
 from micro_gastown.llm.ledger import CostLedger
 from micro_gastown.report.changes import ChangeType, CheckOutcome, ProposalStatus
-from micro_gastown.testing.demo_refine import ScriptedRefiner
 from micro_gastown.testing.demo_review import ROOT
+from micro_gastown.testing.scripted import ScriptedAnswers
 from refine_support import (
     WORKTREE_PREFIX,
     DemoBase,
@@ -381,7 +381,7 @@ def test_the_replay_backend_plays_a_recording_keyed_on_the_exact_request(
 ) -> None:
     old = unique_line(ws.text(SUMMARIZE), "Rewrite the draft")
     output = answer(edit(SUMMARIZE, old, "Rewrite the draft briefly.\n", [slow]))
-    scripted = ScriptedRefiner({slow: output}, note="recorded by a test")
+    scripted = ScriptedAnswers({slow: output}, note="recorded by a test")
     recorded = only(run(ws, scripted, slow))
     replay = write_replay(tmp_path / "replay.json", scripted.entries)
     assert len(scripted.entries) == 1

@@ -138,8 +138,8 @@ BREAKS = [
     ),
     _dag(
         "bad-condition",
-        'condition = "!{{dry_run}}"',
-        'condition = "not {{dry_run}}"',
+        'skill = "file-pr"',
+        'skill = "file-pr"\ncondition = "not {{dry_run}}"',
         "steps[2].condition",
         "condition 'not {{dry_run}}' is not one of",
     ),

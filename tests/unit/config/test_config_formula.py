@@ -224,7 +224,7 @@ def _dag(config_dir: Path, name: str, edits: list[tuple[str, str]]) -> Path:
             id="malformed-placeholder",
         ),
         pytest.param(
-            [('condition = "!{{dry_run}}"', 'condition = "{{dryrun}} == true"')],
+            [('skill = "file-pr"\n', 'skill = "file-pr"\ncondition = "{{dryrun}} == true"\n')],
             "steps[2].condition",
             "unknown var 'dryrun' in '{{dryrun}} == true'",
             id="condition-unknown-var",
@@ -372,6 +372,7 @@ def test_bind_inputs_reads_substituted_text_in_each_inputs_type() -> None:
         "proposed_changes": "c.json",
         "dry_run": True,
         "max_prs": 1,
+        "llm": False,
     }
 
 

@@ -136,7 +136,14 @@ def test_evolve_is_analyze_then_refine_then_file_pr_unless_dry_run() -> None:
         ("refine", "refine", ["analyze"]),
         ("file-pr", "file-pr", ["refine"]),
     ]
-    assert steps[2].condition == "!{{dry_run}}"
+    # a dry run still runs file-pr, which then writes what it would file and files nothing
+    assert steps[2].condition is None
+    assert steps[2].inputs == {
+        "proposed_changes": "{{steps.refine.output}}",
+        "max_prs": "{{max_prs}}",
+        "dry_run": "{{dry_run}}",
+        "llm": "{{llm}}",
+    }
     assert steps[1].inputs == {
         "pattern_report": "{{steps.analyze.output}}",
         "max_prs": "{{max_prs}}",
