@@ -11,6 +11,7 @@ text with every secret removed, and remote failures become GitHub's errors here,
 from __future__ import annotations
 
 import contextlib
+import functools
 import os
 import re
 import shutil
@@ -27,6 +28,7 @@ from micro_gastown.errors import (
     GitHubNotFoundError,
     GitHubUnavailableError,
 )
+from micro_gastown.parent_death import die_with_parent
 
 __all__ = ["GIT_TIMEOUT_S", "redact", "remote_error", "run_git", "run_git_bytes"]
 
@@ -156,6 +158,7 @@ def run_git_bytes(
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
             start_new_session=True,
+            preexec_fn=functools.partial(die_with_parent, os.getpid(), signal.SIGKILL),
         )
     except OSError as exc:
         raise GitError(f"git {args[0]}: cannot run git in {cwd}: {exc.strerror}") from None
@@ -166,6 +169,9 @@ def run_git_bytes(
         raise GitHubUnavailableError(
             f"git {args[0]}: no answer within {GIT_TIMEOUT_S:.0f} s; stopped"
         ) from None
+    except BaseException:  # Ctrl-C or SIGTERM unwinding: git (its own session) stops too
+        _kill_group(process)
+        raise
     if process.returncode != 0:
         detail = redact(
             "\n".join(

@@ -11,8 +11,14 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import os
 import shutil
+import signal
+import socket
 import subprocess
+import sys
+import threading
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -302,3 +308,60 @@ def test_a_pr_someone_else_opened_on_our_branch_is_never_touched(
     assert len(github_server.sim.pulls) == 1
     writes = [x for x in github_server.sim.log if x.method != "GET" and not x.git]
     assert writes == []
+
+
+def _processes_mentioning(text: str) -> list[int]:
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                cmdline = (entry / "cmdline").read_bytes()
+            except OSError:
+                continue
+            if text.encode() in cmdline:
+                found.append(int(entry.name))
+    return found
+
+
+def test_sigterm_mid_push_stops_filing_and_the_git_it_started(
+    github_server: GitHubServer, refined: Refined
+) -> None:
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen()
+    port = listener.getsockname()[1]
+    accepted: list[socket.socket] = []
+    threading.Thread(target=lambda: accepted.append(listener.accept()[0]), daemon=True).start()
+    env = {
+        **{k: v for k, v in os.environ.items() if not k.startswith("GIT_DIR")},
+        **_environ(github_server),
+        "GITHUB_SERVER_URL": f"http://127.0.0.1:{port}",  # a remote that never answers
+    }
+    process = subprocess.Popen(
+        [sys.executable, "-m", "micro_gastown", "file-pr", "-i", str(refined.patch),
+         "-e", str(refined.report), "--repo", str(refined.checkout), "--allow-unvalidated"],
+        env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+    )  # fmt: skip
+    try:
+        deadline = time.monotonic() + 60
+        while not accepted and time.monotonic() < deadline and process.poll() is None:
+            time.sleep(0.05)
+        assert accepted, "git never reached the remote"
+        assert _processes_mentioning(f"127.0.0.1:{port}"), "no git push running"
+        process.send_signal(signal.SIGTERM)
+        _, stderr = process.communicate(timeout=30)
+        # the remote still holds the connection open: only a kill ends git now
+        deadline = time.monotonic() + 5
+        while _processes_mentioning(f"127.0.0.1:{port}") and time.monotonic() < deadline:
+            time.sleep(0.05)
+        left = _processes_mentioning(f"127.0.0.1:{port}")
+    finally:
+        if process.poll() is None:
+            process.kill()
+        listener.close()
+        for connection in accepted:
+            connection.close()
+    assert process.returncode == 143, stderr
+    assert b"Traceback" not in stderr
+    assert left == [], "git outlived the filing it was pushing for"
+    assert not github_server.sim.pulls
