@@ -58,6 +58,9 @@ _LOGIN = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9-]{0,38})$")
 """A GitHub user login (reviewers are people: teams are asked for differently)."""
 
 
+_BRANCH_NAME: Final = re.compile(r"(?!-)(?!.*\.\.)(?!.*//)[A-Za-z0-9._/-]{1,200}(?<![./])")
+
+
 class FilerSettings(BaseModel):
     """Where and how to file. None means "not set": the filer says which one it needs."""
 
@@ -107,6 +110,15 @@ class FilerSettings(BaseModel):
         if isinstance(value, str):
             # A token read from a file keeps its newline, which no HTTP header may hold.
             return value.strip() or None
+        return value
+
+    @field_validator("base_branch", mode="after")
+    @classmethod
+    def _branch_name(cls, value: str | None) -> str | None:
+        # It reaches git's argv and GitHub's URLs: a plain branch name, never an option
+        # or a path that climbs.
+        if value is not None and not _BRANCH_NAME.fullmatch(value):
+            raise ValueError("expected a branch name such as main (letters, digits, . _ - /)")
         return value
 
     @field_validator("github_repository", mode="after")

@@ -124,6 +124,7 @@ def load_inputs(
     _check_paths(files, guardrails, patch_path)
     if changes is not None and patch.strip():
         _check_status(changes, changes_path, allow_unvalidated)
+        _check_base(changes, changes_path)
         _check_listing(files, changes, patch_path, changes_path)
     fingerprints = _fingerprints(changes, report, patterns)
     by_id = {p.id: p for p in report.patterns} if report is not None else {}
@@ -171,6 +172,17 @@ def _check_listing(
             f"{changes_path} lists {printable(unchanged[0])!r}, which the patch does not "
             "change: the patch and its ProposedChanges do not belong together",
         )
+
+
+_COMMIT_ID: Final = re.compile(r"[0-9a-f]{40}|[0-9a-f]{64}")
+
+
+def _check_base(changes: ProposedChanges, path: Path | None) -> None:
+    """The base commit reaches git: a commit id (refine writes HEAD's), nothing else."""
+    base = changes.metadata.base_commit if changes.metadata else None
+    if base is not None and not _COMMIT_ID.fullmatch(base):
+        assert path is not None
+        _fail("changes", path, "metadata.base_commit: expected a commit id (40 hex digits)")
 
 
 def _check_status(changes: ProposedChanges, path: Path | None, allow_unvalidated: bool) -> None:

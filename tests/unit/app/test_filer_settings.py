@@ -81,6 +81,8 @@ def test_reviewers_from_a_comma_list() -> None:
         ("GITHUB_API_URL", "http://api.github.example.com", "https://"),
         ("MICRO_GASTOWN_GITHUB_SERVER_URL", "ftp://127.0.0.1/", "https://"),
         ("MICRO_GASTOWN_REVIEWERS", "alice,bob smith", "not a GitHub login"),
+        ("MICRO_GASTOWN_BASE_BRANCH", "--upload-pack=touch x", "branch name"),
+        ("MICRO_GASTOWN_BASE_BRANCH", "../../etc", "branch name"),
     ],
 )
 def test_a_bad_value_names_its_variable(variable: str, value: str, words: str) -> None:

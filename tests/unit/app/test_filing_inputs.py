@@ -16,6 +16,7 @@ from micro_gastown.refine.diffs import file_diff
 from micro_gastown.refine.guardrails import Guardrails
 from micro_gastown.report.changes import (
     FileChange,
+    ProposalMetadata,
     ProposalStatus,
     ProposedChanges,
     Validation,
@@ -293,3 +294,24 @@ def test_the_addressed_patterns_come_most_severe_first(tmp_path: Path) -> None:
     assert [p.id for p in inputs.patterns] == ["c-2", "c-1", "w-1"]
     assert inputs.missing_patterns == ("gone-1",)
     assert inputs.fingerprints == ("c-1", "c-2", "gone-1", "w-1")
+
+
+@pytest.mark.parametrize("base", ["--upload-pack=touch x", "HEAD~1", "main", "e02a56"])
+def test_a_base_commit_that_is_not_a_commit_id_is_refused(tmp_path: Path, base: str) -> None:
+    """It reaches git's argv: an option or a ref name there is refused at the door."""
+    (tmp_path / "changes.diff").write_text(TEMPLATES)
+    proposal = ProposedChanges(
+        changes=[FileChange(path="dsl/Templates.hs", diff=TEMPLATES, rationale="why")],
+        patterns_addressed=["slow-llm-a"],
+        validation=Validation(build_success=True, test_success=True),
+        status=ProposalStatus.READY,
+        metadata=ProposalMetadata(base_commit=base),
+    )
+    (tmp_path / "changes.json").write_bytes(proposal.to_json())
+    with pytest.raises(ConfigError) as info:
+        load_inputs(
+            tmp_path / "changes.diff", changes_path=None, evidence=None, patterns=(),
+            guardrails=GUARDRAILS, allow_unvalidated=False,
+        )  # fmt: skip
+    assert "metadata.base_commit" in str(info.value)
+    assert "changes.json" in str(info.value)
