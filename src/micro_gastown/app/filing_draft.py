@@ -121,7 +121,8 @@ def draft_filing(
         files=inputs.files,
         record=record,
         labels=tuple(labels),
-        reviewers=settings.reviewers,
+        # given reviewers (a flag, MICRO_GASTOWN_REVIEWERS) replace the polecat's [pr] list
+        reviewers=settings.reviewers or tuple(polecat.pr.reviewers if polecat.pr else ()),
         draft=polecat.pr.draft if polecat.pr else True,
     )
     return draft, decision, (f"${cost:.4f}" if cost is not None else None)

@@ -30,6 +30,7 @@ from githubsim.fixtures import GitHubServer
 from micro_gastown.app.analyzer import LlmRequest
 from micro_gastown.app.file_pr import FilePrRequest, FilingStatus, file_pr
 from micro_gastown.app.refine import RefineRequest, refine
+from micro_gastown.bundled import bundled_root
 from micro_gastown.errors import GitHubUnavailableError
 from micro_gastown.github.metadata import read_record
 from micro_gastown.testing.demo_refine import IGNORED, REPLAY, demo_report
@@ -101,6 +102,7 @@ def _file(
     *,
     login: str = BOT,
     now: dt.datetime | None = None,
+    config_dirs: tuple[Path, ...] = (),
     **github: object,
 ) -> object:
     request = FilePrRequest(
@@ -108,6 +110,7 @@ def _file(
         evidence=refined.report,
         repo=refined.checkout,
         allow_unvalidated=True,
+        config_dirs=config_dirs,
         github=dict(github),
     )
     return file_pr(request, environ=_environ(server, login), api=server.client(login), now=now)
@@ -365,3 +368,19 @@ def test_sigterm_mid_push_stops_filing_and_the_git_it_started(
     assert b"Traceback" not in stderr
     assert left == [], "git outlived the filing it was pushing for"
     assert not github_server.sim.pulls
+
+
+def test_reviewers_come_from_the_polecat_unless_given(
+    github_server: GitHubServer, refined: Refined, tmp_path: Path
+) -> None:
+    polecats = tmp_path / "config" / "polecats"
+    polecats.mkdir(parents=True)
+    text = (bundled_root() / "polecats" / "pr-filer.toml").read_text()
+    assert "\nreviewers = []\n" in text, "the bundled pr-filer polecat changed its reviewers"
+    (polecats / "pr-filer.toml").write_text(
+        text.replace("\nreviewers = []\n", '\nreviewers = ["bob", "mallory"]\n')
+    )
+    outcome = _file(github_server, refined, config_dirs=(tmp_path / "config",))
+    [pull] = github_server.sim.pulls.values()
+    assert pull.reviewers == ["bob"]  # mallory is no collaborator: refused, and said
+    assert any("mallory" in note for note in outcome.notes)  # type: ignore[attr-defined]
