@@ -8,6 +8,7 @@ fixture; other suites may call it directly.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -63,8 +64,11 @@ def serving(
     root: Path, monkeypatch: pytest.MonkeyPatch, seed: Path | None = None
 ) -> Iterator[GitHubServer]:
     """A started sim under ``root`` (git isolated from the user's config), stopped and
-    checked on leaving. Skips the test when GitHub's OpenAPI description is absent."""
+    checked on leaving. Skips the test when GitHub's OpenAPI description is absent (fails
+    it under ``CI=true``: CI always has it)."""
     if not SPEC_PATH.is_file():
+        if os.environ.get("CI") == "true":
+            pytest.fail(SPEC_MISSING + " (CI must provide it)")
         pytest.skip(SPEC_MISSING)
     monkeypatch.setenv("GIT_CONFIG_NOSYSTEM", "1")
     monkeypatch.setenv("HOME", str(root))

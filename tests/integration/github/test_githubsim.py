@@ -262,7 +262,18 @@ def test_the_fixture_skips_without_the_description(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(githubsim.fixtures, "SPEC_PATH", tmp_path / "absent.json")
+    monkeypatch.delenv("CI", raising=False)
     with pytest.raises(pytest.skip.Exception, match="the GitHub contract tests need it"):  # noqa: SIM117
+        with serving(tmp_path, monkeypatch):
+            pass
+
+
+def test_under_ci_a_missing_description_fails_the_test(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(githubsim.fixtures, "SPEC_PATH", tmp_path / "absent.json")
+    monkeypatch.setenv("CI", "true")
+    with pytest.raises(pytest.fail.Exception, match="CI must provide it"):  # noqa: SIM117
         with serving(tmp_path, monkeypatch):
             pass
 
