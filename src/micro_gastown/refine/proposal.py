@@ -70,10 +70,10 @@ def is_test_command(command: str) -> bool:
 def rollback_text(paths: Sequence[str]) -> str:
     files = ", ".join(paths) if paths else "no files"
     return (
-        "Revert the PR's commit (`git revert <commit>`), or before merging apply the diff in "
-        f"reverse (`git apply -R changes.diff`). Files touched: {files}. The rollback watcher "
-        "compares the finding's rate before and after the merge and proposes the revert itself "
-        "when it regressed."
+        "Revert the PR's merge commit (`git revert -m 1 <merge commit>`), or before merging "
+        f"apply the diff in reverse (`git apply -R changes.diff`). Files touched: {files}. "
+        "The PR's metadata block records the finding's rate before the change, for comparing "
+        "it with the rate after the merge."
     )
 
 
