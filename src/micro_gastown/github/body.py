@@ -5,7 +5,8 @@ finding comes from; ``Summary`` (a row per pattern with its key figure); ``Chang
 (each file and why, then the diff folded away); ``Evidence`` (per pattern: Grafana
 Explore links we build, the LogQL, redacted sample lines and the charts); ``Expected
 Impact``; ``Validation``; ``Rollback``; a footer with the run's cost; and the metadata
-block (:mod:`.metadata`) last, which the hygiene rules and the rollback watcher read.
+block (:mod:`.metadata`) last, which the hygiene rules (and the rollback watcher, to come)
+read.
 
 Code owns every fact here; the words of :class:`~.prose.Prose` may be a model's. Both
 those words and everything from the logs are untrusted: they are redacted again
@@ -77,8 +78,8 @@ MAX_METRICS: Final = 10
 MAX_CHECKS: Final = 20
 OUTPUT_TAIL: Final = 3_000
 DEFAULT_ROLLBACK: Final = (
-    "Revert this PR's merge commit (`git revert -m 1 <merge>`); the rollback watcher does "
-    "this itself if the error rate rises after the merge."
+    "Revert this PR's merge commit (`git revert -m 1 <merge>`). The metadata block below "
+    "records each finding's rate before the change, to compare with the rate after it."
 )
 _DIFF_RANK: Final = 1
 """After the output tails (rank 0), before any finding's evidence."""
