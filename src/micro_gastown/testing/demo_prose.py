@@ -25,9 +25,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import shutil
-import subprocess
 import sys
 import tempfile
 from collections.abc import Sequence
@@ -35,7 +32,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Final, TextIO
 
-from micro_gastown.app.analyzer import AnalyzeRequest, analyze
 from micro_gastown.app.analyzer import LlmRequest as LlmChoice
 from micro_gastown.app.refine import Proposal, RefineRequest, refine
 from micro_gastown.atomicfile import write_atomic
@@ -47,22 +43,14 @@ from micro_gastown.llm.ledger import CostLedger
 from micro_gastown.llm.replay import ReplayBackend
 from micro_gastown.report.changes import ProposedChanges, ValidationStatus
 from micro_gastown.report.model import PatternReport
-from micro_gastown.testing.demo_review import DEMO_LOGS, DEMO_REPO, ROOT
+from micro_gastown.testing.demo_review import ROOT
+from micro_gastown.testing.demo_sample import demo_checkout, demo_report, read_answers
 from micro_gastown.testing.scripted import ScriptedAnswers
 
 ANSWERS: Final = ROOT / "examples" / "llm" / "pr-filer.answers.json"
 REPLAY: Final = ROOT / "examples" / "llm" / "pr-filer.replay.json"
 REFINER_REPLAY: Final = ROOT / "examples" / "llm" / "conditional-refiner.replay.json"
 """The refiner's recordings (``demo_refine``'s): the demo's changes are refined from them."""
-_IGNORED = shutil.ignore_patterns("dist-newstyle", ".git")
-_GIT_IDENTITY: Final = {
-    "GIT_AUTHOR_NAME": "micro-gastown demo",
-    "GIT_AUTHOR_EMAIL": "demo@micro-gastown.invalid",
-    "GIT_COMMITTER_NAME": "micro-gastown demo",
-    "GIT_COMMITTER_EMAIL": "demo@micro-gastown.invalid",
-    "GIT_AUTHOR_DATE": "2026-11-21T12:00:00Z",
-    "GIT_COMMITTER_DATE": "2026-11-21T12:00:00Z",
-}
 RECORDED_STATUSES: Final = (ValidationStatus.PASSED, ValidationStatus.NOT_VALIDATED)
 """The validation statuses the demo's change may carry, one recording each."""
 
@@ -98,57 +86,21 @@ def demo_filings(directory: Path, answers: dict[str, Any]) -> list[DemoFiling]:
     under ``directory``, and refine replayed from the refiner's recordings (without the
     must-pass commands: the words do not depend on cabal; the status is set per recording).
 
-    It repeats ``demo_refine``'s few steps rather than importing it: the demo's PR step
-    (which ``demo_refine`` runs) may then take :func:`demo_prose_replay_path` from here
-    without an import cycle."""
-    report = analyze(AnalyzeRequest(source=f"file:{DEMO_LOGS}", repo=DEMO_REPO)).report
-    report_path = directory / "patterns.json"
-    write_atomic(report_path, report.to_json() + b"\n")
+    The sample is set up as ``demo_refine`` sets it up (:mod:`.demo_sample`)."""
+    report, report_path = demo_report(directory)
     wanted = tuple(p.id for p in report.patterns if p.id in answers)
     missing = sorted(set(answers) - set(wanted))
     if missing:
         raise ConfigError(f"{ANSWERS}: no finding {missing[0]!r} in the demo report")
     request = RefineRequest(
         report=report_path,
-        repo=_checkout(directory),
+        repo=demo_checkout(directory),
         patterns=wanted,
         max_prs=len(wanted),
         llm=LlmChoice(backend="replay", replay=REFINER_REPLAY),
         run_must_pass=False,
     )
     return [_filing(proposal, report) for proposal in refine(request).proposals]
-
-
-def _checkout(directory: Path) -> Path:
-    """A copy of the bundled checkout as a fresh git repository with one commit."""
-    checkout = directory / "exomonad-sample"
-    shutil.copytree(DEMO_REPO, checkout, ignore=_IGNORED, symlinks=True)
-    env = {**os.environ, **_GIT_IDENTITY}
-    for args in (
-        ["init", "--quiet", "--initial-branch=main"],
-        ["add", "--all"],
-        ["-c", "commit.gpgsign=false", "commit", "--quiet", "--no-verify", "-m", "sample"],
-    ):
-        subprocess.run(
-            ["git", "-c", "core.hooksPath=/dev/null", *args],
-            cwd=checkout,
-            env=env,
-            check=True,
-            stdin=subprocess.DEVNULL,
-        )
-    return checkout
-
-
-def read_answers(path: Path) -> tuple[str, dict[str, Any]]:
-    """The note and the per-pattern answers of a hand-written answers file."""
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-        note, answers = str(data["note"]), dict(data["answers"])
-    except (OSError, ValueError, KeyError, TypeError) as exc:
-        raise ConfigError(
-            f"{path}: expected a JSON object with 'note' and 'answers' ({exc})"
-        ) from None
-    return note, answers
 
 
 def _filing(proposal: Proposal, report: PatternReport) -> DemoFiling:

@@ -28,8 +28,9 @@ from githubsim.faults import FaultKind
 from githubsim.fixtures import GitHubServer
 from micro_gastown.bundled import bundled_root
 from micro_gastown.github.metadata import read_record
-from micro_gastown.testing.demo_refine import IGNORED, REPLAY, demo_report
+from micro_gastown.testing.demo_refine import REPLAY
 from micro_gastown.testing.demo_review import DEMO_LOGS, DEMO_REPO
+from micro_gastown.testing.demo_sample import IGNORED, demo_report
 from refinesample import config_with_must_pass
 
 BOT = "micro-gastown[bot]"

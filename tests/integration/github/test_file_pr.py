@@ -33,8 +33,9 @@ from micro_gastown.app.refine import RefineRequest, refine
 from micro_gastown.bundled import bundled_root
 from micro_gastown.errors import GitHubUnavailableError
 from micro_gastown.github.metadata import read_record
-from micro_gastown.testing.demo_refine import IGNORED, REPLAY, demo_report
+from micro_gastown.testing.demo_refine import REPLAY
 from micro_gastown.testing.demo_review import DEMO_REPO, ROOT
+from micro_gastown.testing.demo_sample import IGNORED, demo_report
 
 BOT = "micro-gastown[bot]"
 SLOW_PREFIX = "slow-llm-summarize-"
