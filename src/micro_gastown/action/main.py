@@ -16,6 +16,7 @@ run) the outputs and the summary are printed instead.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import sys
 import traceback
@@ -101,17 +102,13 @@ def run(settings: ActionSettings, environ: Mapping[str, str], out: TextIO) -> in
     return result.exit_code
 
 
-def _report_failure(
-    exc: MicroGastownError, settings: ActionSettings | None, out: TextIO
-) -> None:
+def _report_failure(exc: MicroGastownError, settings: ActionSettings | None, out: TextIO) -> None:
     """The one-line error as an annotation, and in the summary when there is one."""
     _error(str(exc).splitlines()[0] if str(exc) else type(exc).__name__, out)
     if settings is not None:
         failed = SummaryInputs(settings.command, failure=str(exc))
-        try:
+        with contextlib.suppress(OSError):  # the annotation above already says what failed
             publish_summary(render_summary(failed), settings, out)
-        except OSError:
-            pass  # the annotation above already says what failed
 
 
 def main(environ: Mapping[str, str] | None = None, out: TextIO | None = None) -> int:

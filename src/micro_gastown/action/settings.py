@@ -15,6 +15,7 @@ before its end is one clear error about ``since``. Secrets are held as
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from enum import StrEnum
@@ -99,10 +100,9 @@ def secret_values(environ: Mapping[str, str]) -> tuple[str, ...]:
     """Every credential set in ``environ``: the variables above, and the query-string
     values of the Loki URL that could be a token (``LokiConfig.secrets``)."""
     found = [environ[name] for name in SECRET_VARIABLES if environ.get(name, "").strip()]
-    try:
+    # a Loki setting that does not fit fails later, named, where the source is opened
+    with contextlib.suppress(MicroGastownError):
         found.extend(LokiConfig.from_env(environ).secrets)
-    except MicroGastownError:
-        pass  # a Loki setting that does not fit fails where the source is opened, named
     return tuple(dict.fromkeys(found))
 
 

@@ -60,9 +60,7 @@ def _report_outputs(report: PatternReport, path: Path) -> dict[str, str]:
     }
 
 
-def run_analyze(
-    settings: ActionSettings, environ: Mapping[str, str], out: TextIO
-) -> StageResult:
+def run_analyze(settings: ActionSettings, environ: Mapping[str, str], out: TextIO) -> StageResult:
     """The Log Analyzer (and its review with ``llm``), the report written to
     ``settings.report_path``."""
     llm = LlmRequest.of(settings.backend_choice(), settings.budget_usd) if settings.llm else None
@@ -140,15 +138,19 @@ def run_evolve(settings: ActionSettings, environ: Mapping[str, str], out: TextIO
         run_id = create_run(request, store)
         out.write(f"run {run_id}: {store.directory(run_id)}\n")
         out.flush()
-    with group(f"Evolve run {run_id}", stream=out):
-        with unwinding(), store.hold(run_id), stop_commands(stream=out) as quarantined:
+    with (
+        group(f"Evolve run {run_id}", stream=out),
+        unwinding(),
+        store.hold(run_id),
+        stop_commands(stream=out) as quarantined,
+    ):
 
-            def echo(line: str) -> None:
-                quarantined.write(f"{run_id}: {line}\n")
-                out.flush()
+        def echo(line: str) -> None:
+            quarantined.write(f"{run_id}: {line}\n")
+            out.flush()
 
-            state, config = load_run(store, run_id)
-            state, ledger = execute_run(state, config, store, echo=echo)
+        state, config = load_run(store, run_id)
+        state, ledger = execute_run(state, config, store, echo=echo)
     return _evolve_result(settings, state, store, ledger.spent_usd)
 
 

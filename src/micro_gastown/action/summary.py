@@ -3,9 +3,10 @@
 The runner renders ``$GITHUB_STEP_SUMMARY`` on the run's page, so everything here that came
 from a report (pattern ids, details, step errors that quote logs) goes through
 :mod:`micro_gastown.github.inert` exactly as a PR body does; numbers, statuses and our own
-words are the only text written as is. Charts are :func:`~micro_gastown.github.charts.series_chart`'s,
-which never carry text from the logs. The PR link is written only for a URL of the plain
-shape GitHub returns; anything else is shown as code.
+words are the only text written as is. Charts are
+:func:`~micro_gastown.github.charts.series_chart`'s, which never carry text from the logs.
+The PR link is written only for a URL of the plain shape GitHub returns; anything else is
+shown as code.
 """
 
 from __future__ import annotations
