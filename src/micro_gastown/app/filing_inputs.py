@@ -222,7 +222,7 @@ def _fingerprints(
             if not _PATTERN_ID.match(pattern_id):
                 raise UsageError(
                     "a pattern id is lowercase letters, digits and '-'",
-                    setting="patterns",
+                    setting="pattern",
                     value=printable(pattern_id),
                 )
         return list(dict.fromkeys(given))
@@ -232,5 +232,5 @@ def _fingerprints(
         return [report.patterns[0].id]
     raise UsageError(
         "a bare patch (no ProposedChanges beside it) needs the pattern ids it addresses",
-        setting="patterns",
+        setting="pattern",
     )

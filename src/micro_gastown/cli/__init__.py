@@ -84,7 +84,21 @@ def _named_command(parser: argparse.ArgumentParser, argv: Sequence[str]) -> str:
     return parser.prog
 
 
+def _options(parser: argparse.ArgumentParser, prog: str | None) -> set[str] | None:
+    """The option strings of the command named ``prog`` (None: not found)."""
+    if parser.prog == prog:
+        return {o for action in parser._actions for o in action.option_strings}
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            for child in action.choices.values():
+                found = _options(child, prog)
+                if found is not None:
+                    return found
+    return None
+
+
 def _run(argv: Sequence[str] | None) -> int:
+    parser: argparse.ArgumentParser | None = None
     try:
         parser = build_parser()
         say.speaking_as(_named_command(parser, sys.argv[1:] if argv is None else argv))
@@ -97,7 +111,8 @@ def _run(argv: Sequence[str] | None) -> int:
         code: int = args.func(args)
         _flush_stdout()
     except MicroGastownError as exc:
-        say.error(flags.worded(exc))
+        options = _options(parser, say.speaker()) if parser is not None else None
+        say.error(flags.worded(exc, options))
         return exc.exit_code
     except KeyboardInterrupt:
         say.line("interrupted")

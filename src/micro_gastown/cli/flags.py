@@ -7,6 +7,8 @@ Lower layers raise errors naming a setting (``MicroGastownError.setting``: "repo
 
 from __future__ import annotations
 
+from collections.abc import Collection
+
 from micro_gastown.errors import MicroGastownError, shown_value
 
 
@@ -15,9 +17,15 @@ def flag_for(setting: str) -> str:
     return "--" + setting.replace("_", "-")
 
 
-def worded(exc: MicroGastownError) -> str:
+def worded(exc: MicroGastownError, options: Collection[str] | None = None) -> str:
     """The error's one line as the CLI says it: the flag and its value first, when the
-    error is about a setting."""
+    error is about a setting the command has a flag for. ``options`` are the running
+    command's option strings: a setting it has no flag for (one read from the environment
+    or a polecat file, such as a forbidden path glob) keeps its own name rather than
+    pointing at a flag that does not exist."""
     if exc.setting is None:
         return str(exc)
-    return f"{flag_for(exc.setting)}{shown_value(exc.value)}: {exc.reason}"
+    flag = flag_for(exc.setting)
+    if options is not None and flag not in options:
+        return str(exc)
+    return f"{flag}{shown_value(exc.value)}: {exc.reason}"

@@ -107,14 +107,12 @@ def translate(
             f"cannot {action}: GitHub rejected the token{said}",
             status=status,
             api_message=message,
-            setting="github_token",
         )
     if status == 403:
         return GitHubAuthError(
             f"cannot {action}: the token lacks a permission; it needs {permission}{said}",
             status=status,
             api_message=message,
-            setting="github_token",
         )
     if status == 404:
         return GitHubNotFoundError(

@@ -86,7 +86,7 @@ class GitHubClient:
         self.repo = repo
         self.api_url = check_api_url(api_url)
         if not token:
-            raise ConfigError("no GitHub token given", setting="github_token")
+            raise ConfigError("no GitHub token given")
         self._redact = redactor(token)
         retry = CappedRetry(
             total=retries,

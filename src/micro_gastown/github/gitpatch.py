@@ -160,4 +160,4 @@ def reject_unsafe_path(path: str) -> None:
         or any(part.lower() == ".git" for part in parts)
         or "\0" in path
     ):
-        raise GitError(f"the patch touches a path it may not: {path!r}", setting="patch")
+        raise GitError(f"the patch touches a path it may not: {path!r}")

@@ -87,7 +87,7 @@ class RemoteAuth:
     def __post_init__(self) -> None:
         check_remote_url(self.url)
         if not self.token or any(ch in self.token for ch in "\r\n\0"):
-            raise ConfigError("the token is empty or holds a line break", setting="github_token")
+            raise ConfigError("the token is empty or holds a line break")
 
     @classmethod
     def from_checkout(cls, repo_dir: Path, token: str) -> RemoteAuth:
@@ -170,9 +170,9 @@ def make_commit(
     try:
         paths = patch_files(patch)
     except ValueError as exc:
-        raise GitError(f"the patch may not be applied: {exc}", setting="patch") from None
+        raise GitError(f"the patch may not be applied: {exc}") from None
     if not paths:
-        raise GitError("the patch names no file: not a unified diff", setting="patch")
+        raise GitError("the patch names no file: not a unified diff")
     for path in paths:
         reject_unsafe_path(path)
     top = Path(run_git(["rev-parse", "--show-toplevel"], cwd=repo_dir).strip())

@@ -238,14 +238,14 @@ def test_not_validated_is_filed_when_allowed(tmp_path: Path) -> None:
 def test_a_bare_patch_needs_its_pattern_ids(tmp_path: Path) -> None:
     with pytest.raises(UsageError) as info:
         filing(tmp_path, TEMPLATES)
-    assert info.value.setting == "patterns"
+    assert info.value.setting == "pattern"
     assert filing(tmp_path, TEMPLATES, patterns=["b-2", "a-1", "b-2"]).fingerprints == (
         "a-1",
         "b-2",
     )
     with pytest.raises(UsageError) as bad:
         filing(tmp_path, TEMPLATES, patterns=["Not An Id"])
-    assert bad.value.setting == "patterns"
+    assert bad.value.setting == "pattern"
 
 
 def test_a_bad_proposal_names_its_file_and_field(tmp_path: Path) -> None:
