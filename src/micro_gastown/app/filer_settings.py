@@ -20,6 +20,7 @@ from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, f
 from micro_gastown.errors import ConfigError, UsageError
 from micro_gastown.github.api import GitHubApi
 from micro_gastown.github.boundary import is_loopback
+from micro_gastown.github.hygiene import Limits
 from micro_gastown.github.model import RepoRef
 
 __all__ = ["CommitVia", "FilerSettings", "open_github", "resolve_filer_settings"]
@@ -85,6 +86,10 @@ class FilerSettings(BaseModel):
     )
     grafana_url: str | None = None
     grafana_datasource: str | None = None
+
+    def limits(self) -> Limits:
+        """The hygiene rules' limits these settings give."""
+        return Limits(max_open=self.max_open, max_new=self.max_new, watch_days=self.watch_days)
 
     @field_validator("reviewers", mode="before")
     @classmethod

@@ -30,7 +30,7 @@ from micro_gastown.github.body import (
     render_title,
 )
 from micro_gastown.github.branch import branch_name, with_short_id
-from micro_gastown.github.hygiene import Candidate, Decision, Finding, Limits, Verdict, plan
+from micro_gastown.github.hygiene import Candidate, Decision, Finding, Verdict, plan
 from micro_gastown.github.model import (
     LABEL_EVOLUTION,
     CommitIdentity,
@@ -66,9 +66,7 @@ def draft_filing(
     """The draft, the hygiene decision and the prose's cost. ``client`` (None: a dry run
     without a token) is asked for the branches a crashed run left, for a NEW change only."""
     settings, inputs, polecat = context.settings, context.inputs, context.polecat
-    limits = Limits(
-        max_open=settings.max_open, max_new=settings.max_new, watch_days=settings.watch_days
-    )
+    limits = settings.limits()
     decision = plan([_candidate(context)], history, limits, now, identity_login=identity.login)[0]
     base_branch = settings.base_branch or (polecat.git.base_branch if polecat.git else "main")
     if decision.verdict is Verdict.UPDATE and decision.pr is not None:

@@ -63,9 +63,7 @@ def read_suppressions(
     login = settings.github_login or api.whoami()
     if login is None:
         return None
-    limits = Limits(
-        max_open=settings.max_open, max_new=settings.max_new, watch_days=settings.watch_days
-    )
+    limits = settings.limits()
     return suppressions(patterns, api.our_prs(login), login=login, limits=limits, now=now)
 
 
