@@ -28,6 +28,8 @@
     │   ├── GitHubConflictError      an unresolvable 422, a refused push, a branch others edited
     │   ├── GitHubUnavailableError   5xx, rate limits or the network, after retries
     │   └── GitError                 a local git command failed (its stderr kept, the token never)
+    │       ├── RevertConflictError  a revert clashes with later changes (names the paths)
+    │       └── NothingToRevertError the branch no longer holds the change to revert
     ├── StepUnavailable          a formula step's skill is not built yet; the run stays resumable
     └── OutputError              a result cannot be written
 
@@ -277,6 +279,22 @@ class GitError(GitHubError):
     """A local ``git`` command failed; its stderr is kept, with any credential removed."""
 
     retryable = False
+
+
+class RevertConflictError(GitError):
+    """Reverting a commit clashes with later changes to the same lines; ``paths`` are the
+    files git could not merge. Only a human can resolve it."""
+
+    def __init__(
+        self, message: str, *, paths: tuple[str, ...], api_message: str | None = None
+    ) -> None:
+        super().__init__(message, api_message=api_message)
+        self.paths = paths
+
+
+class NothingToRevertError(GitError):
+    """The revert would change nothing: the branch no longer holds the change (reverted by
+    hand, or never merged into it)."""
 
 
 class StepUnavailable(MicroGastownError):

@@ -34,6 +34,7 @@ GIT_RUNNERS = frozenset(
     {
         Path("refine/worktree.py"),
         Path("github/gitpush.py"),
+        Path("github/gitrevert.py"),
         Path("github/gitrun.py"),
         Path("github/recording.py"),
     }

@@ -34,8 +34,10 @@ __all__ = [
     "ChangedFile",
     "LocalCommit",
     "RemoteAuth",
+    "changed_files",
     "fetch",
     "has_commit",
+    "identity_env",
     "make_commit",
     "push",
     "read_blob",
@@ -200,10 +202,10 @@ def make_commit(
     sha = run_git(
         ["commit-tree", "--no-gpg-sign", tree, "-p", base_commit, "-F", "-"],
         cwd=top,
-        env=_identity_env(identity, when or datetime.now(UTC)),
+        env=identity_env(identity, when or datetime.now(UTC)),
         stdin=message.encode(),
     ).strip()
-    return LocalCommit(sha, tree, base_commit, _changed_files(top, base_commit, sha), top)
+    return LocalCommit(sha, tree, base_commit, changed_files(top, base_commit, sha), top)
 
 
 def has_commit(repo_dir: Path, sha: str) -> bool:
@@ -224,20 +226,38 @@ def read_blob(repo_dir: Path, blob: str) -> bytes:
     return run_git_bytes(["cat-file", "blob", blob], cwd=repo_dir)
 
 
-def fetch(repo_dir: Path, auth: RemoteAuth, ref: str) -> str:
-    """Fetch ``ref`` (a branch, ``refs/...`` or a commit id) into :data:`BASE_REF` only,
-    and return its commit id. No other ref of the checkout, nor FETCH_HEAD, changes."""
+def fetch(
+    repo_dir: Path,
+    auth: RemoteAuth,
+    ref: str,
+    *,
+    depth: int | None = None,
+    into: str = BASE_REF,
+) -> str:
+    """Fetch ``ref`` (a branch, ``refs/...`` or a commit id) into the ref ``into`` only,
+    and return its commit id. No other ref of the checkout, nor FETCH_HEAD, changes.
+
+    ``depth`` makes the fetch shallow (that many commits from ``ref``): a scratch
+    repository that needs only a few trees (:mod:`.gitrevert`) skips the history. A
+    commit id is fetched only from a server that allows it (GitHub does, for a commit
+    reachable from one of its refs)."""
     source = ref if ref.startswith("refs/") or _SHA.match(ref) else f"refs/heads/{ref}"
     _check_ref(source)
+    _check_ref(into)
+    options = ["fetch", "--no-tags", "--no-write-fetch-head", "--no-recurse-submodules", "--quiet"]
+    if depth is not None:
+        if depth < 1:
+            raise GitError(f"fetch: depth must be at least 1, not {depth}")
+        options.append(f"--depth={depth}")
     _remote(
-        ["fetch", "--no-tags", "--no-write-fetch-head", "--no-recurse-submodules", "--quiet"],
-        [auth.url, f"+{source}:{BASE_REF}"],
+        options,
+        [auth.url, f"+{source}:{into}"],
         repo_dir=repo_dir,
         auth=auth,
         action="read the repository",
         needs="contents: read",
     )
-    return run_git(["rev-parse", "--verify", f"{BASE_REF}^{{commit}}"], cwd=repo_dir).strip()
+    return run_git(["rev-parse", "--verify", f"{into}^{{commit}}"], cwd=repo_dir).strip()
 
 
 def remote_sha(repo_dir: Path, auth: RemoteAuth, branch: str) -> str | None:
@@ -299,7 +319,9 @@ def _check_ref(ref: str) -> None:
         raise GitError(f"not a usable ref name: {ref!r}")
 
 
-def _identity_env(identity: CommitIdentity, when: datetime) -> dict[str, str]:
+def identity_env(identity: CommitIdentity, when: datetime) -> dict[str, str]:
+    """The environment that makes ``identity`` the author and committer at ``when`` (naive
+    means UTC): with it, the same tree, parent and message always give the same commit."""
     if when.tzinfo is None:
         when = when.replace(tzinfo=UTC)
     offset = when.utcoffset()
@@ -316,7 +338,8 @@ def _identity_env(identity: CommitIdentity, when: datetime) -> dict[str, str]:
     }
 
 
-def _changed_files(top: Path, parent: str, sha: str) -> tuple[ChangedFile, ...]:
+def changed_files(top: Path, parent: str, sha: str) -> tuple[ChangedFile, ...]:
+    """What commit ``sha`` changes against ``parent``, file by file (no rename detection)."""
     raw = run_git_bytes(
         ["diff-tree", "-r", "-z", "--no-renames", "--no-commit-id", parent, sha], top
     )
