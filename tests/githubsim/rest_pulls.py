@@ -1,12 +1,16 @@
 """Pull requests, their labels, reviewers and comments, with GitHub's rules: drafts, the
 422 for a second open PR on the same head, for a head with nothing to merge, for a
-reviewer who is not a collaborator; pagination with a ``Link`` header."""
+reviewer who is not a collaborator; merging (405 for a draft, a closed or a conflicting
+PR, 409 when the head is no longer the ``sha`` given); pagination with a ``Link``
+header."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 from urllib.parse import urlencode
 
+from . import shapes
 from .replies import ApiError, Call, Reply, Route, invalid, not_found, route
 from .state import Comment, Label, Pull, now_iso
 
@@ -34,13 +38,21 @@ def list_pulls(call: Call) -> Reply:
     direction = query.get("direction", "desc" if sort == "created" else "asc")
     key = {"updated": lambda p: p.updated_at}.get(sort, lambda p: (p.created_at, p.number))
     pulls.sort(key=key, reverse=direction == "desc")
-    per_page = min(int(query.get("per_page", "30")), 100)
-    page = int(query.get("page", "1"))
-    last = max(1, -(-len(pulls) // per_page))
-    chosen = pulls[(page - 1) * per_page : page * per_page]
-    reply = Reply(200, [sim.pull_json(pull, full=False) for pull in chosen])
+    return _paged(
+        query, pulls, sim.urls.repo_api + "/pulls", lambda p: sim.pull_json(p, full=False)
+    )
+
+
+def _paged(query: Any, items: list[Any], base: str, to_json: Callable[[Any], Any]) -> Reply:
+    """One page of ``items`` as GitHub serves a list: ``per_page`` (default 30, at most
+    100) and ``page``, with a ``Link`` header when there is more than one page."""
+    per_page = max(1, min(int(query.get("per_page", "30")), 100))
+    page = max(1, int(query.get("page", "1")))
+    last = max(1, -(-len(items) // per_page))
+    chosen = items[(page - 1) * per_page : page * per_page]
+    reply = Reply(200, [to_json(item) for item in chosen])
     if last > 1:
-        reply.headers.append(("Link", _link(sim.urls.repo_api + "/pulls", query, page, last)))
+        reply.headers.append(("Link", _link(base, query, page, last)))
     return reply
 
 
@@ -177,7 +189,8 @@ def request_reviewers(call: Call) -> Reply:
 
 def list_comments(call: Call) -> Reply:
     pull, sim = _pull(call), call.sim
-    return Reply(200, [sim.comment_json(item, pull.number) for item in pull.comments])
+    base = f"{sim.urls.repo_api}/issues/{pull.number}/comments"
+    return _paged(call.query, pull.comments, base, lambda c: sim.comment_json(c, pull.number))
 
 
 def create_comment(call: Call) -> Reply:
@@ -194,11 +207,36 @@ def create_comment(call: Call) -> Reply:
     return Reply(201, sim.comment_json(item, pull.number))
 
 
+def merge_pull(call: Call) -> Reply:
+    """``PUT .../pulls/{n}/merge`` with a merge commit, as :meth:`GitHubSim.merge` makes one
+    (squash and rebase are not simulated: a test asking for them fails, saying so)."""
+    pull, sim, body = _pull(call), call.sim, call.body
+    method = body.get("merge_method", "merge")
+    if method != "merge":
+        raise NotImplementedError(f"githubsim merges with a merge commit only, not {method!r}")
+    if pull.state != "open":
+        raise ApiError(405, "Pull Request is not mergeable")
+    if pull.draft:
+        raise ApiError(405, "Pull Request is still a draft")
+    if body.get("sha") and body["sha"] != sim.pull_head(pull):
+        raise ApiError(409, "Head branch was modified. Review and try the merge again.")
+    if not sim.mergeable(pull):
+        raise ApiError(405, "Pull Request is not mergeable")
+    sha = sim.merge(
+        pull.number,
+        by=call.account.login,
+        title=body.get("commit_title"),
+        message=body.get("commit_message"),
+    )
+    return Reply(200, shapes.merge_result(sha))
+
+
 ROUTES: list[Route] = [
     route("GET", f"{_REPO}/pulls", list_pulls),
     route("POST", f"{_REPO}/pulls", create_pull),
     route("GET", f"{_REPO}/pulls/{{pull_number}}", get_pull),
     route("PATCH", f"{_REPO}/pulls/{{pull_number}}", update_pull),
+    route("PUT", f"{_REPO}/pulls/{{pull_number}}/merge", merge_pull),
     route("GET", f"{_REPO}/pulls/{{pull_number}}/requested_reviewers", list_reviewers),
     route("POST", f"{_REPO}/pulls/{{pull_number}}/requested_reviewers", request_reviewers),
     route("GET", f"{_REPO}/issues/{{pull_number}}/labels", list_labels),

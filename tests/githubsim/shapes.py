@@ -309,6 +309,11 @@ def comment(urls: Urls, item: Comment, number: int, author: Account) -> dict[str
     }
 
 
+def merge_result(sha: str) -> dict[str, Any]:
+    """``PUT .../pulls/{n}/merge``'s answer to a merge made."""
+    return {"sha": sha, "merged": True, "message": "Pull Request successfully merged"}
+
+
 def git_person(person: Any) -> dict[str, str]:
     return {"name": person.name, "email": person.email, "date": person.date}
 

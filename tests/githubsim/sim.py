@@ -228,8 +228,23 @@ class GitHubSim(BackgroundServer):
         self.faults.add(fault)
         return fault
 
-    def merge(self, number: int, *, by: str = "alice") -> str:
-        """A maintainer merges the PR: a real merge commit on the base branch."""
+    def mergeable(self, pull: Pull) -> bool:
+        """Whether the PR's head merges into its base branch without conflicts."""
+        with self.lock:
+            base = self.branch(pull.base_ref)
+            return base is not None and self.git.merge_tree(base, self.pull_head(pull)) is not None
+
+    def merge(
+        self,
+        number: int,
+        *,
+        by: str = "alice",
+        title: str | None = None,
+        message: str | None = None,
+    ) -> str:
+        """A maintainer (or ``PUT .../merge`` as ``by``) merges the PR: a real merge commit
+        on the base branch, whose message is ``title`` (GitHub's "Merge pull request #N from
+        owner/branch" when None) and ``message`` (the PR's title when None)."""
         with self.lock:
             pull = self.pulls[number]
             assert pull.state == "open", f"PR #{number} is {pull.state}"
@@ -238,7 +253,10 @@ class GitHubSim(BackgroundServer):
             tree = self.git.merge_tree(base, head)
             assert tree is not None, f"PR #{number} conflicts with {pull.base_ref}"
             account, now = self.accounts[by], now_iso()
-            message = f"Merge pull request #{number} from {self.head_label(pull)}\n\n{pull.title}\n"
+            head_owner = pull.head_repo.split("/", 1)[0]
+            title = title or f"Merge pull request #{number} from {head_owner}/{pull.head_ref}"
+            detail = pull.title if message is None else message
+            message = f"{title}\n\n{detail}\n" if detail else f"{title}\n"
             person = Person(account.name, account.email, now)
             committer = Person("GitHub", "noreply@github.com", now)
             sha = self.git.write_commit(tree, (base, head), message, person, committer)

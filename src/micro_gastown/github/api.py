@@ -15,7 +15,7 @@ from typing import Protocol
 
 from micro_gastown.github.model import OurPr, PrDraft, RepoRef
 
-__all__ = ["BranchCommit", "FileMode", "GitHubApi", "TreeEntry"]
+__all__ = ["BranchCommit", "FileMode", "GitHubApi", "IssueComment", "TreeEntry"]
 
 
 class FileMode(StrEnum):
@@ -47,6 +47,19 @@ class BranchCommit:
     committer_email: str
 
 
+@dataclass(frozen=True, slots=True)
+class IssueComment:
+    """One comment of an issue or PR, as the rollback watcher reads them back: how it finds
+    its own verdict comment (a hidden marker in ``body``) before writing another."""
+
+    id: int
+    author_login: str
+    """``""`` when GitHub shows no author (a deleted account)."""
+    body: str
+    created_at: str | None = None
+    """RFC 3339, UTC."""
+
+
 class GitHubApi(Protocol):
     """What the filer asks of GitHub, about one repository."""
 
@@ -62,6 +75,11 @@ class GitHubApi(Protocol):
     def our_prs(self, login: str) -> list[OurPr]:
         """Every PR (open, closed, merged; every page) from a ``sleeptime/`` branch of this
         repository (never a fork) opened by ``login``."""
+        ...
+
+    def pull(self, number: int) -> OurPr | None:
+        """PR ``number`` whoever opened it, read as :meth:`our_prs` reads them; None when
+        there is no such PR (or the token cannot see it)."""
         ...
 
     def pr_for_branch(self, branch: str) -> OurPr | None:
@@ -97,6 +115,19 @@ class GitHubApi(Protocol):
         ...
 
     def comment(self, number: int, body: str) -> None: ...
+
+    def comments(self, number: int) -> list[IssueComment]:
+        """Every comment of issue or PR ``number`` (every page), oldest first."""
+        ...
+
+    def merge_pr(self, number: int, *, sha: str, title: str | None = None) -> str:
+        """Merges PR ``number`` with a merge commit, only while its head is still ``sha``;
+        returns the merge commit. ``title`` is the merge commit's first line (GitHub's
+        "Merge pull request #N ..." when None). A PR already merged at ``sha`` returns its
+        merge commit (a retried or repeated call). GitHub's refusals (a draft, a closed PR,
+        conflicts, required checks or reviews: 405; the head moved: 409) raise
+        :class:`~micro_gastown.errors.GitHubConflictError` with GitHub's message."""
+        ...
 
     def create_blob(self, content: bytes) -> str: ...
 

@@ -34,7 +34,7 @@ from micro_gastown.errors import (
     GitHubNotFoundError,
     GitHubUnavailableError,
 )
-from micro_gastown.github.api import BranchCommit, TreeEntry
+from micro_gastown.github.api import BranchCommit, IssueComment, TreeEntry
 from micro_gastown.github.boundary import (
     CappedRetry,
     WaitTooLong,
@@ -60,7 +60,12 @@ _CONTENTS_READ = "contents: read"
 _CONTENTS_WRITE = "contents: write"
 _PULLS_READ = "pull_requests: read"
 _PULLS_WRITE = "pull_requests: write"
+_ISSUES_READ = "issues: read (or pull_requests: read)"
 _ISSUES_WRITE = "issues: write (or pull_requests: write)"
+_NOT_MERGEABLE = 405
+"""GitHub's answer to a merge it will not make now: a draft, a closed PR, conflicts, or a
+branch protection rule (required checks or reviews) not met."""
+_HEAD_MOVED = 409
 
 
 class GitHubClient:
@@ -205,6 +210,14 @@ class GitHubClient:
                     return pr
         return None
 
+    def pull(self, number: int) -> OurPr | None:
+        try:
+            with self._calling(f"read PR #{number}", _PULLS_READ):
+                repo = self._github.get_repo(self.repo.full_name)
+                return self._our_pr(repo.get_pull(number).complete())
+        except GitHubNotFoundError:
+            return None
+
     def _our_pr(self, pull: PullRequest) -> OurPr:
         head_repo = pull.head.repo.full_name if pull.head.repo is not None else None
         merged_at = _iso(pull.merged_at)
@@ -310,6 +323,59 @@ class GitHubClient:
             action=f"comment on PR #{number}",
             permission=_ISSUES_WRITE,
         )
+
+    def comments(self, number: int) -> list[IssueComment]:
+        with self._calling(f"read the comments of PR #{number}", _ISSUES_READ):
+            issue = self._github.get_repo(self.repo.full_name).get_issue(number)
+            return [
+                IssueComment(
+                    id=item.id,
+                    author_login=item.user.login if item.user is not None else "",
+                    body=item.body or "",
+                    created_at=_iso(item.created_at),
+                )
+                for item in issue.get_comments()  # GitHub lists them oldest first
+            ]
+
+    def merge_pr(self, number: int, *, sha: str, title: str | None = None) -> str:
+        action = f"merge PR #{number}"
+        body = {"sha": sha, "merge_method": "merge"}
+        if title is not None:
+            body["commit_title"] = title
+        try:
+            data = self._request(
+                "PUT",
+                f"/pulls/{number}/merge",
+                body=body,
+                action=action,
+                permission=_CONTENTS_WRITE,
+            )
+        except GitHubError as exc:
+            if exc.status not in (_NOT_MERGEABLE, _HEAD_MOVED):
+                raise
+            merged = self._existing_merge(number, sha)
+            if merged is not None:
+                return merged  # merged at that head already: a retry after a lost answer
+            if exc.status == _HEAD_MOVED:
+                raise  # translate() made it a GitHubConflictError with GitHub's message
+            said = f"{exc.status} {exc.api_message}" if exc.api_message else str(exc.status)
+            raise GitHubConflictError(
+                f"cannot {action}: GitHub will not merge it now ({said}): a draft, a closed PR, "
+                "conflicts, or required checks or reviews not met",
+                status=exc.status,
+                api_message=exc.api_message,
+            ) from None
+        return str(data["sha"])
+
+    def _existing_merge(self, number: int, sha: str) -> str | None:
+        """The merge commit of PR ``number`` when it is merged with ``sha`` as its head."""
+        try:
+            pr = self.pull(number)
+        except GitHubError:
+            return None  # the refusal that brought us here is the error to show
+        if pr is None or pr.state is not PrState.MERGED or pr.head_sha != sha:
+            return None
+        return pr.merge_commit_sha
 
     # -- branches --------------------------------------------------------------------------
 

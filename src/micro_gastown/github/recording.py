@@ -15,7 +15,7 @@ from urllib.parse import quote
 
 import orjson
 
-from micro_gastown.github.api import BranchCommit, GitHubApi, TreeEntry
+from micro_gastown.github.api import BranchCommit, GitHubApi, IssueComment, TreeEntry
 from micro_gastown.github.model import OurPr, PrDraft, PrState, RepoRef
 from micro_gastown.github.publish import BranchMaker
 
@@ -57,6 +57,13 @@ class RecordingApi:
 
     def pr_for_branch(self, branch: str) -> OurPr | None:
         return self.inner.pr_for_branch(branch) if self.inner else None
+
+    def pull(self, number: int) -> OurPr | None:
+        return self.inner.pull(number) if self.inner and number else None
+
+    def comments(self, number: int) -> list[IssueComment]:
+        """None of a PR this dry run only pretended to open (number 0)."""
+        return self.inner.comments(number) if self.inner and number else []
 
     def branch_sha(self, branch: str) -> str | None:
         return self.inner.branch_sha(branch) if self.inner else None
@@ -117,6 +124,13 @@ class RecordingApi:
 
     def comment(self, number: int, body: str) -> None:
         self._record("POST", f"/issues/{number}/comments", {"body": f"<{len(body):,} chars>"})
+
+    def merge_pr(self, number: int, *, sha: str, title: str | None = None) -> str:
+        body = {"sha": sha, "merge_method": "merge"}
+        if title is not None:
+            body["commit_title"] = title
+        self._record("PUT", f"/pulls/{number}/merge", body)
+        return PLACEHOLDER_SHA
 
     def create_blob(self, content: bytes) -> str:
         self._record(
