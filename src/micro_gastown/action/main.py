@@ -39,23 +39,27 @@ from micro_gastown.action.settings import (
     ActionSettings,
     secret_values,
 )
-from micro_gastown.action.stages import StageResult, run_analyze, run_evolve
+from micro_gastown.action.stages import (
+    StageResult,
+    run_analyze,
+    run_evolve,
+    run_rollback_check,
+)
 from micro_gastown.action.summary import SummaryInputs, render_summary
-from micro_gastown.errors import ExitCode, MicroGastownError
+from micro_gastown.errors import MicroGastownError
 from micro_gastown.termination import Terminated
 
-__all__ = ["BUG_EXIT", "NOT_BUILT_EXIT", "main", "run"]
+__all__ = ["BUG_EXIT", "main", "run"]
 
 BUG_EXIT: Final = 70
 """An exception micro-gastown did not expect: a bug (sysexits' EX_SOFTWARE)."""
-NOT_BUILT_EXIT: Final = ExitCode.USAGE
-"""``rollback-check`` before the watcher exists: a command this version cannot run."""
 TITLE: Final = "micro-gastown"
 
 Stage = Callable[[ActionSettings, Mapping[str, str], TextIO], StageResult]
 STAGES: Final[Mapping[ActionCommand, Stage]] = {
     ActionCommand.ANALYZE: run_analyze,
     ActionCommand.EVOLVE: run_evolve,
+    ActionCommand.ROLLBACK_CHECK: run_rollback_check,
 }
 
 
@@ -83,15 +87,7 @@ def publish_summary(markdown: str, settings: ActionSettings, out: TextIO) -> Non
 def run(settings: ActionSettings, environ: Mapping[str, str], out: TextIO) -> int:
     """Run the command ``settings`` names; its exit code. Raises MicroGastownError for a
     failure before a result exists (the caller reports it)."""
-    stage = STAGES.get(settings.command)
-    if stage is None:
-        _error(
-            f"{settings.command.value} is not built yet in this version of micro-gastown "
-            "(the rollback watcher is the next piece)",
-            out,
-        )
-        return NOT_BUILT_EXIT
-    result = stage(settings, environ, out)
+    result = STAGES[settings.command](settings, environ, out)
     with group("Outputs and summary", stream=out):
         publish_outputs(result.outputs, settings, out)
         publish_summary(render_summary(result.summary), settings, out)

@@ -36,7 +36,7 @@ from micro_gastown.errors import MicroGastownError, UsageError
 from micro_gastown.llm.factory import BACKENDS, BackendChoice
 from micro_gastown.logql import DEFAULT_SELECTOR
 from micro_gastown.sources.loki.config import LokiConfig
-from micro_gastown.timewindow import parse_instant, window_from_flags
+from micro_gastown.timewindow import parse_duration, parse_instant, window_from_flags
 
 __all__ = [
     "INPUT_VARIABLES",
@@ -73,6 +73,10 @@ INPUT_VARIABLES: Final[Mapping[str, str]] = {
     "runs_dir": "INPUT_RUNS_DIR",
     "backend": "INPUT_BACKEND",
     "replay": "INPUT_REPLAY",
+    "watch_days": "INPUT_WATCH_DAYS",
+    "deploy_lag": "INPUT_DEPLOY_LAG",
+    "auto_merge": "INPUT_AUTO_MERGE_REVERTS",
+    "pull_request": "INPUT_PULL_REQUEST",
 }
 """Each setting's variable. ``source``, ``repo``, ``runs_dir``, ``llm``, ``backend`` and
 ``replay`` are ours (not in the issue's list): the defaults suit a workflow, the others exist
@@ -93,6 +97,8 @@ SECRET_VARIABLES: Final = (
 
 def _input_name(setting: str) -> str:
     """The input as a workflow spells it: ``max-prs``, ``config-dir``."""
+    if setting == "auto_merge":
+        return "auto-merge-reverts"
     return "config-dir" if setting == "config_dirs" else setting.replace("_", "-")
 
 
@@ -134,6 +140,14 @@ class ActionSettings(BaseModel):
     runs_dir: Path
     backend: str = "anthropic"
     replay: Path | None = Field(None, validate_default=True)
+    watch_days: int | None = Field(None, ge=1, le=30)
+    """rollback-check: days a merged PR is watched (None: MICRO_GASTOWN_WATCH_DAYS or 7)."""
+    deploy_lag: str | None = None
+    """rollback-check: merge to deploy, left out of the after window (``1h``)."""
+    auto_merge: bool = False
+    """rollback-check: merge a revert PR as soon as it is open."""
+    pull_request: int | None = Field(None, ge=1)
+    """rollback-check: judge this merged PR only (the ``pull_request: closed`` event's)."""
     report_path: Path
     """Where ``analyze`` writes its report: ``$RUNNER_TEMP/micro-gastown/report.json``."""
     output_file: Path | None = None
@@ -165,6 +179,13 @@ class ActionSettings(BaseModel):
                     if exc.setting == "since"
                     else exc.reason
                 ) from None
+        return value
+
+    @field_validator("deploy_lag")
+    @classmethod
+    def _lag(cls, value: str | None) -> str | None:
+        if value is not None:
+            parse_duration(value)  # its ValueError says what a duration looks like
         return value
 
     @field_validator("source")

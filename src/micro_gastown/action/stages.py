@@ -1,4 +1,5 @@
-"""The Action's commands over the application layer: analyze, and an evolve run.
+"""The Action's commands over the application layer: analyze, an evolve run, and the
+rollback watcher.
 
 Each stage builds the application layer's own request (never an argv for the CLI's
 parser), runs it inside a ``::group::`` with whatever the run prints quarantined (it can
@@ -10,27 +11,32 @@ table (:class:`~micro_gastown.errors.ExitCode`). Reporting is the caller's
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Mapping
 from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
 from typing import Any, TextIO
 
+import orjson
+
 from micro_gastown.action.commands import group, stop_commands, untrusted
 from micro_gastown.action.settings import ActionCommand, ActionSettings
 from micro_gastown.action.summary import StepLine, SummaryInputs
 from micro_gastown.app.analyzer import ANALYZE_SKILL, AnalyzeRequest, LlmRequest, analyze
 from micro_gastown.app.evolve import EvolveRequest, create_run, execute_run, load_run
+from micro_gastown.app.rollback import resolve_rollback, rollback_check
+from micro_gastown.app.rollback_outcome import PrAction
 from micro_gastown.atomicfile import write_atomic
 from micro_gastown.engine.records import RunStatus, StepStatus
 from micro_gastown.engine.state import RunState, RunStore
-from micro_gastown.errors import BudgetExceeded, ExitCode, OutputError
+from micro_gastown.errors import BudgetExceeded, ExitCode, OutputError, UsageError
 from micro_gastown.llm.ledger import DEFAULT_BUDGET_USD, CostLedger
 from micro_gastown.report.changes import PRResult
 from micro_gastown.report.model import PatternReport
 from micro_gastown.termination import unwinding
 
-__all__ = ["StageResult", "cost_text", "run_analyze", "run_evolve"]
+__all__ = ["StageResult", "cost_text", "run_analyze", "run_evolve", "run_rollback_check"]
 
 
 @dataclass(frozen=True)
@@ -216,3 +222,52 @@ def _first_pr(filed: list[dict[str, Any]]) -> PRResult | None:
         if result and Path(str(result)).is_file():
             return PRResult.model_validate_json(Path(str(result)).read_bytes())
     return None
+
+
+def run_rollback_check(
+    settings: ActionSettings, environ: Mapping[str, str], out: TextIO
+) -> StageResult:
+    """The rollback watcher over our merged PRs: verdicts out, reverts opened."""
+    scheme, _, rest = settings.source.partition(":")
+    if scheme != "loki":
+        raise UsageError(
+            "rollback-check counts in Loki: use loki or loki:URL", setting="source",
+            value=settings.source,
+        )  # fmt: skip
+    given: dict[str, Any] = {
+        "watch_days": settings.watch_days,
+        "deploy_lag": settings.deploy_lag,
+        "auto_merge": True if settings.auto_merge else None,
+        "dry_run": settings.dry_run,
+        "selector": settings.selector,
+        "only": settings.pull_request,
+        "loki_url": rest or None,
+    }
+    request, filer, loki = resolve_rollback(given, environ)
+    with group("Rollback check: judge merged evolution PRs", stream=out), unwinding():
+        result = rollback_check(request, filer, loki, now=dt.datetime.now(dt.UTC))
+        lines = [
+            f"#{o.number}: {o.action}: {o.detail}"
+            + (f" (revert #{o.revert_number})" if o.revert_number else "")
+            for o in result.outcomes
+        ]
+        untrusted("".join(f"{line}\n" for line in lines) or "no merged PR of ours\n", stream=out)
+    failures = tuple(
+        f"#{o.number} regressed and could not be reverted: {o.detail}"
+        if o.action is PrAction.REVERT_FAILED
+        else f"#{o.number}: {o.detail}"
+        for o in result.outcomes
+        if o.action in (PrAction.REVERT_FAILED, PrAction.FAILED)
+    )
+    failed = [o.exit_code for o in result.outcomes if o.action is PrAction.FAILED]
+    verdicts = orjson.dumps([o.as_json() for o in result.outcomes]).decode()
+    summary = SummaryInputs(
+        ActionCommand.ROLLBACK_CHECK,
+        dry_run=settings.dry_run,
+        verdicts=result.outcomes,
+        failure=failures[0] if failures else None,
+    )
+    return StageResult(
+        {"verdicts": verdicts}, summary, failures=failures,
+        exit_code=failed[0] if failed else ExitCode.OK,
+    )  # fmt: skip

@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Final
 
 from micro_gastown.action.settings import ActionCommand
+from micro_gastown.app.rollback_outcome import PrOutcome
 from micro_gastown.github.charts import series_chart
 from micro_gastown.github.evidence_section import ICONS, redacted
 from micro_gastown.github.facts import key_figure
@@ -68,6 +69,8 @@ class SummaryInputs:
     steps: tuple[StepLine, ...] = ()
     failure: str | None = None
     """The one-line error the run ended with, if it failed."""
+    verdicts: tuple[PrOutcome, ...] = ()
+    """rollback-check: what the watcher did about each merged PR."""
 
 
 def _severity(pattern: Pattern) -> str:
@@ -137,6 +140,31 @@ def _pull_request(inputs: SummaryInputs) -> list[str]:
     return []
 
 
+def _link(url: str | None, label: str) -> str:
+    if url is not None and _PR_URL.fullmatch(url):
+        return f"[{label}]({url})"
+    return label
+
+
+def _verdicts(inputs: SummaryInputs) -> list[str]:
+    if inputs.command is not ActionCommand.ROLLBACK_CHECK:
+        return []
+    if not inputs.verdicts:
+        return ["### Rollback watcher", "No merged evolution PR of ours to judge."]
+    rows = ["| PR | Verdict | Look | Action | Detail |", "| --- | --- | --- | --- | --- |"]
+    for o in inputs.verdicts[:MAX_TABLE_ROWS]:
+        look = f"{o.look.day} of {o.look.watch_days}" if o.look else ""
+        action = inline(o.action)
+        if o.revert_number is not None:
+            action += " " + _link(o.revert_url, f"#{o.revert_number}")
+        rows.append(
+            f"| {_link(o.url, f'#{o.number}')} | {inline(o.verdict or '')} | {look} | {action} "
+            f"| {inline(redacted(o.detail), limit=300)} |"
+        )
+    note = "Dry run: nothing was written to GitHub." if inputs.dry_run else ""
+    return ["### Rollback watcher", "\n".join(rows), *([note] if note else [])]
+
+
 def _charts(patterns: Sequence[Pattern]) -> list[str]:
     blocks = []
     critical = [p for p in patterns if p.severity is Severity.CRITICAL]
@@ -159,6 +187,7 @@ def render_summary(inputs: SummaryInputs) -> str:
     elif report is not None:
         blocks.append("No patterns found.")
     blocks += _steps(inputs.steps)
+    blocks += _verdicts(inputs)
     blocks += _pull_request(inputs)
     if report is not None:
         blocks += _charts(report.patterns)

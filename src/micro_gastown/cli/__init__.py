@@ -36,7 +36,16 @@ class _Parser(argparse.ArgumentParser):
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from micro_gastown.cli import analyze, evolve, file_pr, graph, logs, refine, validate
+    from micro_gastown.cli import (
+        analyze,
+        evolve,
+        file_pr,
+        graph,
+        logs,
+        refine,
+        rollback_check,
+        validate,
+    )
 
     parser = _Parser(
         prog="micro-gastown",
@@ -45,7 +54,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
     sub.required = True
-    for module in (analyze, evolve, file_pr, graph, logs, refine, validate):
+    for module in (analyze, evolve, file_pr, graph, logs, refine, rollback_check, validate):
         module.register(sub)
     _record_prog(parser)
     return parser

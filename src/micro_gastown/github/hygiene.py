@@ -15,11 +15,13 @@ in order, the most severe candidate first:
 4. our open PR for exactly this set is updated (``UPDATE``: branch force-pushed, body
    refreshed); an open PR sharing only some of them is left alone (``OPEN_ELSEWHERE``);
 5. per fingerprint, the latest of our settled PRs holding it decides: merged less than
-   ``watch_days`` ago, the rollback watcher decides (``AWAITING_VERDICT``); merged before,
-   the finding came back, so it is filed again; closed unmerged, a maintainer said no, so it
-   stays suppressed until the finding is at least twice as bad as when filed
-   (``SUPPRESSED_CLOSED``). For a set, one fingerprint awaiting a verdict holds the set;
-   fingerprints last closed hold it unless ANY of them is twice as bad (the others are new);
+   ``watch_days`` ago and not yet judged, the rollback watcher decides
+   (``AWAITING_VERDICT``); judged (a verdict label: improved, no change, inconclusive) or
+   merged before, the finding came back, so it is filed again; closed unmerged, a
+   maintainer said no, so it stays suppressed until the finding is at least twice as bad
+   as when filed (``SUPPRESSED_CLOSED``). For a set, one fingerprint awaiting a verdict
+   holds the set; fingerprints last closed hold it unless ANY of them is twice as bad (the
+   others are new);
 6. limits: a NEW PR only while our open PRs plus those filed this run stay under
    ``max_open`` and those filed this run under ``max_new`` (``OVER_MAX_OPEN``,
    ``OVER_MAX_NEW``). An UPDATE counts against neither: that PR is already open.
@@ -50,6 +52,7 @@ from micro_gastown.errors import ConfigError
 from micro_gastown.github.model import (
     BRANCH_PREFIX,
     LABEL_REVERTED,
+    VERDICT_LABELS,
     OurPr,
     PatternRecord,
     PrState,
@@ -409,6 +412,11 @@ def _one_settled(
         merged = f"{fingerprint} merged in #{latest.number}"
         if when is None:
             return _Standing(None, latest, f"{merged} at an unreadable time, taken as long ago")
+        verdict = _final_verdict(latest)
+        if verdict is not None:
+            return _Standing(
+                None, latest, f"{merged} on {_date(when)}, judged {verdict}: it came back"
+            )
         until = when + timedelta(days=limits.watch_days)
         if now < until:
             return _Standing(
@@ -462,6 +470,16 @@ def _ours(history: Sequence[OurPr], identity_login: str) -> list[OurPr]:
         if pr.branch.startswith(BRANCH_PREFIX):
             by_number.setdefault(pr.number, pr)
     return [by_number[number] for number in sorted(by_number)]
+
+
+def _final_verdict(pr: OurPr) -> str | None:
+    """The rollback watcher's final verdict on a merged PR, read from its label: the watch is
+    over then, whatever the calendar says (the reverted label is rule 3's)."""
+    labels = {name.casefold() for name in pr.labels}
+    for verdict, label in VERDICT_LABELS.items():
+        if label != LABEL_REVERTED and label.casefold() in labels:
+            return str(verdict)
+    return None
 
 
 def _pattern_record(pr: OurPr, fingerprint: str) -> PatternRecord | None:

@@ -11,6 +11,7 @@ body, which holds a :class:`FilingRecord` as JSON.
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Final
@@ -18,12 +19,16 @@ from typing import Final
 from pydantic import BaseModel, ConfigDict, Field
 
 from micro_gastown.errors import ConfigError
+from micro_gastown.watch.judge import Verdict
 
 __all__ = [
     "BRANCH_PREFIX",
     "LABEL_EVOLUTION",
+    "LABEL_REVERT",
     "LABEL_REVERTED",
     "METADATA_VERSION",
+    "REVERT_BRANCH_PREFIX",
+    "VERDICT_LABELS",
     "CommitIdentity",
     "FilingRecord",
     "OurPr",
@@ -38,7 +43,19 @@ LABEL_EVOLUTION: Final = "sleeptime"
 LABEL_REVERTED: Final = "sleeptime-reverted"
 """Set on a PR the rollback watcher reverted: its fingerprints are suppressed for good,
 until a human removes the label."""
+LABEL_REVERT: Final = "sleeptime-revert"
+"""Set on a PR the rollback watcher opened to undo one of ours (never the evolution label:
+a revert is not an evolution PR and addresses no finding)."""
+VERDICT_LABELS: Final[Mapping[Verdict, str]] = {
+    Verdict.REGRESSED: LABEL_REVERTED,
+    Verdict.IMPROVED: "sleeptime-improved",
+    Verdict.NO_CHANGE: "sleeptime-no-change",
+    Verdict.INCONCLUSIVE: "sleeptime-inconclusive",
+}
+"""The label the rollback watcher leaves on a merged PR with its final verdict: the last
+step of judging it, and how the next evolve reads the verdict."""
 BRANCH_PREFIX: Final = "sleeptime/"
+REVERT_BRANCH_PREFIX: Final = "sleeptime/revert-"
 METADATA_VERSION: Final = 1
 
 _NAME = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9._-]{0,99})$")
@@ -122,6 +139,9 @@ class FilingRecord(_Record):
         default=None, ge=0, description="errors per event over the window, for the watcher"
     )
     events_analyzed: int | None = Field(default=None, ge=0)
+    reverts: int | None = Field(
+        default=None, ge=1, description="set on a revert PR: the number of the PR it undoes"
+    )
 
 
 @dataclass(frozen=True, slots=True)

@@ -145,8 +145,33 @@ def test_a_bad_range_fails_before_anything_runs(tmp_path: Path) -> None:
     assert not (tmp_path / "github_output").exists()
 
 
-def test_rollback_check_is_not_built_yet(tmp_path: Path) -> None:
-    done = _run(tmp_path, dict(os.environ), command="rollback-check", repo=str(DEMO_REPO))
+def test_rollback_check_without_github_says_what_to_set(tmp_path: Path) -> None:
+    done = _run(
+        tmp_path, dict(os.environ), command="rollback-check", source="loki:http://127.0.0.1:9"
+    )
     assert done.returncode == 2
     [error] = [c for c in runner_commands(done.stdout) if c.name == "error"]
-    assert "not built yet" in error.data
+    assert error.data.startswith("rollback-check reads merged PRs")
+    assert "set GITHUB_TOKEN and GITHUB_REPOSITORY" in error.data
+    assert "rollback-check" in (tmp_path / "step_summary").read_text()
+
+
+def test_rollback_check_refuses_a_file_source_naming_the_input(tmp_path: Path) -> None:
+    export = tmp_path / "logs.jsonl"
+    export.write_text("")
+    done = _run(tmp_path, dict(os.environ), command="rollback-check", source=f"file:{export}")
+    assert done.returncode == 2
+    [error] = [c for c in runner_commands(done.stdout) if c.name == "error"]
+    assert error.data.startswith("source")
+    assert "Loki" in error.data
+
+
+def test_rollback_inputs_that_do_not_fit_are_named_together(tmp_path: Path) -> None:
+    done = _run(
+        tmp_path, dict(os.environ), command="rollback-check", watch_days="40",
+        deploy_lag="soon", pull_request="-3",
+    )  # fmt: skip
+    assert done.returncode == 2
+    errors = [c for c in runner_commands(done.stdout) if c.name == "error"]
+    named = sorted(e.data.split(" ", 1)[0] for e in errors)
+    assert named == ["deploy-lag", "pull-request", "watch-days"]

@@ -219,13 +219,15 @@ def test_the_readme_workflows_pin_what_the_repository_pins() -> None:
         0
     ]
     blocks = re.findall(r"```yaml\n(.*?)```", section, re.DOTALL)
-    assert len(blocks) == 2
+    assert len(blocks) == 3  # evolve, rollback, the matrix
     evolve = (CHECKOUT / ".github" / "workflows" / "evolve.yml").read_text(encoding="utf-8")
     for block in blocks:
         workflow = yaml.safe_load(block)
         [job] = workflow["jobs"].values()
         assert job["permissions"] == {"contents": "write", "pull-requests": "write"}
         for step in job["steps"]:
+            if step["uses"].startswith("OWNER/micro-gastown@"):
+                assert step["with"]["command"] in ("evolve", "rollback-check")
             if step["uses"].startswith("actions/"):
                 assert SHA_PIN.match(step["uses"]), step["uses"]
                 assert step["uses"] in evolve
@@ -243,3 +245,23 @@ def test_the_evolve_workflow_grants_only_what_filing_needs() -> None:
     triggers = workflow[True]  # YAML 1.1 reads the key `on` as true
     assert set(triggers) == {"schedule", "workflow_dispatch"}
     assert set(triggers["workflow_dispatch"]["inputs"]) == {"since", "until", "dry_run"}
+
+
+def test_the_rollback_workflow_runs_hourly_on_merge_and_by_hand_with_least_privilege() -> None:
+    path = CHECKOUT / ".github" / "workflows" / "rollback.yml"
+    workflow = yaml.safe_load(path.read_text(encoding="utf-8"))
+    assert workflow["permissions"] == {}
+    assert workflow["concurrency"]["cancel-in-progress"] is False
+    triggers = workflow[True]  # YAML 1.1 reads the key `on` as true
+    assert set(triggers) == {"schedule", "pull_request", "workflow_dispatch"}
+    assert triggers["schedule"][0]["cron"].split()[1:] == ["*", "*", "*", "*"]  # hourly
+    assert triggers["pull_request"]["types"] == ["closed"]
+    [job] = workflow["jobs"].values()
+    assert job["permissions"] == {"contents": "write", "pull-requests": "write"}
+    assert job["timeout-minutes"] > 0
+    assert "github.event.pull_request.merged" in job["if"]
+    assert "'sleeptime'" in job["if"]
+    [action] = [step for step in job["steps"] if step.get("uses", "").startswith("./")]
+    assert action["with"]["command"] == "rollback-check"
+    assert set(action["with"]) <= set(ACTION["inputs"])
+    assert action["with"]["auto-merge-reverts"] == "false"

@@ -18,7 +18,9 @@ from micro_gastown.action.summary import (
     findings_table,
     render_summary,
 )
+from micro_gastown.app.rollback_outcome import PrAction, PrOutcome
 from micro_gastown.report.model import Pattern, PatternReport, Severity
+from micro_gastown.watch.judge import Verdict
 from prbody import FAILED_ID, render, sample_report, tags
 from prbody import prose_text as shown_outside_code
 
@@ -151,3 +153,44 @@ def test_hostile_text_renders_inert(report: PatternReport) -> None:
     # every finding is one table row: no cell break or line break escaped the text
     rows = [line for line in markdown.splitlines() if line.startswith("| ")]
     assert len(rows) == 2 + len(patterns) + 2 + 1
+
+
+def _outcome(**changes: object) -> PrOutcome:
+    values: dict[str, object] = {
+        "number": 12,
+        "url": "https://github.com/acme/agents/pull/12",
+        "action": PrAction.REVERTED,
+        "detail": "look 2 of 7: regressed; revert #15 opened",
+        "verdict": Verdict.REGRESSED,
+        "revert_number": 15,
+        "revert_url": "https://github.com/acme/agents/pull/15",
+    }
+    values.update(changes)
+    return PrOutcome(**values)  # type: ignore[arg-type]
+
+
+def test_a_rollback_summary_links_each_pr_and_its_revert() -> None:
+    summary = render_summary(SummaryInputs(ActionCommand.ROLLBACK_CHECK, verdicts=(_outcome(),)))
+    assert "### Rollback watcher" in summary
+    html = render(summary)
+    assert 'href="https://github.com/acme/agents/pull/12"' in html
+    assert 'href="https://github.com/acme/agents/pull/15"' in html
+    assert "regressed" in html
+
+
+def test_a_rollback_summary_keeps_hostile_details_and_odd_urls_inert() -> None:
+    hostile = _outcome(
+        detail="@octocat <img src=x onerror=alert(1)> [x](https://evil.example)",
+        url="javascript:alert(1)",
+        revert_url="https://evil.example/acme/agents/pull/15?x=<b>",
+    )
+    html = render(render_summary(SummaryInputs(ActionCommand.ROLLBACK_CHECK, verdicts=(hostile,))))
+    assert "<img" not in html
+    assert "javascript:" not in " ".join(re.findall(r'href="([^"]*)"', html))
+    assert "evil.example" not in " ".join(re.findall(r'href="([^"]*)"', html))
+    assert "@octocat" not in shown_outside_code(html)  # a zero-width space breaks the mention
+
+
+def test_a_rollback_summary_with_nothing_to_judge_says_so() -> None:
+    summary = render_summary(SummaryInputs(ActionCommand.ROLLBACK_CHECK, dry_run=True))
+    assert "No merged evolution PR of ours to judge." in summary

@@ -248,6 +248,32 @@ def test_a_merged_pr_waits_for_the_watcher_then_stops_suppressing(
     assert said in decision.reason
 
 
+@pytest.mark.parametrize(
+    ("label", "verdict", "said"),
+    [
+        pytest.param(
+            "sleeptime-no-change", Verdict.NEW, "judged no-change: it came back", id="no-change"
+        ),
+        pytest.param(
+            "sleeptime-improved", Verdict.NEW, "judged improved: it came back", id="improved"
+        ),
+        pytest.param(
+            "SLEEPTIME-INCONCLUSIVE", Verdict.NEW, "judged inconclusive", id="label-case-ignored"
+        ),
+        pytest.param(
+            "sleeptime-watching", Verdict.AWAITING_VERDICT, "decides until", id="not-ours"
+        ),
+    ],
+)
+def test_a_verdict_label_ends_the_watch_before_the_calendar_does(
+    label: str, verdict: Verdict, said: str
+) -> None:
+    merged = pr(5, MERGED, "a", when=ago(2), labels=(LABEL_EVOLUTION, label))
+    decision = one(cand("a"), merged, limits=Limits(watch_days=7))
+    assert decision.verdict is verdict
+    assert said in decision.reason
+
+
 # --- closed unmerged: suppressed until twice as bad ----------------------------------------
 
 
