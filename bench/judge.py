@@ -15,6 +15,12 @@ against hours where the scenario says so. Informational rows (no target) show wh
 documented assumptions cost when they are broken: a window that is not whole days, and
 bursty errors (a gamma-distributed hourly rate, so counts are overdispersed).
 
+A second table runs the judge the way the watcher does (``micro_gastown.watch``): one look a
+day for 7 days, look *d* comparing the *d* days before the merge with the *d* days after it,
+alpha split over 2 comparisons (the finding and the overall error rate) × 7 looks, and the
+PR reverted at the first look that says ``regressed``. It prints the false-positive rate
+over the whole watch, the power by its end, and the median look a regression is caught at.
+
 Run by ``make bench`` as ``.venv/bin/python bench/judge.py`` (numpy's seeded Generator;
 ``--trials`` per scenario, 2,000 by default). Prints the table and ``MISSED`` next to a
 missed target, and exits 0 either way.
@@ -164,6 +170,72 @@ def target(s: Scenario, o: Outcome) -> str:
     return ", ".join(f"{name}: {'ok' if ok else 'MISSED'}" for name, ok in checks)
 
 
+WATCH_DAYS = 7
+WATCH_COMPARISONS = 2  # the finding and the overall error rate
+
+
+def watch_scenarios() -> list[Scenario]:
+    rows = [Scenario("stationary", e) for e in (20, 200, 1000)]
+    rows += [Scenario(f"rise {r:g}x", e, rise=r) for r in (1.5, 2.0, 3.0) for e in (200, 1000)]
+    rows.append(Scenario("daily calls cycle, stationary", 200, calls_cycle=0.8))
+    return rows
+
+
+def run_watch(
+    s: Scenario, trials: int, policy: JudgePolicy, rng: np.random.Generator
+) -> tuple[float, float | None]:
+    """(share of trials reverted at some look, median look of those reverts)."""
+    hours = np.arange(2 * WATCH_DAYS * 24)
+    merge = WATCH_DAYS * 24
+    probability = s.expected / (CALLS_PER_HOUR * merge)  # `expected` per 7-day baseline
+    calls = rng.poisson(
+        np.broadcast_to(CALLS_PER_HOUR * hourly_shape(hours, s.calls_cycle), (trials, hours.size))
+    )
+    factor = np.where(hours >= merge, s.rise, 1.0)
+    errors = rng.binomial(calls, np.clip(probability * factor, 0.0, 1.0))
+    split = policy.split_alpha(WATCH_COMPARISONS * WATCH_DAYS)
+    caught: list[int] = []
+    for i in range(trials):
+        for day in range(1, WATCH_DAYS + 1):
+            before = slice(merge - day * 24, merge)
+            after = slice(merge, merge + day * 24)
+            judged = judge(
+                Counts(int(errors[i, before].sum()), float(calls[i, before].sum())),
+                Counts(int(errors[i, after].sum()), float(calls[i, after].sum())),
+                split,
+            )
+            if judged.verdict is Verdict.REGRESSED:
+                caught.append(day)
+                break
+    median = float(np.median(caught)) if caught else None
+    return len(caught) / trials, median
+
+
+def print_watch(trials: int, policy: JudgePolicy, rng: np.random.Generator) -> int:
+    print()
+    print(
+        f"the watch: {WATCH_DAYS} daily looks (d days before vs d days after), alpha "
+        f"{policy.alpha:g} split over {WATCH_COMPARISONS} comparisons x {WATCH_DAYS} looks; "
+        "reverted at the first regressed look"
+    )
+    header = f"{'scenario':<40} {'E[7 d]':>7} {'reverted':>9} {'median look':>11}  target"
+    print(header)
+    print("-" * len(header))
+    missed = 0
+    for s in watch_scenarios():
+        share, median = run_watch(s, trials, policy, rng)
+        checks = []
+        if s.stationary:
+            checks.append((f"FPR <= {FPR_TARGET:.0%}", share <= FPR_TARGET))
+        if s.rise == 2.0 and s.expected >= DENSE:
+            checks.append((f"power >= {POWER_TARGET:.0%}", share >= POWER_TARGET))
+        verdict = ", ".join(f"{name}: {'ok' if ok else 'MISSED'}" for name, ok in checks)
+        missed += verdict.count("MISSED")
+        look = f"{median:g}" if median is not None else "-"
+        print(f"{s.name:<40} {s.expected:>7g} {share:>9.2%} {look:>11}  {verdict}", flush=True)
+    return missed
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--trials", type=int, default=2000, help="trials per scenario")
@@ -207,6 +279,7 @@ def main(argv: list[str] | None = None) -> int:
             f"{o.inconclusive:>8.2%} {o.no_change:>7.2%}  {verdict}",
             flush=True,
         )
+    missed += print_watch(args.trials, policy, rng)
     print()
     print(
         "regressed is the false-positive rate on stationary rows and the power on rises; "

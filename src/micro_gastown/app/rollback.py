@@ -40,7 +40,7 @@ from micro_gastown.sources.loki.client import LokiClient
 from micro_gastown.sources.loki.config import LokiConfig
 from micro_gastown.sources.loki.selection import select_event_kinds
 from micro_gastown.timewindow import datetime_to_ns, format_ns, parse_duration, parse_rfc3339_ns
-from micro_gastown.watch.assess import Assessment, judge_look
+from micro_gastown.watch.assess import Assessment, Unmeasured, judge_look
 from micro_gastown.watch.counting import LokiCounter, error_measure, measure_look, recorded_measure
 from micro_gastown.watch.judge import DEFAULT_POLICY, JudgePolicy, Verdict
 from micro_gastown.watch.looks import Look, WatchPlan
@@ -106,7 +106,7 @@ def rollback_check(
     ours = api.our_prs(login)
     reverts = _reverts_by_target(ours)
     watched = [pr for pr in ours if _watched(pr) and (request.only in (None, pr.number))]
-    watched.sort(key=lambda pr: (pr.merged_at or "", pr.number))
+    watched.sort(key=lambda pr: (pr.merged_at or "", pr.number), reverse=True)  # newest first
     owned = client is None
     client = client if client is not None else LokiClient(loki)
     grafana = _grafana(settings)
@@ -253,13 +253,17 @@ def _assess(pr: OurPr, look: Look, request: RollbackRequest, counter: LokiCounte
     )
     counter.logql = logql
     wanted = set(pr.record.fingerprints)
+    records = [p for p in pr.record.patterns if p.id in wanted]
     measures = [
         recorded_measure(p.id, p.series_query, p.exposure_query, p.exposure_unit, logql)
-        for p in pr.record.patterns
-        if p.id in wanted
+        for p in records[:MAX_MEASURED]
     ]
     measures.append(error_measure(logql))
     measured, unmeasured = measure_look(counter, measures, look)
+    if len(records) > MAX_MEASURED:
+        more = len(records) - MAX_MEASURED
+        why = f"a PR is judged on its first {MAX_MEASURED} findings"
+        unmeasured.append(Unmeasured(f"{more} more findings", why))
     return judge_look(look, measured, unmeasured, request.policy)
 
 
@@ -296,6 +300,9 @@ def _final(
     )  # fmt: skip
 
 
+MAX_MEASURED: Final = 20
+"""Findings counted per PR (ours address a handful; a body edited to list thousands must
+not turn one hourly run into thousands of Loki queries)."""
 _ON: Final = frozenset({"1", "true", "yes", "on"})
 _OFF: Final = frozenset({"", "0", "false", "no", "off"})
 

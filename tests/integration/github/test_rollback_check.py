@@ -18,14 +18,14 @@ import pytest
 
 from githubsim.fixtures import GitHubServer
 from micro_gastown.app.filer_settings import FilerSettings
-from micro_gastown.app.rollback import RollbackRequest, rollback_check
+from micro_gastown.app.rollback import MAX_MEASURED, RollbackRequest, rollback_check
 from micro_gastown.app.rollback_outcome import PrAction
-from micro_gastown.github.metadata import read_record
+from micro_gastown.github.metadata import read_record, write_record
 from micro_gastown.github.verdict_body import read_verdict_marker
 from micro_gastown.sources.loki.config import LokiConfig
 from micro_gastown.watch.judge import Verdict
 from micro_gastown.watch.looks import WatchPlan
-from rollbackworld import OUR_LOGIN, fill_loki, merged_pr, server_url
+from rollbackworld import OUR_LOGIN, fill_loki, merged_pr, record, server_url
 
 from lokisim import LokiSim
 
@@ -307,3 +307,54 @@ def test_loki_down_fails_each_pr_on_its_own_and_writes_nothing(
     assert "Loki" in outcome.detail or "GRAFANA_LOKI_URL" in outcome.detail
     assert [r for r in github_server.sim.requests()[seen:] if r.method != "GET"] == []
     assert pr.number == outcome.number
+
+
+def test_a_body_listing_a_hundred_findings_costs_a_bounded_number_of_queries(
+    github_server: GitHubServer, loki: LokiSim
+) -> None:
+    pr = merged_pr(github_server, merged_ago=dt.timedelta(days=1, hours=3), now=NOW)
+    fill_loki(loki, pr.merged_at, factor=1.0)
+    base = record()
+    template = base.patterns[0]
+    patterns = tuple(
+        template.model_copy(
+            update={
+                "id": f"f{i}",
+                "series_query": template.series_query.replace("http_fetch", f"fx{i}"),  # type: ignore[union-attr]
+            }
+        )
+        for i in range(100)
+    )
+    edited = base.model_copy(
+        update={"fingerprints": tuple(p.id for p in patterns), "patterns": patterns}
+    )
+    with github_server.sim.lock:
+        github_server.sim.pulls[pr.number].body = "edited\n" + write_record(edited)
+    result = rollback_check(
+        RollbackRequest(plan=WatchPlan(watch_days=7)), settings(github_server),
+        LokiConfig(url=loki.url), now=NOW,
+    )  # fmt: skip
+    [outcome] = result.outcomes
+    assert outcome.assessment is not None
+    assert len(outcome.assessment.comparisons) <= MAX_MEASURED + 1
+    assert any("80 more findings" in u.name for u in outcome.assessment.unmeasured)
+    assert result.loki_requests <= 2 * (2 * MAX_MEASURED + 2) + 1
+
+
+def test_the_revert_commit_can_be_made_by_github_signed(
+    github_server: GitHubServer, loki: LokiSim
+) -> None:
+    pr = merged_pr(github_server, merged_ago=dt.timedelta(days=1, hours=3), now=NOW)
+    fill_loki(loki, pr.merged_at, factor=2.0)
+    result = rollback_check(
+        RollbackRequest(plan=WatchPlan(watch_days=7)),
+        settings(github_server, commit_via="api"),
+        LokiConfig(url=loki.url),
+        now=NOW,
+    )
+    [outcome] = result.outcomes
+    assert outcome.action is PrAction.REVERTED
+    head = github_server.sim.branch(f"sleeptime/revert-{pr.number}")
+    assert head in github_server.sim.verified  # GitHub made (and signed) it
+    assert git_show(github_server, head or "", "src/Retry.hs") is None
+    assert not github_server.sim.requests("POST", "git-receive-pack")  # nothing pushed by git
