@@ -39,6 +39,9 @@ from runnerprotocol import Command, runner_commands, runner_file_pairs
 __all__ = ["ActionRun", "HarnessError", "Install", "StepRun", "run_action"]
 
 SETUP_PYTHON: Final = "actions/setup-python"
+CACHE: Final = "actions/cache"
+"""Stood in for by a miss: nothing restored, nothing saved (its inputs are still evaluated,
+so an expression the harness does not model fails the run)."""
 INSTALL_STEP: Final = "install"
 BASH: Final = ("bash", "--noprofile", "--norc", "-eo", "pipefail")
 """What the runner runs for ``shell: bash`` (the script's path appended)."""
@@ -166,6 +169,19 @@ class _Runner:
             replaced=True,
         )
 
+    def cache_miss(self, number: int, step: Mapping[str, Any]) -> StepRun:
+        with_ = self._evaluated(step.get("with"))
+        if not with_.get("path") or not with_.get("key"):
+            raise HarnessError(f"step {number}: actions/cache without a path or a key: {with_}")
+        return StepRun(
+            name=str(step.get("name", f"step {number}")),
+            id=step.get("id"),
+            uses=str(step["uses"]),
+            with_=with_,
+            returncode=0,
+            replaced=True,
+        )
+
     def run_step(self, number: int, step: Mapping[str, Any]) -> StepRun:
         name = str(step.get("name", f"step {number}"))
         if step.get("shell") != "bash":
@@ -253,7 +269,11 @@ def run_action(
     for number, step in enumerate(runs.get("steps", []), start=1):
         if "uses" in step:
             extra = set(step) - _USES_KEYS
-            if extra or not str(step["uses"]).startswith(f"{SETUP_PYTHON}@"):
+            uses = str(step["uses"])
+            if not extra and uses.startswith(f"{CACHE}@"):
+                steps.append(runner.cache_miss(number, step))
+                continue
+            if extra or not uses.startswith(f"{SETUP_PYTHON}@"):
                 raise HarnessError(f"step {number}: cannot run {step['uses']} {sorted(extra)}")
             steps.append(runner.setup_python(number, step))
             continue

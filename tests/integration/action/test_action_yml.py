@@ -11,9 +11,11 @@ pip reading this machine's configured package indexes): marked slow.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import re
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -95,14 +97,16 @@ def test_every_input_reaches_the_program_through_env() -> None:
 
 def test_actions_are_pinned_as_ci_pins_them() -> None:
     ci = (CHECKOUT / ".github" / "workflows" / "ci.yml").read_text(encoding="utf-8")
-    [setup] = [s for s in ACTION["runs"]["steps"] if "uses" in s]
+    setup, cache = [s for s in ACTION["runs"]["steps"] if "uses" in s]
+    assert SHA_PIN.match(cache["uses"])
+    assert cache["uses"].startswith("actions/cache@")
     pin = SHA_PIN.match(setup["uses"])
     assert pin is not None
     assert pin["action"] == "actions/setup-python"
     line = next(line for line in ci.splitlines() if "actions/setup-python@" in line)
     raw = (CHECKOUT / "action.yml").read_text(encoding="utf-8")
     assert line.split("uses: ", 1)[1] in raw  # the same SHA, the same version comment
-    # no pip cache: setup-python would look for the lock inside the adopter's workspace
+    # not setup-python's pip cache: it would look for the lock inside the adopter's workspace
     assert "cache" not in setup["with"]
 
 
@@ -111,9 +115,16 @@ def test_analyze_through_action_yml(tmp_path: Path) -> None:
         tmp_path, command="analyze", source=f"file:{DEMO_LOGS}", repo=str(DEMO_REPO.resolve())
     )
     assert not run.failed, run.steps[-1].stdout + run.steps[-1].stderr
-    setup, install, program = run.steps
+    setup, locate, cache, install, program = run.steps
     assert setup.uses == ACTION["runs"]["steps"][0]["uses"]
     assert setup.replaced
+    # pip's downloads cached under a key that changes with the lock and the Python
+    lock = hashlib.sha256((CHECKOUT / "requirements.lock").read_bytes()).hexdigest()[:16]
+    python = "{}.{}".format(*sys.version_info[:2])
+    assert cache.replaced
+    assert cache.with_["key"] == f"micro-gastown-pip-local-py{python}-{lock}"
+    assert cache.with_["path"] == locate.outputs["dir"]
+    assert Path(cache.with_["path"]).is_absolute()
     assert install.replaced
     assert not program.replaced
     assert run.outputs["patterns-found"] == "9"
@@ -194,7 +205,7 @@ def test_the_install_step_builds_and_installs_the_wheel(tmp_path: Path) -> None:
         source=f"file:{DEMO_LOGS}",
         repo=str(DEMO_REPO.resolve()),
     )
-    _setup, install, program = run.steps
+    _setup, _locate, _cache, install, program = run.steps
     assert not install.replaced
     assert install.returncode == 0, install.stdout + install.stderr
     assert program.returncode == 0, program.stdout + program.stderr
