@@ -216,7 +216,7 @@ class Reverter:
         assert pr.merge_commit_sha is not None
         token = self.settings.github_token
         assert token is not None
-        base = pr.record.base_branch or self.api.default_branch()
+        base = pr.base_branch or self.api.default_branch()
         branch = f"{REVERT_BRANCH_PREFIX}{pr.number}"
         facts = RevertFacts(pr.number, pr.merge_commit_sha, pr.merged_at or "an unknown time")
         message = revert_commit_message(facts, assessment)

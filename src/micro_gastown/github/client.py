@@ -244,6 +244,7 @@ class GitHubClient:
             merged_at=merged_at,
             merge_commit_sha=pull.merge_commit_sha,
             head_repo=head_repo,
+            base_branch=pull.base.ref,
         )
 
     def create_pr(self, draft: PrDraft) -> tuple[OurPr, bool]:

@@ -167,6 +167,9 @@ class OurPr:
     merge_commit_sha: str | None = None
     head_repo: str | None = None
     """``owner/name`` of the head branch's repository (a fork's PR is never ours)."""
+    base_branch: str | None = None
+    """The branch the PR targets (merged into), as GitHub says: a revert goes there, never
+    where the body's record says (anyone who can edit the body can edit that)."""
 
     @property
     def fingerprints(self) -> frozenset[str]:

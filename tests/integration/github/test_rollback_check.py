@@ -358,3 +358,17 @@ def test_the_revert_commit_can_be_made_by_github_signed(
     assert head in github_server.sim.verified  # GitHub made (and signed) it
     assert git_show(github_server, head or "", "src/Retry.hs") is None
     assert not github_server.sim.requests("POST", "git-receive-pack")  # nothing pushed by git
+
+
+def test_the_revert_targets_the_branch_github_says_not_the_body(
+    github_server: GitHubServer, loki: LokiSim
+) -> None:
+    pr = merged_pr(github_server, merged_ago=dt.timedelta(days=1, hours=3), now=NOW)
+    fill_loki(loki, pr.merged_at, factor=2.0)
+    edited = record().model_copy(update={"base_branch": "release"})
+    github_server.sim.add_commit("release", {"NOTES": "x\n"})
+    with github_server.sim.lock:
+        github_server.sim.pulls[pr.number].body = "edited\n" + write_record(edited)
+    assert run(github_server, loki) == (PrAction.REVERTED,)
+    [revert] = [p for p in github_server.sim.pulls.values() if "revert" in p.head_ref]
+    assert revert.base_ref == "main"

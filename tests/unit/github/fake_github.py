@@ -119,6 +119,7 @@ class FakeGitHub:
             title=draft.title,
             created_at=self.now,
             head_repo=self.repo.full_name,
+            base_branch=draft.base_branch,
         )
         self.prs[draft.branch] = pr
         return pr, True
