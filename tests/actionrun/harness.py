@@ -77,6 +77,18 @@ class StepRun:
     """Not run: the harness stood in for it (setup-python, or the install step)."""
 
 
+def _stood_in(number: int, step: Mapping[str, Any], with_: dict[str, str]) -> StepRun:
+    """A ``uses:`` step the harness stood in for, as it reports it."""
+    return StepRun(
+        name=str(step.get("name", f"step {number}")),
+        id=step.get("id"),
+        uses=str(step["uses"]),
+        with_=with_,
+        returncode=0,
+        replaced=True,
+    )
+
+
 @dataclass(frozen=True)
 class ActionRun:
     steps: tuple[StepRun, ...]
@@ -160,27 +172,13 @@ class _Runner:
             venv.EnvBuilder(with_pip=True).create(target)
             bin_dir = target / "bin"
         self.added_path.insert(0, str(bin_dir))
-        return StepRun(
-            name=str(step.get("name", f"step {number}")),
-            id=step.get("id"),
-            uses=str(step["uses"]),
-            with_=with_,
-            returncode=0,
-            replaced=True,
-        )
+        return _stood_in(number, step, with_)
 
     def cache_miss(self, number: int, step: Mapping[str, Any]) -> StepRun:
         with_ = self._evaluated(step.get("with"))
         if not with_.get("path") or not with_.get("key"):
             raise HarnessError(f"step {number}: actions/cache without a path or a key: {with_}")
-        return StepRun(
-            name=str(step.get("name", f"step {number}")),
-            id=step.get("id"),
-            uses=str(step["uses"]),
-            with_=with_,
-            returncode=0,
-            replaced=True,
-        )
+        return _stood_in(number, step, with_)
 
     def run_step(self, number: int, step: Mapping[str, Any]) -> StepRun:
         name = str(step.get("name", f"step {number}"))

@@ -23,7 +23,7 @@ from micro_gastown.github.boundary import is_loopback
 from micro_gastown.github.hygiene import Limits
 from micro_gastown.github.model import RepoRef
 
-__all__ = ["CommitVia", "FilerSettings", "open_github", "resolve_filer_settings"]
+__all__ = ["GITHUB_SETTINGS", "CommitVia", "FilerSettings", "open_github", "resolve_filer_settings"]
 
 
 class CommitVia(StrEnum):
@@ -54,6 +54,18 @@ ENVIRONMENT: Final[Mapping[str, tuple[str, ...]]] = {
     "grafana_datasource": ("GRAFANA_LOKI_DATASOURCE_UID",),
 }
 """Each setting's variables, the first one set wins."""
+
+GITHUB_SETTINGS: Final = (
+    "github_repository",
+    "github_login",
+    "github_api_url",
+    "github_server_url",
+    "grafana_url",
+    "grafana_datasource",
+    "commit_via",
+)
+"""Where GitHub is, who we are on it, Grafana for links, how a commit is made: what every
+face that writes to GitHub lets its user give (the CLI's GitHub flags)."""
 
 _LOGIN = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9-]{0,38})$")
 """A GitHub user login (reviewers are people: teams are asked for differently)."""

@@ -23,7 +23,6 @@ from micro_gastown.app.branch_maker import remote_url
 from micro_gastown.app.filer_settings import CommitVia, FilerSettings
 from micro_gastown.app.rollback_outcome import PrAction, PrOutcome
 from micro_gastown.errors import GitHubError, NothingToRevertError, RevertConflictError
-from micro_gastown.evidence.grafana import GrafanaExplore
 from micro_gastown.github.api import GitHubApi
 from micro_gastown.github.authorship import foreign_commits
 from micro_gastown.github.gitdb import publish_via_api
@@ -40,6 +39,7 @@ from micro_gastown.github.model import (
     PrState,
 )
 from micro_gastown.github.verdict_body import (
+    Presentation,
     RevertFacts,
     read_verdict_marker,
     revert_body,
@@ -104,10 +104,8 @@ class Reverter:
         self,
         pr: OurPr,
         assessment: Assessment,
+        shown: Presentation,
         *,
-        alpha: float,
-        deploy_lag: dt.timedelta,
-        grafana: GrafanaExplore | None,
         auto_merge: bool,
     ) -> PrOutcome:
         """``pr`` regressed and has no revert PR yet: open one, then comment and label."""
@@ -117,29 +115,29 @@ class Reverter:
             return self._outcome(pr, assessment, PrAction.WOULD_REVERT, f"{said}; dry run")
         if not pr.merge_commit_sha:
             return self._failed(
-                pr, assessment, alpha, deploy_lag, grafana,
+                pr, assessment, shown,
                 "GitHub gives no merge commit for it: revert it by hand",
             )  # fmt: skip
         try:
-            opened = self._open(pr, assessment, alpha, deploy_lag, grafana, auto_merge)
+            opened = self._open(pr, assessment, shown, auto_merge)
         except RevertConflictError as exc:
             return self._failed(
-                pr, assessment, alpha, deploy_lag, grafana,
+                pr, assessment, shown,
                 f"the revert conflicts with later changes ({exc}): revert it by hand",
             )  # fmt: skip
         except NothingToRevertError:
             return self._failed(
-                pr, assessment, alpha, deploy_lag, grafana,
+                pr, assessment, shown,
                 "its change is no longer on the base branch (reverted by hand?): nothing to "
                 "revert",
             )  # fmt: skip
         if opened is None:
             return self._failed(
-                pr, assessment, alpha, deploy_lag, grafana,
+                pr, assessment, shown,
                 f"branch {REVERT_BRANCH_PREFIX}{pr.number} holds someone else's commit: left "
                 "alone, revert it by hand",
             )  # fmt: skip
-        self._close_loop(pr, assessment, alpha, deploy_lag, grafana, opened.pr.number)
+        self._close_loop(pr, assessment, shown, opened.pr.number)
         return self._outcome(
             pr, assessment, PrAction.REVERTED, f"{said}; revert #{opened.pr.number} opened"
             + opened.note, revert=opened.pr,
@@ -150,10 +148,7 @@ class Reverter:
         pr: OurPr,
         revert: OurPr,
         assessment: Assessment,
-        *,
-        alpha: float,
-        deploy_lag: dt.timedelta,
-        grafana: GrafanaExplore | None,
+        shown: Presentation,
     ) -> PrOutcome:
         """A revert PR of ours is there already (a run died after opening it, or a human
         closed it): never a second one; the comment and the label are finished."""
@@ -165,7 +160,7 @@ class Reverter:
         detail = f"revert #{revert.number} {state}"
         if self.dry_run:
             return self._outcome(pr, assessment, PrAction.REVERTED, detail, revert=revert)
-        self._close_loop(pr, assessment, alpha, deploy_lag, grafana, revert.number)
+        self._close_loop(pr, assessment, shown, revert.number)
         return self._outcome(pr, assessment, PrAction.REVERTED, detail, revert=revert)
 
     # -- steps -----------------------------------------------------------------------------
@@ -174,18 +169,15 @@ class Reverter:
         self,
         pr: OurPr,
         assessment: Assessment,
-        alpha: float,
-        deploy_lag: dt.timedelta,
-        grafana: GrafanaExplore | None,
+        shown: Presentation,
         revert_pr: int | None,
         note: str | None = None,
     ) -> None:
         """The verdict comment (once) and the reverted label: the last two steps."""
         if not has_verdict_comment(self.api, pr.number, self.login):
             body = verdict_comment(
-                pr.number, assessment, alpha=alpha, deploy_lag=deploy_lag, grafana=grafana,
-                revert_pr=revert_pr, revert_note=note,
-            )  # fmt: skip
+                pr.number, assessment, shown, revert_pr=revert_pr, revert_note=note
+            )
             self.api.comment(pr.number, body)
         self.api.add_labels(pr.number, [LABEL_REVERTED])
 
@@ -193,23 +185,17 @@ class Reverter:
         self,
         pr: OurPr,
         assessment: Assessment,
-        alpha: float,
-        deploy_lag: dt.timedelta,
-        grafana: GrafanaExplore | None,
+        shown: Presentation,
         why: str,
     ) -> PrOutcome:
-        self._close_loop(
-            pr, assessment, alpha, deploy_lag, grafana, None, note=f"No revert: {why}."
-        )
+        self._close_loop(pr, assessment, shown, None, note=f"No revert: {why}.")
         return self._outcome(pr, assessment, PrAction.REVERT_FAILED, f"regressed; {why}")
 
     def _open(
         self,
         pr: OurPr,
         assessment: Assessment,
-        alpha: float,
-        deploy_lag: dt.timedelta,
-        grafana: GrafanaExplore | None,
+        shown: Presentation,
         auto_merge: bool,
     ) -> _Opened | None:
         assert pr.record is not None
@@ -261,10 +247,7 @@ class Reverter:
             base_branch=base,
             base_commit=parent,
             title=revert_title(pr.number),
-            body=revert_body(
-                facts, assessment, alpha=alpha, deploy_lag=deploy_lag, grafana=grafana,
-                record=record,
-            ),
+            body=revert_body(facts, assessment, shown, record=record),
             commit_message=message,
             files=files,
             record=record,

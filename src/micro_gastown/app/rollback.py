@@ -27,14 +27,19 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Final
 
-from micro_gastown.app.filer_settings import FilerSettings, open_github, resolve_filer_settings
+from micro_gastown.app.filer_settings import (
+    GITHUB_SETTINGS,
+    FilerSettings,
+    open_github,
+    resolve_filer_settings,
+)
 from micro_gastown.app.reverter import Reverter, has_verdict_comment, revert_number
 from micro_gastown.app.rollback_outcome import PrAction, PrOutcome
 from micro_gastown.errors import ConfigError, GitError, GitHubError, LokiError, UsageError
 from micro_gastown.evidence.grafana import GrafanaExplore
 from micro_gastown.github.api import GitHubApi
 from micro_gastown.github.model import REVERT_BRANCH_PREFIX, VERDICT_LABELS, OurPr, PrState
-from micro_gastown.github.verdict_body import verdict_comment
+from micro_gastown.github.verdict_body import Presentation, verdict_comment
 from micro_gastown.logql import DEFAULT_SELECTOR, LogQL
 from micro_gastown.sources.loki.client import LokiClient
 from micro_gastown.sources.loki.config import LokiConfig
@@ -227,14 +232,11 @@ def _one(
             PrAction.WATCHING, f"first look due {format_ns(plan.first_look_ns(merged_ns))}"
         )
     assessment = _assess(pr, look, request, counter)
-    alpha, lag = request.policy.alpha, request.plan.deploy_lag
+    shown = Presentation(request.policy.alpha, request.plan.deploy_lag, grafana)
     if revert is not None:
-        return reverter.finish(pr, revert, assessment, alpha=alpha, deploy_lag=lag, grafana=grafana)
+        return reverter.finish(pr, revert, assessment, shown)
     if assessment.verdict is Verdict.REGRESSED:
-        return reverter.revert(
-            pr, assessment, alpha=alpha, deploy_lag=lag, grafana=grafana,
-            auto_merge=request.auto_merge,
-        )  # fmt: skip
+        return reverter.revert(pr, assessment, shown, auto_merge=request.auto_merge)
     if not look.final:
         return outcome(
             PrAction.WATCHING,
@@ -243,7 +245,7 @@ def _one(
             look=look,
             assessment=assessment,
         )
-    return _final(pr, assessment, request=request, api=api, login=login, grafana=grafana)
+    return _final(pr, assessment, shown, request=request, api=api, login=login)
 
 
 def _assess(pr: OurPr, look: Look, request: RollbackRequest, counter: LokiCounter) -> Assessment:
@@ -270,11 +272,11 @@ def _assess(pr: OurPr, look: Look, request: RollbackRequest, counter: LokiCounte
 def _final(
     pr: OurPr,
     assessment: Assessment,
+    shown: Presentation,
     *,
     request: RollbackRequest,
     api: GitHubApi,
     login: str,
-    grafana: GrafanaExplore | None,
 ) -> PrOutcome:
     verdict, look = assessment.verdict, assessment.look
     label = VERDICT_LABELS[verdict]
@@ -285,14 +287,7 @@ def _final(
             verdict=verdict, look=look, assessment=assessment,
         )  # fmt: skip
     if not has_verdict_comment(api, pr.number, login):
-        body = verdict_comment(
-            pr.number,
-            assessment,
-            alpha=request.policy.alpha,
-            deploy_lag=request.plan.deploy_lag,
-            grafana=grafana,
-        )
-        api.comment(pr.number, body)
+        api.comment(pr.number, verdict_comment(pr.number, assessment, shown))
     api.add_labels(pr.number, [label])
     return PrOutcome(
         pr.number, pr.url, PrAction.JUDGED, f"{detail}; commented, labelled {label}",
@@ -359,13 +354,4 @@ def resolve_rollback(
     return request, settings, LokiConfig.from_env(environ, **overrides)
 
 
-_GITHUB_KEYS: Final = (
-    "github_repository",
-    "github_login",
-    "github_api_url",
-    "github_server_url",
-    "grafana_url",
-    "grafana_datasource",
-    "commit_via",
-    "watch_days",
-)
+_GITHUB_KEYS: Final = (*GITHUB_SETTINGS, "watch_days")

@@ -21,21 +21,13 @@ from micro_gastown.app.file_pr import FilePrRequest, FilingOutcome, FilingStatus
 from micro_gastown.atomicfile import write_atomic
 from micro_gastown.cli import say
 from micro_gastown.cli.analyze import add_llm_flags
+from micro_gastown.cli.github_flags import GITHUB_KEYS, add_github_flags
 from micro_gastown.errors import ExitCode, OutputError
 from micro_gastown.evidence.sanitize import neutralize_line
 from micro_gastown.llm.factory import BackendChoice
 from micro_gastown.termination import unwinding
 
-_GITHUB_FLAGS = (
-    ("--github-repository", "OWNER/NAME", "the repository (default: $GITHUB_REPOSITORY)"),
-    ("--github-login", "LOGIN", "our GitHub login, the PRs' author (default: asked of GitHub; "
-     "github-actions[bot] for the workflow token)"),
-    ("--github-api-url", "URL", "the REST API (default: $GITHUB_API_URL or api.github.com)"),
-    ("--github-server-url", "URL", "where git pushes (default: $GITHUB_SERVER_URL or github.com)"),
-    ("--base-branch", "BRANCH", "the PR's base (default: the pr-filer polecat's [git])"),
-    ("--grafana-url", "URL", "Grafana for the Explore links (default: $GRAFANA_URL)"),
-    ("--grafana-datasource", "UID", "its Loki datasource (default: $GRAFANA_LOKI_DATASOURCE_UID)"),
-)  # fmt: skip
+_BASE_BRANCH = ("--base-branch", "BRANCH", "the PR's base (default: the pr-filer polecat's [git])")
 
 
 def register(sub: Any) -> None:
@@ -93,13 +85,14 @@ def register(sub: Any) -> None:
         help="a directory of your own polecats/, formulas/, schemas/ (repeatable)",
     )  # fmt: skip
     github = parser.add_argument_group("GitHub")
-    for flag, metavar, text in _GITHUB_FLAGS:
-        github.add_argument(flag, metavar=metavar, help=text)
-    github.add_argument(
-        "--commit-via", choices=("git", "api"),
-        help="git: push from this checkout (default); api: let GitHub make the commit through "
-        "the Git Database API, signed (for repositories that require signed commits)",
-    )  # fmt: skip
+    add_github_flags(
+        github,
+        commit_via_help="git: push from this checkout (default); api: let GitHub make the "
+        "commit through the Git Database API, signed (for repositories that require signed "
+        "commits)",
+    )
+    flag, metavar, text = _BASE_BRANCH
+    github.add_argument(flag, metavar=metavar, help=text)
     github.add_argument(
         "--reviewer", dest="reviewers", action="append", metavar="LOGIN",
         help="ask this person to review a new PR (repeatable)",
@@ -121,14 +114,8 @@ def register(sub: Any) -> None:
 
 def request_of(args: argparse.Namespace) -> FilePrRequest:
     given = {
-        "github_repository": args.github_repository,
-        "github_login": args.github_login,
-        "github_api_url": args.github_api_url,
-        "github_server_url": args.github_server_url,
+        **{key: getattr(args, key) for key in GITHUB_KEYS},
         "base_branch": args.base_branch,
-        "grafana_url": args.grafana_url,
-        "grafana_datasource": args.grafana_datasource,
-        "commit_via": args.commit_via,
         "reviewers": tuple(args.reviewers) if args.reviewers else None,
         "max_open": args.max_open,
         "max_new": args.max_new,

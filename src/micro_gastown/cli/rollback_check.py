@@ -23,20 +23,11 @@ from micro_gastown.app.rollback import RollbackResult, resolve_rollback, rollbac
 from micro_gastown.app.rollback_outcome import PrAction
 from micro_gastown.atomicfile import write_atomic
 from micro_gastown.cli import say
+from micro_gastown.cli.github_flags import GITHUB_KEYS, add_github_flags
 from micro_gastown.errors import ExitCode, OutputError
 from micro_gastown.evidence.sanitize import neutralize_line
 from micro_gastown.logql import DEFAULT_SELECTOR
 from micro_gastown.termination import unwinding
-
-_GITHUB_FLAGS = (
-    ("--github-repository", "OWNER/NAME", "the repository (default: $GITHUB_REPOSITORY)"),
-    ("--github-login", "LOGIN", "our GitHub login, the PRs' author (default: asked of GitHub; "
-     "github-actions[bot] for the workflow token)"),
-    ("--github-api-url", "URL", "the REST API (default: $GITHUB_API_URL or api.github.com)"),
-    ("--github-server-url", "URL", "where git pushes (default: $GITHUB_SERVER_URL or github.com)"),
-    ("--grafana-url", "URL", "Grafana for the Explore links (default: $GRAFANA_URL)"),
-    ("--grafana-datasource", "UID", "its Loki datasource (default: $GRAFANA_LOKI_DATASOURCE_UID)"),
-)  # fmt: skip
 
 
 def register(sub: Any) -> None:
@@ -87,22 +78,18 @@ def register(sub: Any) -> None:
         "--selector",
         help=f"base LogQL stream selector (env MICRO_GASTOWN_SELECTOR; default {DEFAULT_SELECTOR})",
     )  # fmt: skip
-    github = parser.add_argument_group("GitHub")
-    for flag, metavar, text in _GITHUB_FLAGS:
-        github.add_argument(flag, metavar=metavar, help=text)
-    github.add_argument(
-        "--commit-via", choices=("git", "api"),
-        help="git: push the revert commit (default); api: let GitHub make it through the Git "
-        "Database API, signed",
-    )  # fmt: skip
+    add_github_flags(
+        parser.add_argument_group("GitHub"),
+        commit_via_help="git: push the revert commit (default); api: let GitHub make it "
+        "through the Git Database API, signed",
+    )
     parser.set_defaults(func=run)
 
 
 def given_of(args: argparse.Namespace) -> dict[str, Any]:
     keys = (
         "watch_days", "deploy_lag", "only", "auto_merge", "dry_run", "loki_url", "selector",
-        "github_repository", "github_login", "github_api_url", "github_server_url",
-        "grafana_url", "grafana_datasource", "commit_via",
+        *GITHUB_KEYS,
     )  # fmt: skip
     return {key: getattr(args, key) for key in keys}
 

@@ -31,6 +31,7 @@ from micro_gastown.watch.looks import Window
 
 __all__ = [
     "VERDICT_MARKER",
+    "Presentation",
     "RevertFacts",
     "read_verdict_marker",
     "revert_body",
@@ -213,13 +214,35 @@ def read_verdict_marker(body: str | None) -> dict[str, object] | None:
     return None
 
 
+@dataclass(frozen=True, slots=True)
+class Presentation:
+    """What the figures are told with: the watch's alpha (before it is split), the deploy
+    lag the windows leave out, and Grafana for the links (None: no links)."""
+
+    alpha: float
+    deploy_lag: timedelta
+    grafana: GrafanaExplore | None = None
+
+
+def _figures(assessment: Assessment, shown: Presentation) -> list[str]:
+    """The windows, the table, the test, the chart and the evidence: what both the comment
+    and the revert PR show."""
+    blocks = [
+        _windows(assessment, shown.deploy_lag),
+        _table(assessment) if assessment.comparisons else "*Nothing could be measured.*",
+        _test_line(assessment, shown.alpha),
+    ]
+    chart = _chart(assessment)
+    if chart:
+        blocks.append(chart)
+    return blocks + _evidence(assessment, shown.grafana)
+
+
 def verdict_comment(
     number: int,
     assessment: Assessment,
+    shown: Presentation,
     *,
-    alpha: float,
-    deploy_lag: timedelta,
-    grafana: GrafanaExplore | None,
     revert_pr: int | None = None,
     revert_note: str | None = None,
 ) -> str:
@@ -248,17 +271,7 @@ def verdict_comment(
         )
     else:
         action = "The change stays; the watch of this PR is over."
-    blocks = [
-        f"## Rollback watcher: {_HEADLINE[verdict]}",
-        action,
-        _windows(assessment, deploy_lag),
-        _table(assessment) if assessment.comparisons else "*Nothing could be measured.*",
-        _test_line(assessment, alpha),
-    ]
-    chart = _chart(assessment)
-    if chart:
-        blocks.append(chart)
-    blocks += _evidence(assessment, grafana)
+    blocks = [f"## Rollback watcher: {_HEADLINE[verdict]}", action, *_figures(assessment, shown)]
     return fit_blocks(blocks, limit=60_000) + "\n\n" + _marker(number, assessment, revert_pr) + "\n"
 
 
@@ -267,13 +280,7 @@ def revert_title(number: int) -> str:
 
 
 def revert_body(
-    facts: RevertFacts,
-    assessment: Assessment,
-    *,
-    alpha: float,
-    deploy_lag: timedelta,
-    grafana: GrafanaExplore | None,
-    record: FilingRecord,
+    facts: RevertFacts, assessment: Assessment, shown: Presentation, *, record: FilingRecord
 ) -> str:
     how = (
         f"`git revert -m 1 {facts.merge_sha}`"
@@ -286,14 +293,8 @@ def revert_body(
         f"worse, so this PR undoes it: {how}.",
         "Merge this PR to undo the change. Close it to keep the change: the watcher respects "
         "that and opens no other revert.",
-        _windows(assessment, deploy_lag),
-        _table(assessment),
-        _test_line(assessment, alpha),
+        *_figures(assessment, shown),
     ]
-    chart = _chart(assessment)
-    if chart:
-        blocks.append(chart)
-    blocks += _evidence(assessment, grafana)
     return fit_blocks(blocks, limit=60_000) + write_record(record)
 
 

@@ -18,21 +18,56 @@ from dataclasses import dataclass
 from micro_gastown.watch.judge import Counts, Judgement, JudgePolicy, Verdict, judge
 from micro_gastown.watch.looks import Look
 
-__all__ = ["Assessment", "Comparison", "Unmeasured", "combine", "judge_look"]
+__all__ = ["Assessment", "Comparison", "Measured", "Unmeasured", "combine", "judge_look"]
+
+
+@dataclass(frozen=True, slots=True)
+class Measured:
+    """Counts of one comparison, before judging."""
+
+    name: str
+    unit: str
+    before: Counts
+    after: Counts
+    overall: bool = False
+    events_query: str | None = None
+    exposure_query: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
 class Comparison:
     """One finding (or the overall error rate) in both windows, and what the judge said."""
 
-    name: str
-    unit: str
-    before: Counts
-    after: Counts
+    measured: Measured
     judgement: Judgement
-    overall: bool = False
-    events_query: str | None = None
-    exposure_query: str | None = None
+
+    @property
+    def name(self) -> str:
+        return self.measured.name
+
+    @property
+    def unit(self) -> str:
+        return self.measured.unit
+
+    @property
+    def before(self) -> Counts:
+        return self.measured.before
+
+    @property
+    def after(self) -> Counts:
+        return self.measured.after
+
+    @property
+    def overall(self) -> bool:
+        return self.measured.overall
+
+    @property
+    def events_query(self) -> str | None:
+        return self.measured.events_query
+
+    @property
+    def exposure_query(self) -> str | None:
+        return self.measured.exposure_query
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,19 +95,6 @@ class Assessment:
         return tuple(c for c in self.comparisons if c.judgement.verdict is self.verdict)
 
 
-@dataclass(frozen=True, slots=True)
-class Measured:
-    """Counts of one comparison, before judging."""
-
-    name: str
-    unit: str
-    before: Counts
-    after: Counts
-    overall: bool = False
-    events_query: str | None = None
-    exposure_query: str | None = None
-
-
 def judge_look(
     look: Look,
     measured: Sequence[Measured],
@@ -82,19 +104,7 @@ def judge_look(
     """Judge every comparison of the look at ``alpha / (comparisons × watch_days)``."""
     tests = max(len(measured), 1) * look.watch_days
     split = policy.split_alpha(tests)
-    comparisons = tuple(
-        Comparison(
-            m.name,
-            m.unit,
-            m.before,
-            m.after,
-            judge(m.before, m.after, split),
-            m.overall,
-            m.events_query,
-            m.exposure_query,
-        )
-        for m in measured
-    )
+    comparisons = tuple(Comparison(m, judge(m.before, m.after, split)) for m in measured)
     return Assessment(look, combine(comparisons), comparisons, tuple(unmeasured), split.alpha)
 
 

@@ -13,6 +13,7 @@ from micro_gastown.evidence.grafana import GrafanaExplore
 from micro_gastown.github.metadata import read_record
 from micro_gastown.github.model import FilingRecord
 from micro_gastown.github.verdict_body import (
+    Presentation,
     RevertFacts,
     read_verdict_marker,
     revert_body,
@@ -55,7 +56,7 @@ def assessment(after_events: int = 800, name: str = HOSTILE_ID) -> Assessment:
 
 def test_regressed_comment_names_the_revert_and_reads_back_its_marker() -> None:
     body = verdict_comment(
-        12, assessment(), alpha=0.005, deploy_lag=timedelta(hours=1), grafana=GRAFANA,
+        12, assessment(), Presentation(0.005, timedelta(hours=1), GRAFANA),
         revert_pr=15,
     )  # fmt: skip
     assert "regressed" in body
@@ -69,9 +70,7 @@ def test_regressed_comment_names_the_revert_and_reads_back_its_marker() -> None:
 
 @pytest.mark.parametrize("grafana", [GRAFANA, None])
 def test_hostile_ids_and_queries_render_inert(grafana: GrafanaExplore | None) -> None:
-    body = verdict_comment(
-        12, assessment(), alpha=0.005, deploy_lag=timedelta(hours=1), grafana=grafana
-    )
+    body = verdict_comment(12, assessment(), Presentation(0.005, timedelta(hours=1), grafana))
     problems = markdown_problems(
         without_our_comments(body), link_allowed="https://grafana.example.com/explore"
     )
@@ -83,7 +82,7 @@ def test_hostile_ids_and_queries_render_inert(grafana: GrafanaExplore | None) ->
 
 
 def test_the_chart_holds_only_safe_labels_and_numbers() -> None:
-    body = verdict_comment(12, assessment(), alpha=0.005, deploy_lag=timedelta(0), grafana=None)
+    body = verdict_comment(12, assessment(), Presentation(0.005, timedelta(0), None))
     chart = body.split("```mermaid\n", 1)[1].split("```", 1)[0]
     x_axis = next(line for line in chart.splitlines() if "x-axis" in line)
     labels = re.findall(r'"([^"]*)"', x_axis)
@@ -104,7 +103,7 @@ def test_revert_body_carries_a_record_that_addresses_no_finding() -> None:
     record = FilingRecord(fingerprints=(), reverts=12, branch="sleeptime/revert-12")
     facts = RevertFacts(12, "a" * 40, "2026-05-28T00:00:00Z", mainline=1)
     body = revert_body(
-        facts, assessment(), alpha=0.005, deploy_lag=timedelta(hours=1), grafana=None,
+        facts, assessment(), Presentation(0.005, timedelta(hours=1), None),
         record=record,
     )  # fmt: skip
     back = read_record(body)
@@ -115,7 +114,7 @@ def test_revert_body_carries_a_record_that_addresses_no_finding() -> None:
     assert markdown_problems(without_our_comments(body)) == []
     squashed = revert_body(
         RevertFacts(12, "b" * 40, "2026-05-28T00:00:00Z", mainline=None), assessment(),
-        alpha=0.005, deploy_lag=timedelta(0), grafana=None, record=record,
+        Presentation(0.005, timedelta(0), None), record=record,
     )  # fmt: skip
     assert "one-parent merge" in squashed
 
@@ -131,7 +130,7 @@ def test_commit_message_is_ours_alone() -> None:
 
 def test_inconclusive_and_improved_comments_say_the_change_stays() -> None:
     improved = verdict_comment(
-        3, assessment(after_events=100), alpha=0.005, deploy_lag=timedelta(0), grafana=None
+        3, assessment(after_events=100), Presentation(0.005, timedelta(0), None)
     )
     assert read_verdict_marker(improved)["verdict"] == str(Verdict.IMPROVED)  # type: ignore[index]
     assert "The change stays" in improved
