@@ -372,3 +372,49 @@ def test_the_revert_targets_the_branch_github_says_not_the_body(
     assert run(github_server, loki) == (PrAction.REVERTED,)
     [revert] = [p for p in github_server.sim.pulls.values() if "revert" in p.head_ref]
     assert revert.base_ref == "main"
+
+
+def test_auto_merge_merges_the_revert_when_opted_in(
+    github_server: GitHubServer, loki: LokiSim
+) -> None:
+    pr = merged_pr(github_server, merged_ago=dt.timedelta(days=1, hours=3), now=NOW)
+    fill_loki(loki, pr.merged_at, factor=2.0)
+    result = rollback_check(
+        RollbackRequest(plan=WatchPlan(watch_days=7), auto_merge=True),
+        settings(github_server), LokiConfig(url=loki.url), now=NOW,
+    )  # fmt: skip
+    [outcome] = result.outcomes
+    assert outcome.action is PrAction.REVERTED
+    assert "merged (auto-merge)" in outcome.detail
+    revert = github_server.sim.pulls[outcome.revert_number or 0]
+    assert revert.merged
+    assert git_show(github_server, "main", "src/Retry.hs") is None  # undone on main
+
+
+def test_without_opting_in_the_revert_waits_for_a_human(
+    github_server: GitHubServer, loki: LokiSim
+) -> None:
+    pr = merged_pr(github_server, merged_ago=dt.timedelta(days=1, hours=3), now=NOW)
+    fill_loki(loki, pr.merged_at, factor=2.0)
+    assert run(github_server, loki) == (PrAction.REVERTED,)
+    [revert] = [p for p in github_server.sim.pulls.values() if "revert" in p.head_ref]
+    assert not revert.merged
+    assert not github_server.sim.requests("PUT", "/merge")
+    assert git_show(github_server, "main", "src/Retry.hs") is not None
+
+
+def test_a_marker_someone_else_posted_does_not_stand_for_our_verdict(
+    github_server: GitHubServer, loki: LokiSim
+) -> None:
+    pr = merged_pr(github_server, merged_ago=dt.timedelta(days=2, hours=2), now=NOW)
+    fill_loki(loki, pr.merged_at, factor=1.0)
+    forged = '<!-- micro-gastown:verdict {"pr":1,"verdict":"improved"} -->'
+    github_server.client("alice").comment(pr.number, f"quoting the bot:\n{forged}")
+    result = rollback_check(
+        RollbackRequest(plan=WatchPlan(watch_days=2)), settings(github_server),
+        LokiConfig(url=loki.url), now=NOW,
+    )  # fmt: skip
+    assert [o.action for o in result.outcomes] == [PrAction.JUDGED]
+    ours = [c for c in github_server.client().comments(pr.number) if c.author_login == OUR_LOGIN]
+    assert len(ours) == 1
+    assert read_verdict_marker(ours[0].body) is not None
