@@ -43,6 +43,7 @@ def test_parts_match_one_scan(tmp_path: Path, seed: int, jobs: int) -> None:
     one = _report(path, jobs=1)
     split = _report(path, jobs=jobs)
     assert one["summary"]["critical"] >= 3  # the scenario's patterns are there to compare
+    assert one["metadata"]["attribution"]  # the scenario's unattributed events are counted
     assert split == one
 
 

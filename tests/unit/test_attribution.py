@@ -142,6 +142,7 @@ def test_event_without_scope_is_unattributed_and_counted() -> None:
     assert attributor.observe(orphan) is None
     assert orphan.node is None  # never guessed from the only active span
     assert attributor.unattributed == 1
+    assert attributor.unattributed_by == {("llm_call", attribution_module.NO_SCOPE): 1}
     assert set(attributor.scopes) == {"s1"}
 
 
@@ -158,6 +159,7 @@ def test_event_before_any_transition_in_its_scope_is_unattributed() -> None:
     attributor.observe(later)
     assert later.node == "classify"
     assert attributor.unattributed == 1
+    assert attributor.unattributed_by == {("error", attribution_module.NO_TRANSITION): 1}
 
 
 def test_transition_without_scope_is_not_tracked_nor_counted() -> None:

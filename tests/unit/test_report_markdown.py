@@ -52,3 +52,27 @@ def test_recommendations_cannot_carry_links_or_emphasis(tmp_path: Path) -> None:
     assert prose
     assert "\\[docs\\]" in prose[0]
     assert "\\*\\*help\\*\\*" in prose[0]
+
+
+def test_attribution_coverage_is_a_section_not_findings() -> None:
+    from micro_gastown.report.markdown import render_markdown
+    from micro_gastown.report.model import AttributionGap, Metadata, PatternReport, Summary
+
+    report = PatternReport(
+        patterns=[],
+        summary=Summary(total_patterns=0, critical=0, warning=0, info=0),
+        metadata=Metadata(
+            generated_at="2026-12-03T00:00:00Z",
+            generator_version="micro-gastown test",
+            query_duration_ms=1,
+            attribution=[
+                AttributionGap(
+                    event_type="llm_call", total=200, unattributed=50, no_scope=30,
+                    no_transition=20,
+                )
+            ],
+        ),
+    )  # fmt: skip
+    text = render_markdown(report)
+    assert "## Attribution coverage" in text
+    assert "| `llm_call` | 150 of 200 (75.0%) | 50 | 30 | 20 |" in text

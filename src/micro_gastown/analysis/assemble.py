@@ -14,10 +14,12 @@ from micro_gastown.analysis.scan import AnalysisRun, AnalysisSettings
 from micro_gastown.detectors import Finding
 from micro_gastown.detectors.series import BucketLayout, bucket_layout, count_query, rebucket
 from micro_gastown.dsl import DslModel
+from micro_gastown.events.attribution import NO_SCOPE, NO_TRANSITION
 from micro_gastown.events.model import Event
 from micro_gastown.evidence import Redactor, default_redactor
 from micro_gastown.report.fingerprint import fingerprint
 from micro_gastown.report.model import (
+    AttributionGap,
     Metadata,
     Pattern,
     PatternReport,
@@ -233,6 +235,7 @@ def assemble_report(
         skipped=run.skips.as_dict(),
         unknown_types=dict(run.skips.unknown_types.most_common(20)),
         unattributed_events=run.unattributed,
+        attribution=attribution_gaps(run),
         out_of_order_events=run.out_of_order,
         outside_window=stats.outside_window,
         duplicate_entries=stats.duplicates,
@@ -252,3 +255,21 @@ def assemble_report(
         events_analyzed=events_analyzed,
     )
     return PatternReport(patterns=patterns, summary=summary, metadata=metadata)
+
+
+def attribution_gaps(run: AnalysisRun) -> list[AttributionGap]:
+    """Per kind of event, those placed at no node and why (kinds fully placed left out)."""
+    by_kind: dict[str, dict[str, int]] = {}
+    for (kind, why), n in run.unattributed_by.items():
+        by_kind.setdefault(kind, {})[why] = by_kind.get(kind, {}).get(why, 0) + n
+    return [
+        AttributionGap(
+            event_type=kind,
+            total=max(run.events_by_type.get(kind, 0), sum(whys.values())),
+            unattributed=sum(whys.values()),
+            no_scope=whys.get(NO_SCOPE, 0),
+            no_transition=whys.get(NO_TRANSITION, 0),
+        )
+        for kind, whys in sorted(by_kind.items())
+        if sum(whys.values())
+    ]

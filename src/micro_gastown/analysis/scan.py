@@ -95,6 +95,8 @@ class AnalysisRun:
     unattributed: int
     out_of_order: int
     parts: int = 1
+    unattributed_by: dict[tuple[str, str], int] = field(default_factory=dict)
+    """(event kind, why) → events left without a node (see Attributor)."""
     truncated: bool = False
     transitions: int = 0
     """Graph transitions counted for dead_path (0 when the window had none)."""
@@ -148,6 +150,7 @@ class PartResult:
     orphans: list[tuple[int, Event]]
     errors: list[tuple[int, ErrorEvent]]
     unattributed: int
+    unattributed_by: Counter[tuple[str, str]]
     inferred_llm_nodes: set[str]
     out_of_order: int
     out_of_order_nodes: Counter[str]
@@ -298,6 +301,7 @@ class ScanPass:
             orphans=self.orphans,
             errors=self.errors,
             unattributed=attributor.unattributed,
+            unattributed_by=attributor.unattributed_by,
             inferred_llm_nodes=attributor.inferred_llm_nodes,
             out_of_order=attributor.out_of_order,
             out_of_order_nodes=attributor.out_of_order_nodes,
@@ -326,6 +330,7 @@ class ScanPass:
                 handler(error)
         attributor.adopt(part.scopes)
         attributor.unattributed += part.unattributed
+        attributor.unattributed_by.update(part.unattributed_by)
         attributor.inferred_llm_nodes |= part.inferred_llm_nodes
         attributor.out_of_order += part.out_of_order
         attributor.out_of_order_nodes.update(part.out_of_order_nodes)
@@ -354,6 +359,7 @@ class ScanPass:
             unattributed=attributor.unattributed,
             out_of_order=attributor.out_of_order,
             parts=parts,
+            unattributed_by=dict(attributor.unattributed_by),
             truncated=truncated,
             transitions=sum(self.context.traffic.edges.values()),
             out_of_order_nodes=dict(attributor.out_of_order_nodes),

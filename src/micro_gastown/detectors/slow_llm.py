@@ -1,9 +1,11 @@
 """slow_llm: LLM calls whose p95 latency, per node and model, crosses the thresholds.
 
+Only calls placed at a node become findings (a DSL change can fix a node; "no node" cannot
+be fixed): calls at no node are counted in the report's attribution coverage instead.
+
 Series: calls slower than the warning threshold per bucket, over the key's calls. LogQL
 selects a node's calls only when each names it in a ``node`` field; calls whose node came
-from their span (``Attributor.inferred_llm_nodes``) leave both queries None, and so do the
-node-less calls when any call was placed by its span (``node=""`` would count those too).
+from their span (``Attributor.inferred_llm_nodes``) leave both queries None.
 """
 
 from __future__ import annotations
@@ -85,8 +87,8 @@ class SlowLlmDetector(Detector):
             slow_over_time,
         ) in self._by_key.items():
             calls = len(latencies)
-            if calls < t.min_occurrences:
-                continue
+            if node is None or calls < t.min_occurrences:
+                continue  # calls at no node: counted in the report's attribution coverage
             stats = latencies.summary()
             p95 = stats["p95"]
             if p95 > t.latency_critical_ms:
@@ -96,7 +98,6 @@ class SlowLlmDetector(Detector):
             else:
                 continue
             slow = latencies.count_above(t.latency_warning_ms)
-            where = f"node `{node}`" if node else "calls with no known node"
             findings.append(
                 Finding(
                     kind=self.kind,
@@ -114,26 +115,22 @@ class SlowLlmDetector(Detector):
                         "max_ms": tidy(stats["max"]),
                     },
                     recommendation=(
-                        f"LLM calls in {where} on {model} have p95 latency {p95:,.0f} ms over "
-                        f"{calls:,} calls ({severity.value} above {limit:,} ms; "
+                        f"LLM calls in node `{node}` on {model} have p95 latency "
+                        f"{p95:,.0f} ms over {calls:,} calls ({severity.value} above {limit:,} ms; "
                         f"{slow:,} calls slower than {t.latency_warning_ms:,} ms). "
                         f"Shrink what the prompt sends{node_hint(self.context.dsl, node)}, "
                         "lower max_tokens, or split the node so each call does less."
                     ),
                     logql=self.context.logql.llm_latency_p95(model, self._named(node)),
                     samples=samples.events(),
-                    nodes=(node,) if node else (),
+                    nodes=(node,),
                     series=self._series(node, model, calls_over_time, slow_over_time),
                 )
             )
         return findings
 
-    def _series(
-        self, node: str | None, model: str, calls: Timeline, slow: Timeline
-    ) -> FindingSeries:
-        selectable = self._named(node) is not None or (
-            node is None and not self.context.attributor.inferred_llm_nodes
-        )
+    def _series(self, node: str, model: str, calls: Timeline, slow: Timeline) -> FindingSeries:
+        selectable = self._named(node) is not None
         logql = self.context.logql
         return FindingSeries(
             metric=f"calls over {self._slow_ms} ms",

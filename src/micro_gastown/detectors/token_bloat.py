@@ -1,5 +1,8 @@
 """token_bloat: nodes whose prompts are huge, or huge relative to what comes back.
 
+Only calls placed at a node become findings; calls at no node are counted in the report's
+attribution coverage instead (as for slow_llm).
+
 The ratio is the median prompt over the median completion (not the median of per-call
 ratios), so Loki can compute it from two ``quantile_over_time`` aggregates (push-down).
 
@@ -104,8 +107,8 @@ class TokenBloatDetector(Detector):
         findings = []
         for node, node_calls in self._nodes.items():
             calls = len(node_calls.prompt)
-            if calls < t.min_occurrences:
-                continue
+            if node is None or calls < t.min_occurrences:
+                continue  # calls at no node: counted in the report's attribution coverage
             prompt_p50, prompt_p95 = node_calls.prompt.percentiles(0.50, 0.95)
             (completion_p50,) = node_calls.completion.percentiles(0.50)
             ratio_p50 = prompt_p50 / max(completion_p50, 1)
@@ -128,7 +131,6 @@ class TokenBloatDetector(Detector):
                     f"its median prompt is {ratio_p50:,.0f}× its median completion, far more "
                     f"tokens in than it gets back (≥ {t.prompt_completion_ratio_warning:g}×)"
                 )
-            where = f"Node `{node}`" if node else "Calls with no known node"
             models = sorted(node_calls.models)[:8]
             findings.append(
                 Finding(
@@ -145,7 +147,7 @@ class TokenBloatDetector(Detector):
                         "ratio_p50": tidy(ratio_p50),
                     },
                     recommendation=(
-                        f"{where}: {' and '.join(reasons)} over {calls:,} calls. Trim the "
+                        f"Node `{node}`: {' and '.join(reasons)} over {calls:,} calls. Trim the "
                         f"context it renders{node_hint(self.context.dsl, node)}: send only "
                         "the fields the node needs, summarise or retrieve instead of inlining "
                         "whole documents, and cache the stable prefix."
@@ -155,15 +157,14 @@ class TokenBloatDetector(Detector):
                         node if node not in self.context.attributor.inferred_llm_nodes else None,
                     ),
                     samples=node_calls.samples.events(),
-                    nodes=(node,) if node else (),
+                    nodes=(node,),
                     series=self._series(node, node_calls),
                 )
             )
         return findings
 
-    def _series(self, node: str | None, node_calls: NodeCalls) -> FindingSeries:
-        inferred = self.context.attributor.inferred_llm_nodes
-        selectable = node not in inferred if node is not None else not inferred
+    def _series(self, node: str, node_calls: NodeCalls) -> FindingSeries:
+        selectable = node not in self.context.attributor.inferred_llm_nodes
         logql = self.context.logql
         return FindingSeries(
             metric=f"calls with prompts of {self._large_from}+ tokens",

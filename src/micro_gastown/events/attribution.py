@@ -55,6 +55,11 @@ class ScopeState:
         self.node, self.edge, self.edge_failed, self.last_ts = state
 
 
+NO_SCOPE: Final = "no_scope"
+"""Why an event has no node: it carries neither a span label nor a session id."""
+NO_TRANSITION: Final = "no_transition"
+"""Why an event has no node: its scope had no transition yet (or was idle too long)."""
+
 DEFERRED: Final = ScopeState(-1)
 """Returned by ``observe`` for an event left for later (``defer_unknown``)."""
 
@@ -70,6 +75,7 @@ class Attributor:
         "pruned_scopes",
         "scopes",
         "unattributed",
+        "unattributed_by",
     )
 
     def __init__(
@@ -79,6 +85,10 @@ class Attributor:
         self.defer_unknown = defer_unknown
         self.scopes: dict[str, ScopeState] = {}
         self.unattributed = 0
+        # (event kind, why) → events left without a node: why is NO_SCOPE (neither a span
+        # nor a session id) or NO_TRANSITION (a scope with no transition yet, or one idle
+        # past the timeout). The report's attribution coverage comes from it.
+        self.unattributed_by: Counter[tuple[str, str]] = Counter()
         # Nodes with an LLM call whose node came from its scope, not from a ``node`` field:
         # a LogQL filter on ``node`` would miss those calls.
         self.inferred_llm_nodes: set[str] = set()
@@ -132,6 +142,8 @@ class Attributor:
             return DEFERRED
         if event.node is None:
             self.unattributed += 1
+            why = NO_SCOPE if scope is None else NO_TRANSITION
+            self.unattributed_by[(event.kind.value, why)] += 1
         return state
 
     def prune(self, now_ts: int) -> None:

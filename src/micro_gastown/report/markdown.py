@@ -90,6 +90,7 @@ def render_markdown(report: PatternReport) -> str:
         lines += ["No patterns crossed the thresholds.", ""]
     for p in report.patterns:
         lines += _pattern_section(p)
+    lines += _attribution_section(report)
     lines += _metadata_section(report)
     return "\n".join(lines).rstrip() + "\n"
 
@@ -134,6 +135,38 @@ def _out_of_order_warning(p: Pattern) -> list[str]:
         f"⚠️ {p.out_of_order_events:,} out-of-order "
         f"{'event was' if p.out_of_order_events == 1 else 'events were'} attributed to its nodes: "
         "some events may belong to another node, so these figures may be off.",
+        "",
+    ]
+
+
+def _attribution_section(report: PatternReport) -> list[str]:
+    """How many events of each kind could not be placed at a node, and why: findings are
+    keyed on nodes a DSL change can fix, so these are counted here rather than reported."""
+    gaps = report.metadata.attribution if report.metadata is not None else []
+    if not gaps:
+        return []
+    lines = [
+        "## Attribution coverage",
+        "",
+        "Findings are about nodes a DSL change can fix. These events were placed at no node, "
+        "so they are counted here, not reported as findings:",
+        "",
+        "| events | at a node | at no node | no span or session id | before their scope's "
+        "first transition |",
+        "|---|---:|---:|---:|---:|",
+    ]
+    for gap in gaps:
+        placed = gap.total - gap.unattributed
+        share = f" ({placed / gap.total:.1%})" if gap.total else ""
+        lines.append(
+            f"| {_code_cell(gap.event_type)} | {placed:,} of {gap.total:,}{share} "
+            f"| {gap.unattributed:,} | {gap.no_scope:,} | {gap.no_transition:,} |"
+        )
+    return [
+        *lines,
+        "",
+        "To place them: emit events inside a span (or with a session id), after the graph "
+        "transition into the node, or give them a `node` field.",
         "",
     ]
 

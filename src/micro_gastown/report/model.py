@@ -165,6 +165,25 @@ class Summary(_Model):
     events_analyzed: int | None = Field(default=None, ge=0)
 
 
+class AttributionGap(_Model):
+    """One kind of event the analyzer could not always place at a graph node, and why.
+
+    Findings are keyed on the node a DSL change can fix, so events without a node are not
+    findings of their own: they are counted here instead."""
+
+    event_type: str
+    total: int = Field(ge=0, description="Events of this kind analyzed")
+    unattributed: int = Field(ge=0, description="Of those, events placed at no node")
+    no_scope: int = Field(
+        ge=0, description="Unattributed: the event carries neither a span label nor a session_id"
+    )
+    no_transition: int = Field(
+        ge=0,
+        description="Unattributed: its span or session had no graph transition before it "
+        "(or had been idle past the attribution timeout)",
+    )
+
+
 class Metadata(_Model):
     generated_at: str
     generator_version: str
@@ -181,6 +200,11 @@ class Metadata(_Model):
     )
     unknown_types: dict[str, int] = Field(default_factory=dict)
     unattributed_events: int | None = None
+    attribution: list[AttributionGap] = Field(
+        default_factory=list,
+        description="Attribution coverage: per kind of event that belongs to a node, how many "
+        "were placed at none and why (kinds with every event placed are left out)",
+    )
     out_of_order_events: int | None = Field(
         default=None,
         description="Events older than the previous event of their span; the patterns they "

@@ -67,13 +67,16 @@ def test_keys_split_by_node_and_model(tmp_path: Path) -> None:
     assert details["p50_ms"] == details["p95_ms"] == details["max_ms"] == 6000
 
 
-def test_unattributed_calls_have_a_null_node(tmp_path: Path) -> None:
+def test_slow_calls_at_no_node_are_coverage_not_a_finding(tmp_path: Path) -> None:
     exp = Export()
     for _ in range(4):
         exp.llm(None, latency=7000)
-    (pattern,) = patterns_of(analyze(exp, tmp_path), "slow_llm")
-    assert pattern.key == {"node": None, "model": "claude-haiku-4-5"}
-    assert pattern.details["node"] is None
+    report = analyze(exp, tmp_path)
+    assert patterns_of(report, "slow_llm") == []  # "no node" is nothing a DSL change can fix
+    assert report.metadata is not None
+    [gap] = [g for g in report.metadata.attribution if g.event_type == "llm_call"]
+    assert (gap.total, gap.unattributed) == (4, 4)
+    assert gap.no_scope + gap.no_transition == 4
 
 
 def test_samples_are_the_slowest_calls(tmp_path: Path) -> None:
@@ -174,18 +177,10 @@ def test_a_finding_reads_in_full() -> None:
     assert [call.latency_ms for call in finding.samples] == [10_000, 2000, 2000, 2000, 2000]
 
 
-def test_calls_with_no_node_say_so_and_name_no_node() -> None:
+def test_calls_with_no_node_make_no_finding() -> None:
     detector = _detector()
     _feed(detector, [6000] * 3, node=None)
-    (finding,) = detector.finish()
-    assert finding.severity.value == "critical"
-    assert finding.recommendation.startswith(
-        "LLM calls in calls with no known node on m have p95 latency 6,000 ms over 3 calls "
-        "(critical above 5,000 ms; 3 calls slower than 2,000 ms). Shrink what the prompt "
-        "sends, lower max_tokens"
-    )
-    assert finding.nodes == ()
-    assert finding.logql == LogQL().llm_latency_p95("m", None)
+    assert detector.finish() == []
 
 
 def test_p95_exactly_at_the_critical_threshold_is_a_warning() -> None:
