@@ -418,3 +418,18 @@ def test_a_marker_someone_else_posted_does_not_stand_for_our_verdict(
     ours = [c for c in github_server.client().comments(pr.number) if c.author_login == OUR_LOGIN]
     assert len(ours) == 1
     assert read_verdict_marker(ours[0].body) is not None
+
+
+def test_asking_for_a_pr_that_is_not_ours_says_so(
+    github_server: GitHubServer, loki: LokiSim
+) -> None:
+    human = github_server.sim.add_pull(branch="feature", author="alice", title="a human's PR")
+    for number, why in ((human.number, "not a merged evolution PR of ours"), (999, "no such")):
+        result = rollback_check(
+            RollbackRequest(plan=WatchPlan(watch_days=7), only=number),
+            settings(github_server), LokiConfig(url=loki.url), now=NOW,
+        )  # fmt: skip
+        [outcome] = result.outcomes
+        assert outcome.action is PrAction.SKIPPED
+        assert why in outcome.detail
+    assert loki.requests == []
