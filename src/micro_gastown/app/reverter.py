@@ -22,7 +22,12 @@ from micro_gastown import __version__
 from micro_gastown.app.branch_maker import remote_url
 from micro_gastown.app.filer_settings import CommitVia, FilerSettings
 from micro_gastown.app.rollback_outcome import PrAction, PrOutcome
-from micro_gastown.errors import GitHubError, NothingToRevertError, RevertConflictError
+from micro_gastown.errors import (
+    ConfigError,
+    GitHubError,
+    NothingToRevertError,
+    RevertConflictError,
+)
 from micro_gastown.github.api import GitHubApi
 from micro_gastown.github.authorship import foreign_commits
 from micro_gastown.github.gitdb import publish_via_api
@@ -201,7 +206,8 @@ class Reverter:
         assert pr.record is not None
         assert pr.merge_commit_sha is not None
         token = self.settings.github_token
-        assert token is not None
+        if token is None:
+            raise ConfigError("pushing the revert needs a token: set GITHUB_TOKEN")
         base = pr.base_branch or self.api.default_branch()
         branch = f"{REVERT_BRANCH_PREFIX}{pr.number}"
         facts = RevertFacts(pr.number, pr.merge_commit_sha, pr.merged_at or "an unknown time")
