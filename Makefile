@@ -67,6 +67,7 @@ bench: $(STAMP)
 	$(BIN)/python bench/run.py
 	$(BIN)/python bench/loki.py
 	$(BIN)/python bench/judge.py
+	$(BIN)/python bench/templates.py
 
 # Mutation testing of the detectors, attribution and redaction (README, "Mutation testing"; not
 # part of `make test`, about 6 minutes on 2 cores): a clean mutmut run ([tool.mutmut] in

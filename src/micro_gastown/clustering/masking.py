@@ -51,6 +51,32 @@ def _rule(name: str, pattern: str, *hints: str, needs_digit: bool = False) -> Ma
 _START = r"(?<![A-Za-z0-9])"
 _END = r"(?![A-Za-z0-9])"
 _UNIT = r"(?:ns|us|µs|ms|s|m|h|d)"
+_CLOCK = r"\d{1,2}:\d{2}:\d{2}(?:[.,]\d{1,9})?"
+_MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
+_MONTH = f"(?:{'|'.join(_MONTHS)})"
+# Last labels of a host name: common top-level domains and internal ones. Each is also a
+# hint (".local" is in ".localdomain"), so a message without any skips the HOST rule.
+_HOST_SUFFIXES = (
+    "com", "net", "org", "io", "dev", "cloud", "edu", "gov",
+    "local", "localdomain", "internal", "lan", "corp", "intra", "intranet", "svc",
+)  # fmt: skip
+_HOST_HINTS = tuple(
+    f".{suffix}" for suffix in _HOST_SUFFIXES if suffix not in ("localdomain", "intranet")
+)
+_WEEKDAY = r"(?:Mon|Tue|Wed|Thu|Fri|Sat|Sun)"
+
+
+def _prose() -> str:
+    """A lookahead refusing a double-quoted run of three words or more of letters only,
+    unless it is a key's value (``key="..."``, ``key = "..."``): a structured logger
+    (Kubernetes' klog, logfmt) double-quotes its constant message, ``"Error syncing pod,
+    skipping"``, and masking it would leave nothing of the message to cluster on. Digits,
+    slashes or other symbols mark a value (a request line, a user agent) and stay masked,
+    and so does anything single-quoted: that is how messages quote a value (``'bob smith'``,
+    Postgres' ``'a value'``), whatever its words."""
+    word = r"[A-Za-z][A-Za-z(),:;.!?'-]*"
+    return rf'(?!(?<!=")(?<!=\ ")(?:{word}\ +){{2,}}{word}")'
+
 
 DEFAULT_RULES: Final[tuple[MaskRule, ...]] = (
     # scheme://anything up to whitespace or a quote, minus trailing sentence punctuation.
@@ -64,14 +90,26 @@ DEFAULT_RULES: Final[tuple[MaskRule, ...]] = (
         r"(?<![\w.%+-])[A-Za-z0-9._%+-]{1,64}@(?:[A-Za-z0-9-]{1,63}\.){1,8}[A-Za-z]{2,24}(?![\w-])",
         "@",
     ),
-    # ISO 8601 date or date-time (2024-06-01, 2024-06-01T12:30:45.123Z, ... +02:00), or a
-    # bare clock time (12:30:45.123).
+    # Dates written with a month's name: syslog's "Jun 14 15:16:01", ctime's "Wed Oct 11
+    # 14:32:52.123456 2024", the access log's "10/Oct/2024:13:55:36 -0700". Masked whole:
+    # the month and weekday are words, which Drain would otherwise take for constants.
     _rule(
         "TIMESTAMP",
         rf"""{_START}(?:
-            \d{{4}}-\d{{2}}-\d{{2}}
+            (?:{_WEEKDAY},?\ )?{_MONTH}\ {{1,2}}\d{{1,2}}(?:,?\ \d{{4}})?\ {_CLOCK}(?:\ \d{{4}})?
+          | \d{{1,2}}/{_MONTH}/\d{{4}}:{_CLOCK}(?:\ [+-]\d{{4}})?
+        ){_END}""",
+        *_MONTHS,
+        needs_digit=True,
+    ),
+    # ISO 8601 date or date-time (2024-06-01, 2024-06-01T12:30:45.123Z, ... +02:00; nginx
+    # writes 2024/06/01 12:30:45), or a bare clock time (12:30:45.123).
+    _rule(
+        "TIMESTAMP",
+        rf"""{_START}(?:
+            \d{{4}}([-/])\d{{2}}\1\d{{2}}
             (?:[T\ ]\d{{2}}:\d{{2}}(?::\d{{2}}(?:[.,]\d{{1,9}})?)?(?:Z|[+-]\d{{2}}:?\d{{2}})?)?
-          | \d{{1,2}}:\d{{2}}:\d{{2}}(?:[.,]\d{{1,9}})?
+          | {_CLOCK}
         ){_END}""",
         "-",
         ":",
@@ -97,6 +135,16 @@ DEFAULT_RULES: Final[tuple[MaskRule, ...]] = (
         ":",
         needs_digit=True,
     ),
+    # Host names: two labels or more ending in a common top-level or internal domain
+    # (api.example.com, db-2.prod.internal, web-1.svc.cluster.local), with an optional port.
+    # Lower case only, so Java and Python names (java.net.ConnectException) stay.
+    _rule(
+        "HOST",
+        rf"""(?<![\w.@/-])(?:[a-z0-9](?:[a-z0-9-]{{0,61}}[a-z0-9])?\.){{1,8}}
+        (?:{"|".join(sorted(_HOST_SUFFIXES, key=len, reverse=True))})
+        (?::\d{{1,5}})?(?![\w-]|\.\w)""",
+        *_HOST_HINTS,
+    ),
     # /abs/path (two segments or more: "/health" is a route name, not a variable),
     # ~/x, ./x, ../x, C:\x\y, and relative paths ending in a file name (src/Graph.hs).
     _rule(
@@ -104,7 +152,7 @@ DEFAULT_RULES: Final[tuple[MaskRule, ...]] = (
         r"""(?<![\w./~-])(?:
             (?:~|\.{1,2})?(?:/[\w.@+-]+){2,}/?
           | (?:~|\.{1,2})/[\w.@+-]+/?
-          | [A-Za-z]:\\[\w.@+-]*(?:\\[\w.@+-]+)*\\?
+          | [A-Za-z]:\\(?:[\w.@+-]+(?:\ [\w.@+()-]+)*\\)*[\w.@+-]*
           | [\w.-]+(?:/[\w.@+-]+)+\.[A-Za-z0-9]{1,8}(?![\w/])
         )""",
         "/",
@@ -130,13 +178,13 @@ DEFAULT_RULES: Final[tuple[MaskRule, ...]] = (
     # engine can skip straight to quotes.
     _rule(
         "QUOTED",
-        r"""(?:
+        rf"""(?:
             '(?<![\w']')
-            (?: (?<![{,]')(?<![{,]\ ')[^'\n]{1,256}'(?![\w'])
-              | [^'\n]{1,256}'(?![\w'])(?!\s*:) )
-          | "(?<![\w"\\]")
-            (?: (?<![{,]")(?<![{,]\ ")[^"\n]{1,256}"(?![\w"])
-              | [^"\n]{1,256}"(?![\w"])(?!\s*:) )
+            (?: (?<![{{,]')(?<![{{,]\ ')[^'\n]{{1,256}}'(?![\w'])
+              | [^'\n]{{1,256}}'(?![\w'])(?!\s*:) )
+          | "(?<![\w"\\]"){_prose()}
+            (?: (?<![{{,]")(?<![{{,]\ ")[^"\n]{{1,256}}"(?![\w"])
+              | [^"\n]{{1,256}}"(?![\w"])(?!\s*:) )
         )""",
         "'",
         '"',

@@ -65,6 +65,29 @@ def masker() -> Masker:
             "took 300ms, then 1.5s, 2m30s and 1h2m3s",
             "took <DURATION>, then <DURATION>, <DURATION> and <DURATION>",
         ),
+        # dates with a month's name (syslog, ctime, access logs), nginx's slashed dates
+        ("Jun  4 15:16:01 web03 sshd[7]: x", "<TIMESTAMP> web03 sshd[<NUM>]: x"),
+        ("[Wed Oct 11 14:32:52.123456 2024] [core:error]", "[<TIMESTAMP>] [core:error]"),
+        ("[10/Oct/2024:13:55:36 -0700] ok", "[<TIMESTAMP>] ok"),
+        ("2024/06/14 15:16:01 [error]", "<TIMESTAMP> [error]"),
+        ("May be late by May 3", "May be late by May <NUM>"),
+        # host names with an optional port; dotted code names stay
+        (
+            "connect web-1.svc.cluster.local:8080 and api.example.com failed",
+            "connect <HOST> and <HOST> failed",
+        ),
+        (
+            "java.net.ConnectException at ip-10-0-1-2.ec2.internal.",
+            "java.net.ConnectException at <HOST>.",
+        ),
+        ("self.app and settings.local.json stay", "self.app and settings.local.json stay"),
+        # Windows directories may hold spaces
+        (r"run C:\Program Files (x86)\Fabrikam Sync\bin\sync.exe now", "run <PATH> now"),
+        # a quoted constant message (klog) stays; a key's quoted value is masked
+        (
+            'x.go:1] "Error syncing pod, skipping" err="failed to pull image" pod="a/b"',
+            'x.go:<NUM>] "Error syncing pod, skipping" err=<QUOTED> pod=<QUOTED>',
+        ),
         # nothing variable
         ("schema validation failed", "schema validation failed"),
         ("Haskell foo :: Int -> Int", "Haskell foo :: Int -> Int"),
