@@ -164,3 +164,20 @@ def test_templates_are_redacted(tmp_path: Path, capsys: pytest.CaptureFixture[st
     out = capsys.readouterr().out
     assert "hunter2pass" not in out
     assert "REDACTED" in out
+
+
+def test_lines_past_the_template_limit_get_the_overflow_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from micro_gastown.clustering import OVERFLOW_TEXT, miner
+
+    monkeypatch.setattr(miner, "MAX_TEMPLATES", 1)
+    path = tmp_path / "errors.log"
+    path.write_text("payment gateway timeout\nschema validation failed\npayment gateway timeout\n")
+    assert main(["logs", "templates", "--format", "text", str(path)]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines == [
+        "1\tpayment gateway timeout",
+        f"0\t{OVERFLOW_TEXT}",
+        "1\tpayment gateway timeout",
+    ]

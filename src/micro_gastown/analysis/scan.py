@@ -25,6 +25,7 @@ from micro_gastown.clustering import (
     MAX_CLUSTERED_CHARS,
     MAX_CLUSTERED_TOKENS,
     Masker,
+    TemplateMiner,
     clustered_part,
 )
 from micro_gastown.detectors import Detector, DetectorContext, Finding, Traffic, all_detectors
@@ -363,8 +364,20 @@ class ScanPass:
             truncated=truncated,
             transitions=sum(self.context.traffic.edges.values()),
             out_of_order_nodes=dict(attributor.out_of_order_nodes),
-            notes=_clipped_note(self.context.error_templates.miner.clipped),
+            notes=_clipped_note(self.context.error_templates.miner.clipped)
+            + _overflow_note(self.context.error_templates.miner),
         )
+
+
+def _overflow_note(miner: TemplateMiner) -> list[str]:
+    if not miner.overflowed:
+        return []
+    return [
+        f"{miner.overflowed:,} error messages were not grouped into templates: more than "
+        f"{miner.max_templates:,} distinct templates appeared (text that never repeats, such as "
+        "random or hostile messages, would make grouping slow); repeated_error does not "
+        "report them"
+    ]
 
 
 def _clipped_note(clipped: int) -> list[str]:

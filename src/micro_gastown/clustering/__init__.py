@@ -7,6 +7,9 @@ from micro_gastown.clustering.masking import WILDCARD, Masker, MaskRule, to_wild
 from micro_gastown.clustering.miner import (
     MAX_CLUSTERED_CHARS,
     MAX_CLUSTERED_TOKENS,
+    MAX_TEMPLATES,
+    OVERFLOW_ID,
+    OVERFLOW_TEXT,
     Template,
     TemplateMiner,
     clustered_part,
@@ -15,6 +18,9 @@ from micro_gastown.clustering.miner import (
 __all__ = [
     "MAX_CLUSTERED_CHARS",
     "MAX_CLUSTERED_TOKENS",
+    "MAX_TEMPLATES",
+    "OVERFLOW_ID",
+    "OVERFLOW_TEXT",
     "WILDCARD",
     "MaskRule",
     "Masker",

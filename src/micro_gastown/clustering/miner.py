@@ -36,6 +36,9 @@ from micro_gastown.clustering.masking import WILDCARD, Masker
 __all__ = [
     "MAX_CLUSTERED_CHARS",
     "MAX_CLUSTERED_TOKENS",
+    "MAX_TEMPLATES",
+    "OVERFLOW_ID",
+    "OVERFLOW_TEXT",
     "Template",
     "TemplateMiner",
     "clustered_part",
@@ -55,6 +58,17 @@ MAX_CHILDREN: Final = 100
 # messages; later messages just take the slower path). Longer messages are not cached.
 _MAX_CACHED: Final = 1_000_000
 _MAX_CACHED_LENGTH: Final = 4096
+
+MAX_TEMPLATES: Final = 2_000
+"""Clusters one miner makes. Drain compares a new message with every cluster of its token
+count, so distinct messages that never repeat (hostile or random text) make mining
+quadratic: 4,000 of them took 11 s and 20,000 about five minutes. Past this many clusters
+a message that matches no earlier message is counted as :data:`OVERFLOW_ID` instead (an
+agent graph's errors make tens or hundreds of templates; the report says when this
+happens): 20,000 such messages then take 4 s, 100,000 take 4.5 s (measured 2026-12-03)."""
+OVERFLOW_ID: Final = 0
+"""The id of the messages past :data:`MAX_TEMPLATES` (Drain's own ids start at 1)."""
+OVERFLOW_TEXT: Final = "(an error message past the template limit, not grouped)"
 
 MAX_CLUSTERED_TOKENS: Final = 256
 """The whitespace-separated tokens of a message that are clustered; later ones are ignored."""
@@ -109,12 +123,13 @@ class TemplateMiner:
     input in the same order gives the same ids and templates (Drain is deterministic).
     """
 
-    def __init__(self, masker: Masker | None = None) -> None:
+    def __init__(self, masker: Masker | None = None, *, max_templates: int | None = None):
         self._masker = masker or Masker()
         self._drain = Drain3Miner(persistence_handler=None, config=_drain_config())
         self._by_message: dict[str, int] = {}
         self._by_masked: dict[str, int] = {}
-        self._counts: list[int] = [0]  # indexed by cluster id; drain3 ids start at 1
+        self._counts: list[int] = [0]  # indexed by cluster id; [0] counts OVERFLOW_ID
+        self.max_templates = MAX_TEMPLATES if max_templates is None else max_templates
         self.clipped = 0
         """Messages longer than the clustered part (see the module), clustered on it."""
 
@@ -129,6 +144,9 @@ class TemplateMiner:
             masked = self._masker.mask(message)
             cluster_id = self._by_masked.get(masked)
             if cluster_id is None:
+                if len(self) >= self.max_templates:
+                    self._counts[OVERFLOW_ID] += 1  # not remembered: the caches stay ours
+                    return OVERFLOW_ID
                 cluster_id = int(self._drain.add_log_message(masked)["cluster_id"])
                 _remember(self._by_masked, masked, cluster_id)
             _remember(self._by_message, message, cluster_id)
@@ -143,6 +161,8 @@ class TemplateMiner:
 
         Raises KeyError for an id this miner never returned.
         """
+        if template_id == OVERFLOW_ID and self._counts[OVERFLOW_ID]:
+            return OVERFLOW_TEXT
         cluster = self._drain.drain.id_to_cluster.get(template_id)
         if cluster is None:
             raise KeyError(template_id)
@@ -153,13 +173,18 @@ class TemplateMiner:
         found = [
             Template(cluster_id, self.template(cluster_id), count)
             for cluster_id, count in enumerate(self._counts)
-            if count
+            if count and cluster_id != OVERFLOW_ID
         ]
         return sorted(found, key=lambda t: (-t.count, t.template_id))
 
     def __len__(self) -> int:
         """Number of clusters so far."""
         return len(self._counts) - 1
+
+    @property
+    def overflowed(self) -> int:
+        """Messages counted as :data:`OVERFLOW_ID`: past the template limit, not grouped."""
+        return self._counts[OVERFLOW_ID]
 
 
 def _remember(cache: dict[str, int], key: str, cluster_id: int) -> None:

@@ -15,6 +15,7 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Mapping
 
+from micro_gastown.clustering import OVERFLOW_ID
 from micro_gastown.detectors import series
 from micro_gastown.detectors.base import Detector, DetectorContext, Finding, Handler
 from micro_gastown.detectors.series import FindingSeries, Timeline
@@ -76,6 +77,8 @@ class RepeatedErrorDetector(Detector):
         # Drain may generalise two clusters to the same text; report each text once.
         merged: dict[str, list[_TemplateStats]] = {}
         for template_id, stats in self._stats.items():
+            if template_id == OVERFLOW_ID:
+                continue  # not grouped (past the template limit): the report's note says so
             merged.setdefault(self.context.error_templates.text(template_id), []).append(stats)
         findings = []
         for template, group in merged.items():

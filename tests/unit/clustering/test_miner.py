@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from micro_gastown.clustering import Template, TemplateMiner
+from micro_gastown.clustering import OVERFLOW_ID, OVERFLOW_TEXT, Template, TemplateMiner
 
 
 def _mine(lines: list[str]) -> tuple[TemplateMiner, list[int]]:
@@ -167,3 +167,26 @@ def test_a_drain3_ini_in_the_working_directory_is_ignored(
     miner, ids = _mine(["tool search failed", "tool fetch failed"])
     assert ids == [1, 1]
     assert miner.template(1) == "tool <*> failed"
+
+
+def test_past_the_template_limit_new_messages_are_counted_not_grouped() -> None:
+    miner = TemplateMiner(max_templates=2)
+    first = miner.add("payment gateway timeout")
+    second = miner.add("schema validation failed for field")
+    assert (first, second) == (1, 2)
+    assert miner.add("disk quota exceeded on volume now") == OVERFLOW_ID
+    assert miner.add("yet another shape of message here today") == OVERFLOW_ID
+    assert miner.add("payment gateway timeout") == first  # a known message keeps its id
+    assert miner.overflowed == 2
+    assert len(miner) == 2
+    assert [t.template_id for t in miner.templates()] == [1, 2]  # the overflow is not one
+    assert miner.template(OVERFLOW_ID) == OVERFLOW_TEXT
+
+
+def test_the_limit_bounds_mining_of_text_that_never_repeats() -> None:
+    rng = random.Random(7)
+    words = ["".join(rng.choice("abcdefghij") for _ in range(5)) for _ in range(500)]
+    miner = TemplateMiner(max_templates=50)
+    ids = [miner.add(" ".join(rng.choice(words) for _ in range(8))) for _ in range(2000)]
+    assert len(miner) == 50
+    assert ids.count(OVERFLOW_ID) == miner.overflowed > 1000

@@ -62,3 +62,20 @@ def test_secrets_in_messages_never_reach_the_report(tmp_path: Path) -> None:
     assert "hunter2pass" not in text
     assert token not in text
     assert patterns_of(report, "repeated_error")
+
+
+def test_messages_past_the_template_limit_are_noted_not_reported(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from micro_gastown.clustering import miner
+
+    monkeypatch.setattr(miner, "MAX_TEMPLATES", 1)
+    exp = Export()
+    for _ in range(3):
+        exp.error(None, "disk quota exceeded on volume data")
+        exp.error(None, "rate limited by upstream model provider")
+    report = analyze(exp, tmp_path)
+    found = patterns_of(report, "repeated_error")
+    assert [p.key["template"] for p in found] == ["disk quota exceeded on volume data"]
+    assert report.metadata is not None
+    assert any("3 error messages were not grouped" in note for note in report.metadata.notes)

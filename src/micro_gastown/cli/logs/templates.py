@@ -24,7 +24,7 @@ from typing import IO, Any, Final, Protocol, cast
 
 import orjson
 
-from micro_gastown.clustering import MAX_CLUSTERED_CHARS, TemplateMiner
+from micro_gastown.clustering import MAX_CLUSTERED_CHARS, OVERFLOW_ID, OVERFLOW_TEXT, TemplateMiner
 from micro_gastown.errors import SourceError
 from micro_gastown.evidence import default_redactor
 from micro_gastown.sources.file import ENDLESS_LINE_BYTES
@@ -80,6 +80,8 @@ def run(args: argparse.Namespace) -> int:
         )
         for template in miner.templates()
     }
+    if miner.overflowed:  # lines past the template limit share one id and say so
+        rendered[OVERFLOW_ID] = _render(OVERFLOW_ID, OVERFLOW_TEXT, args.format)
     out = sys.stdout
     for start in range(0, len(ids), 4096):
         out.write("".join(rendered[cluster_id] for cluster_id in ids[start : start + 4096]))
