@@ -18,7 +18,12 @@ import pytest
 
 from githubsim.fixtures import GitHubServer
 from micro_gastown.app.filer_settings import FilerSettings
-from micro_gastown.app.rollback import MAX_MEASURED, RollbackRequest, rollback_check
+from micro_gastown.app.rollback import (
+    MAX_MEASURED,
+    RollbackRequest,
+    RollbackResult,
+    rollback_check,
+)
 from micro_gastown.app.rollback_outcome import PrAction
 from micro_gastown.github.metadata import read_record, write_record
 from micro_gastown.github.verdict_body import read_verdict_marker
@@ -51,16 +56,27 @@ def settings(server: GitHubServer, **more: object) -> FilerSettings:
     return FilerSettings(**values)  # type: ignore[arg-type]
 
 
-def run(
-    server: GitHubServer, loki: LokiSim, *, now: dt.datetime = NOW, **request: object
-) -> tuple[PrAction, ...]:
-    result = rollback_check(
-        RollbackRequest(plan=WatchPlan(watch_days=7), **request),  # type: ignore[arg-type]
+def check(
+    server: GitHubServer,
+    loki: LokiSim,
+    *,
+    now: dt.datetime = NOW,
+    watch_days: int = 7,
+    **request: object,
+) -> RollbackResult:
+    """One rollback-check pass as our bot, over the sims."""
+    return rollback_check(
+        RollbackRequest(plan=WatchPlan(watch_days=watch_days), **request),  # type: ignore[arg-type]
         settings(server),
         LokiConfig(url=loki.url),
         now=now,
     )
-    return tuple(o.action for o in result.outcomes)
+
+
+def run(
+    server: GitHubServer, loki: LokiSim, *, now: dt.datetime = NOW, **request: object
+) -> tuple[PrAction, ...]:
+    return tuple(o.action for o in check(server, loki, now=now, **request).outcomes)
 
 
 def our_comments(server: GitHubServer, number: int) -> list[str]:
@@ -160,9 +176,7 @@ def test_a_revert_a_human_closed_is_respected(github_server: GitHubServer, loki:
     github_server.sim.close(revert.number)
     github_server.sim.edit_labels(pr.number, remove=("sleeptime-reverted",))
 
-    outcome = rollback_check(
-        RollbackRequest(plan=WatchPlan(watch_days=7)), settings(github_server),
-        LokiConfig(url=loki.url), now=NOW + dt.timedelta(days=1),
+    outcome = check(github_server, loki, now=NOW + dt.timedelta(days=1),
     ).outcomes  # fmt: skip
     assert outcome[0].action is PrAction.REVERTED
     assert "closed by a human" in outcome[0].detail
@@ -176,16 +190,14 @@ def test_a_pr_that_helped_gets_one_final_verdict_when_its_watch_ends(
     fill_loki(loki, pr.merged_at, factor=0.2)
     plan = WatchPlan(watch_days=2)
 
-    def check(now: dt.datetime) -> tuple[PrAction, ...]:
-        result = rollback_check(
-            RollbackRequest(plan=plan), settings(github_server), LokiConfig(url=loki.url), now=now
-        )
+    def judged(now: dt.datetime) -> tuple[PrAction, ...]:
+        result = check(github_server, loki, now=now, watch_days=plan.watch_days)
         return tuple(o.action for o in result.outcomes)
 
-    assert check(NOW - dt.timedelta(days=1)) == (PrAction.WATCHING,)  # look 1 of 2: say nothing
+    assert judged(NOW - dt.timedelta(days=1)) == (PrAction.WATCHING,)  # look 1 of 2: say nothing
     assert not our_comments(github_server, pr.number)
-    assert check(NOW) == (PrAction.JUDGED,)
-    assert check(NOW) == (PrAction.ALREADY_JUDGED,)
+    assert judged(NOW) == (PrAction.JUDGED,)
+    assert judged(NOW) == (PrAction.ALREADY_JUDGED,)
     comments = our_comments(github_server, pr.number)
     assert len(comments) == 1
     assert read_verdict_marker(comments[0])["verdict"] == "improved"
@@ -225,10 +237,7 @@ def test_sparse_data_is_never_reverted(github_server: GitHubServer, loki: LokiSi
             for i in range(6)
         ],
     )
-    result = rollback_check(
-        RollbackRequest(plan=WatchPlan(watch_days=7)), settings(github_server),
-        LokiConfig(url=loki.url), now=NOW,
-    )  # fmt: skip
+    result = check(github_server, loki)
     outcome = result.outcomes[0]
     assert outcome.action is PrAction.WATCHING
     assert outcome.verdict is Verdict.INCONCLUSIVE
@@ -279,10 +288,7 @@ def test_a_pr_whose_watch_ended_long_before_the_watcher_is_left_alone(
 ) -> None:
     pr = merged_pr(github_server, merged_ago=dt.timedelta(days=12), now=NOW)
     fill_loki(loki, pr.merged_at, factor=3.0)
-    result = rollback_check(
-        RollbackRequest(plan=WatchPlan(watch_days=7)), settings(github_server),
-        LokiConfig(url=loki.url), now=NOW,
-    )  # fmt: skip
+    result = check(github_server, loki)
     [outcome] = result.outcomes
     assert outcome.action is PrAction.SKIPPED
     assert "before any run judged it" in outcome.detail
@@ -330,10 +336,7 @@ def test_a_body_listing_a_hundred_findings_costs_a_bounded_number_of_queries(
     )
     with github_server.sim.lock:
         github_server.sim.pulls[pr.number].body = "edited\n" + write_record(edited)
-    result = rollback_check(
-        RollbackRequest(plan=WatchPlan(watch_days=7)), settings(github_server),
-        LokiConfig(url=loki.url), now=NOW,
-    )  # fmt: skip
+    result = check(github_server, loki)
     [outcome] = result.outcomes
     assert outcome.assessment is not None
     assert len(outcome.assessment.comparisons) <= MAX_MEASURED + 1
@@ -379,10 +382,7 @@ def test_auto_merge_merges_the_revert_when_opted_in(
 ) -> None:
     pr = merged_pr(github_server, merged_ago=dt.timedelta(days=1, hours=3), now=NOW)
     fill_loki(loki, pr.merged_at, factor=2.0)
-    result = rollback_check(
-        RollbackRequest(plan=WatchPlan(watch_days=7), auto_merge=True),
-        settings(github_server), LokiConfig(url=loki.url), now=NOW,
-    )  # fmt: skip
+    result = check(github_server, loki, auto_merge=True)
     [outcome] = result.outcomes
     assert outcome.action is PrAction.REVERTED
     assert "merged (auto-merge)" in outcome.detail
@@ -410,10 +410,7 @@ def test_a_marker_someone_else_posted_does_not_stand_for_our_verdict(
     fill_loki(loki, pr.merged_at, factor=1.0)
     forged = '<!-- micro-gastown:verdict {"pr":1,"verdict":"improved"} -->'
     github_server.client("alice").comment(pr.number, f"quoting the bot:\n{forged}")
-    result = rollback_check(
-        RollbackRequest(plan=WatchPlan(watch_days=2)), settings(github_server),
-        LokiConfig(url=loki.url), now=NOW,
-    )  # fmt: skip
+    result = check(github_server, loki, watch_days=2)
     assert [o.action for o in result.outcomes] == [PrAction.JUDGED]
     ours = [c for c in github_server.client().comments(pr.number) if c.author_login == OUR_LOGIN]
     assert len(ours) == 1
@@ -425,10 +422,7 @@ def test_asking_for_a_pr_that_is_not_ours_says_so(
 ) -> None:
     human = github_server.sim.add_pull(branch="feature", author="alice", title="a human's PR")
     for number, why in ((human.number, "not a merged evolution PR of ours"), (999, "no such")):
-        result = rollback_check(
-            RollbackRequest(plan=WatchPlan(watch_days=7), only=number),
-            settings(github_server), LokiConfig(url=loki.url), now=NOW,
-        )  # fmt: skip
+        result = check(github_server, loki, only=number)
         [outcome] = result.outcomes
         assert outcome.action is PrAction.SKIPPED
         assert why in outcome.detail
