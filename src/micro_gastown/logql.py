@@ -17,8 +17,44 @@ from dataclasses import dataclass
 from micro_gastown.errors import ConfigError
 
 DEFAULT_SELECTOR = '{job="exomonad-native"}'
+WINDOW_RANGE = "$__range"
+"""The range of a finding's metric query before assembly knows its window: the analysis
+assembler replaces it with the window's length (:func:`over_window`); Grafana itself reads
+``$__range`` as the time range picked in Explore."""
+_NS_PER_MS = 1_000_000
+_METRIC = re.compile(r"_over_time\(")
 _RE2_SPECIAL = re.compile(r"[\\.+*?()|\[\]{}^$]")
 _SELECTOR_RE = re.compile(r"^\{\s*(.*?)\s*\}$", re.DOTALL)
+
+
+def range_of(ns: int) -> str:
+    """A LogQL range of at least ``ns`` nanoseconds: exactly, in whole seconds or
+    milliseconds, when ``ns`` is whole milliseconds. Loki reads ranges with Prometheus'
+    ``ParseDuration``, which knows no unit finer than ``ms`` (``[5us]`` is a 400)."""
+    ms = max(-(-ns // _NS_PER_MS), 1)
+    return f"{ms // 1000}s" if ms % 1000 == 0 else f"{ms}ms"
+
+
+def whole_window(start_ns: int, end_ns: int) -> tuple[str, int]:
+    """(range, evaluation time) for an instant query over ``[start_ns, end_ns)``.
+
+    Loki evaluates ``[range]`` at time ``t`` over ``(t - range, t]``, to the nanosecond; at
+    ``end - 1ns`` with a range of the window's length that is the window, both ends as
+    the raw queries have them. A length that is not whole milliseconds cannot be a range:
+    it is rounded up, so the count also covers up to a millisecond before ``start``.
+    """
+    return range_of(max(end_ns - start_ns, 1)), end_ns - 1
+
+
+def is_metric(query: str) -> bool:
+    """Whether ``query`` is a metric query (a range aggregation), not a log query."""
+    return bool(_METRIC.search(query))
+
+
+def over_window(query: str, start_ns: int, end_ns: int) -> str:
+    """``query`` with :data:`WINDOW_RANGE` replaced by the window's length: run as an
+    instant query at ``end_ns - 1`` it aggregates exactly ``[start_ns, end_ns)``."""
+    return query.replace(f"[{WINDOW_RANGE}]", f"[{whole_window(start_ns, end_ns)[0]}]")
 
 
 def quote(value: str) -> str:
@@ -88,7 +124,7 @@ class LogQL:
         node_filter, by = (f" | node={quote(node)}", "node, model") if node else ("", "model")
         return (
             f"quantile_over_time(0.95, {self.stream('llm_call')} | json{node_filter} "
-            f"| model={quote(model)} | unwrap latency_ms [1h]) by ({by})"
+            f'| model={quote(model)} | unwrap latency_ms | __error__="" [{WINDOW_RANGE}]) by ({by})'
         )
 
     def prompt_tokens_p95(self, model: str | None, node: str | None = None) -> str:
@@ -98,7 +134,7 @@ class LogQL:
         by = "node, model" if node else "model"
         return (
             f"quantile_over_time(0.95, {self.stream('llm_call')} | json{node_filter}"
-            f"{model_filter} | unwrap prompt_tokens [1h]) by ({by})"
+            f'{model_filter} | unwrap prompt_tokens | __error__="" [{WINDOW_RANGE}]) by ({by})'
         )
 
     def transition(self, source: str, target: str) -> str:
@@ -116,7 +152,7 @@ class LogQL:
     def exits(self, source: str) -> str:
         return (
             f"sum by (to) (count_over_time({self.stream('graph_transition')} | json "
-            f"| from={quote(source)} [1h]))"
+            f"| from={quote(source)} [{WINDOW_RANGE}]))"
         )
 
     def errors_matching(self, template: str) -> str:
@@ -125,5 +161,5 @@ class LogQL:
     def effect_outcomes(self, effect_type: str) -> str:
         return (
             f"sum by (success) (count_over_time({self.stream('effect_execution')} | json "
-            f"| effect_type={quote(effect_type)} [1h]))"
+            f"| effect_type={quote(effect_type)} [{WINDOW_RANGE}]))"
         )

@@ -17,6 +17,7 @@ from micro_gastown.dsl import DslModel
 from micro_gastown.events.attribution import NO_SCOPE, NO_TRANSITION
 from micro_gastown.events.model import Event
 from micro_gastown.evidence import Redactor, default_redactor
+from micro_gastown.logql import over_window
 from micro_gastown.report.fingerprint import fingerprint
 from micro_gastown.report.model import (
     AttributionGap,
@@ -110,6 +111,8 @@ def _pattern(
     }
     details: Any = redactor.redact_value(finding.details)
     logql = redactor.redact_text(finding.logql) if finding.logql else None
+    if logql and link_range is not None:
+        logql = over_window(logql, *link_range)  # its figure over exactly the window
     url = None
     if settings.grafana is not None and logql and link_range is not None:
         url = settings.grafana.link(logql, *link_range)
@@ -159,9 +162,13 @@ def _bounds(run: AnalysisRun, window: TimeWindow) -> tuple[int | None, int | Non
 
 
 def _range(run: AnalysisRun, window: TimeWindow) -> tuple[int, int] | None:
+    """``[start, end)`` of what was analyzed: the window, or up to just past the last
+    event when the window had no end (a file), so the last event is inside it."""
     start, end = _bounds(run, window)
     if start is None or end is None:
         return None
+    if window.end_ns is None:
+        end += 1
     return start, max(end, start + 1)
 
 

@@ -13,6 +13,7 @@ from urllib.parse import quote, urlsplit
 import orjson
 
 from micro_gastown.errors import ConfigError
+from micro_gastown.logql import is_metric
 
 
 @dataclass(frozen=True, slots=True)
@@ -34,7 +35,10 @@ class GrafanaExplore:
 
     def link(self, expr: str, start_ns: int, end_ns: int) -> str:
         datasource = {"type": "loki", "uid": self.datasource_uid}
-        query = {"refId": "A", "expr": expr, "queryType": "range", "datasource": datasource}
+        # A metric query's figure is one value over the whole window: an instant query at
+        # its end (Explore evaluates it at "to"); a log query lists the window's lines.
+        kind = "instant" if is_metric(expr) else "range"
+        query = {"refId": "A", "expr": expr, "queryType": kind, "datasource": datasource}
         panes = {
             "mg": {
                 "datasource": self.datasource_uid,

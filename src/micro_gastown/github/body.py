@@ -37,6 +37,7 @@ from micro_gastown.github.evidence_section import (
     bulk_redactor,
     cut_note,
     evidence_blocks,
+    figure_window,
     grafana_link,
     prose_line,
     redacted,
@@ -440,7 +441,8 @@ def _commit_evidence(inputs: BodyInputs) -> list[str]:
         expr, window = pattern.grafana_query, pattern_window(pattern, fallback)
         if not expr:
             continue
-        url = grafana_link(inputs.grafana, expr, window) if inputs.grafana and window else None
+        span = figure_window(expr, window, fallback)
+        url = grafana_link(inputs.grafana, expr, span) if inputs.grafana and span else None
         if url is not None:  # "-" percent-encoded is the same URL, and no GH-12 reference
             url = re.sub(r"(?i)(GH)-(?=[0-9])", r"\1%2D", url)
         lines.append(f"- {pattern.id}: {url or 'LogQL ' + _plain(expr, 600)}")

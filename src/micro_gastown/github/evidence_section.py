@@ -24,6 +24,7 @@ from micro_gastown.evidence.sanitize import neutralize_text
 from micro_gastown.github.charts import metric_words, neighbourhood_chart, series_chart
 from micro_gastown.github.facts import Window, key_figure, pattern_window
 from micro_gastown.github.inert import code_block, code_span, inline
+from micro_gastown.logql import is_metric
 from micro_gastown.report.model import Pattern, Severity
 
 __all__ = [
@@ -35,6 +36,7 @@ __all__ = [
     "bulk_redactor",
     "cut_note",
     "evidence_blocks",
+    "figure_window",
     "grafana_link",
     "prose_line",
     "redacted",
@@ -119,7 +121,7 @@ def evidence_blocks(
         )
     for pattern in patterns[:MAX_EVIDENCE]:
         window = pattern_window(pattern, fallback)
-        section = _pattern_evidence(pattern, grafana, graph, window)
+        section = _pattern_evidence(pattern, grafana, graph, window, fallback)
         note = cut_note(f"The evidence of {code_span(pattern.id)}")
         blocks.append(Block(section, note, rank=EVIDENCE_RANK))
     hidden = len(patterns) - MAX_EVIDENCE
@@ -135,6 +137,7 @@ def _pattern_evidence(
     grafana: GrafanaExplore | None,
     graph: DslModel | None,
     window: Window | None,
+    analysis: Window | None,
 ) -> str:
     icon = ICONS.get(pattern.severity, "")
     head = [f"**{pattern.type.value}**", f"{icon} {pattern.severity.value}".strip()]
@@ -155,7 +158,7 @@ def _pattern_evidence(
         )
     if pattern.recommendation.strip():
         parts.append("Recommendation: " + prose_line(pattern.recommendation, limit=1_200))
-    parts.extend(_queries(pattern, grafana, window))
+    parts.extend(_queries(pattern, grafana, window, analysis))
     samples = [_sample_line(sample.event) for sample in pattern.sample_events[:MAX_SAMPLES]]
     if samples:
         total = len(pattern.sample_events)
@@ -165,7 +168,19 @@ def _pattern_evidence(
     return "\n\n".join(parts)
 
 
-def _queries(pattern: Pattern, grafana: GrafanaExplore | None, window: Window | None) -> list[str]:
+def figure_window(expr: str, window: Window | None, analysis: Window | None) -> Window | None:
+    """The window to open ``expr`` over: a metric query (the finding's figure) states its
+    figure over the analysis window, whose length is its range; a log query, the finding's
+    own window."""
+    return analysis if analysis is not None and is_metric(expr) else window
+
+
+def _queries(
+    pattern: Pattern,
+    grafana: GrafanaExplore | None,
+    window: Window | None,
+    analysis: Window | None,
+) -> list[str]:
     queries = [("the finding", pattern.grafana_query)]
     if pattern.series is not None:
         queries.append(("the chart's counts", pattern.series.query))
@@ -174,7 +189,8 @@ def _queries(pattern: Pattern, grafana: GrafanaExplore | None, window: Window | 
     for what, expr in queries:
         if not expr:
             continue
-        url = grafana_link(grafana, expr, window) if grafana and window else None
+        span = figure_window(expr, window, analysis) if what == "the finding" else window
+        url = grafana_link(grafana, expr, span) if grafana and span else None
         if url is not None:
             links.append(f"[Explore {what} in Grafana]({url})")
         parts.append(f"LogQL for {what}:")

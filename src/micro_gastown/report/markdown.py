@@ -12,7 +12,8 @@ import re
 import orjson
 
 from micro_gastown.evidence import neutralize_line, neutralize_text
-from micro_gastown.report.model import Pattern, PatternReport
+from micro_gastown.logql import is_metric
+from micro_gastown.report.model import Pattern, PatternReport, PatternType
 
 _ICONS = {"critical": "🔴", "warning": "🟠", "info": "🔵"}
 
@@ -95,6 +96,31 @@ def render_markdown(report: PatternReport) -> str:
     return "\n".join(lines).rstrip() + "\n"
 
 
+_FIGURES = {
+    PatternType.SLOW_LLM: "`p95_ms`, the p95 latency of the calls",
+    PatternType.TOKEN_BLOAT: "`prompt_tokens_p95`, the p95 prompt of the calls",
+    PatternType.DEAD_PATH: "the exits of the source node, by target",
+    PatternType.EFFECT_FAILURE: "the executions, by outcome (`success`)",
+}
+
+
+def _what_it_gives(p: Pattern) -> str:
+    """Which number the finding's LogQL gives, and how to run it."""
+    query = p.grafana_query or ""
+    if not is_metric(query):
+        return "\nA log query over the analysis window: the lines behind the finding."
+    figure = _FIGURES.get(p.type, "the finding's figures")
+    text = (
+        f"\nAn instant query at the end of the analysis window (its range is the window): {figure}"
+    )
+    if p.type in (PatternType.SLOW_LLM, PatternType.TOKEN_BLOAT) and "| node=" not in query:
+        text += (
+            ", over all calls of the model: this node's calls name no `node`, so LogQL "
+            "cannot tell them from the rest"
+        )
+    return text + "."
+
+
 def _pattern_section(p: Pattern) -> list[str]:
     lines = [
         f'<a id="{p.id}"></a>',
@@ -113,7 +139,7 @@ def _pattern_section(p: Pattern) -> list[str]:
         lines.append(f"| {name} | {_code_cell(str(shown))} |")
     lines.append("")
     if p.grafana_query:
-        lines += ["LogQL:", "", *_block(p.grafana_query, "logql"), ""]
+        lines += ["LogQL:", "", *_block(p.grafana_query, "logql"), _what_it_gives(p), ""]
     if p.grafana_url:
         lines += [f"[Open in Grafana Explore]({p.grafana_url})", ""]
     if p.sample_events:

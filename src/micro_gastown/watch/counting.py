@@ -24,9 +24,9 @@ from dataclasses import dataclass
 from typing import Final
 
 from micro_gastown.errors import LokiError
-from micro_gastown.logql import LogQL
+from micro_gastown.logql import LogQL, whole_window
 from micro_gastown.sources.loki.client import LokiClient
-from micro_gastown.sources.loki.selection import vector, whole_window
+from micro_gastown.sources.loki.selection import vector
 from micro_gastown.watch.assess import Measured, Unmeasured
 from micro_gastown.watch.judge import Counts
 from micro_gastown.watch.looks import Look, Window

@@ -21,6 +21,7 @@ from micro_gastown.github.body import (
     render_commit_message,
     render_title,
 )
+from micro_gastown.github.evidence_section import figure_window
 from micro_gastown.github.facts import DiffStat, diff_stats, pattern_window, report_window
 from micro_gastown.github.inert import GITHUB_BODY_LIMIT
 from micro_gastown.github.metadata import read_record
@@ -117,10 +118,12 @@ def test_grafana_links_are_exactly_what_grafana_explore_builds_for_each_window()
     for pattern in inputs.patterns:
         window = pattern_window(pattern, fallback)
         assert window is not None
-        queries = [pattern.grafana_query, pattern.series.query if pattern.series else None]
-        expected += [
-            GRAFANA.link(query, window.start_ns, window.end_ns) for query in queries if query
-        ]
+        if pattern.grafana_query:  # a figure over the analysis window, lines over its own
+            span = figure_window(pattern.grafana_query, window, fallback)
+            assert span is not None
+            expected.append(GRAFANA.link(pattern.grafana_query, span.start_ns, span.end_ns))
+        if pattern.series and pattern.series.query:
+            expected.append(GRAFANA.link(pattern.series.query, window.start_ns, window.end_ns))
     assert hrefs == expected
     failed = inputs.patterns[0]
     assert failed.series is not None

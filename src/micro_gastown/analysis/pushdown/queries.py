@@ -20,7 +20,7 @@ import orjson
 from micro_gastown.errors import UsageError
 from micro_gastown.events.parse import COUNT_DIGITS
 from micro_gastown.events.skips import SkipCounter
-from micro_gastown.logql import LogQL
+from micro_gastown.logql import LogQL, whole_window
 from micro_gastown.sources.base import LogEntry
 from micro_gastown.sources.loki.client import LokiClient
 from micro_gastown.sources.loki.grid import NS_PER_MS, busy_windows, grid_bounds, grid_step
@@ -30,7 +30,6 @@ from micro_gastown.sources.loki.selection import (
     matrix_points,
     select_event_kinds,
     vector,
-    whole_window,
 )
 from micro_gastown.sources.loki.source import LokiSource
 from micro_gastown.timewindow import TimeWindow

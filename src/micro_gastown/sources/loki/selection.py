@@ -13,35 +13,18 @@ from dataclasses import replace
 
 from micro_gastown.errors import LokiError
 from micro_gastown.events.model import EventType
-from micro_gastown.logql import LogQL
+from micro_gastown.logql import LogQL, range_of, whole_window
 from micro_gastown.sources.loki.client import LokiClient
 from micro_gastown.sources.loki.grid import NS_PER_MS
 from micro_gastown.sources.loki.models import QueryResult, ResultType
 
-
-def duration(ns: int) -> str:
-    """A LogQL range of at least ``ns`` nanoseconds: exactly, in whole seconds or
-    milliseconds, when ``ns`` is whole milliseconds. Loki reads ranges with Prometheus'
-    ``ParseDuration``, which knows no unit finer than ``ms`` (``[5us]`` is a 400)."""
-    ms = max(-(-ns // NS_PER_MS), 1)
-    return f"{ms // 1000}s" if ms % 1000 == 0 else f"{ms}ms"
+duration = range_of
+"""A LogQL range of at least ``ns`` nanoseconds (:func:`micro_gastown.logql.range_of`)."""
 
 
 def exact_range(start_ns: int, end_ns: int) -> bool:
     """Whether a LogQL range can be exactly ``[start_ns, end_ns)`` (see :func:`duration`)."""
     return (end_ns - start_ns) % NS_PER_MS == 0
-
-
-def whole_window(start_ns: int, end_ns: int) -> tuple[str, int]:
-    """(range, evaluation time) for an instant query over ``[start_ns, end_ns)``.
-
-    Loki evaluates ``[range]`` at time ``t`` over ``(t - range, t]``, to the nanosecond; at
-    ``end - 1ns`` with a range of the window's length that is the window, both ends as
-    the raw queries have them. A length that is not whole milliseconds cannot be a range:
-    it is rounded up, so the count also covers up to a millisecond before ``start``
-    (:func:`exact_range` says when that happens).
-    """
-    return duration(max(end_ns - start_ns, 1)), end_ns - 1
 
 
 def vector(result: QueryResult) -> list[tuple[dict[str, str], float]]:
