@@ -111,6 +111,12 @@ def format_ns(ns: int) -> str:
     return f"{base}.{nanos:09d}Z"
 
 
+def rfc3339_seconds(moment: datetime) -> str:
+    """``moment`` as RFC 3339 UTC to the second (``2026-12-03T21:56:00Z``): what a PR's
+    metadata records."""
+    return moment.astimezone(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
+
+
 def datetime_to_ns(moment: datetime) -> int:
     if moment.tzinfo is None:
         raise ValueError("naive datetime: give a timezone")

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from micro_gastown.analysis.pushdown.queries import _stream_labels
-from micro_gastown.sources.loki.selection import duration, whole_window
+from micro_gastown.logql import range_of as duration
+from micro_gastown.logql import whole_window
 
 
 def test_ranges_use_the_largest_exact_unit_and_never_one_loki_refuses() -> None:

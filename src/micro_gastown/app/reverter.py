@@ -52,6 +52,7 @@ from micro_gastown.github.verdict_body import (
     revert_title,
     verdict_comment,
 )
+from micro_gastown.timewindow import rfc3339_seconds
 from micro_gastown.watch.assess import Assessment
 
 __all__ = ["Reverter", "has_verdict_comment", "revert_number"]
@@ -244,9 +245,7 @@ class Reverter:
             base_branch=base,
             branch=branch,
             tool_version=__version__,
-            filed_at=self.now.astimezone(dt.UTC)
-            .isoformat(timespec="seconds")
-            .replace("+00:00", "Z"),
+            filed_at=rfc3339_seconds(self.now),
         )
         draft = PrDraft(
             branch=branch,

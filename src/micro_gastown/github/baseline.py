@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from micro_gastown.github.hygiene import hourly_rate
 from micro_gastown.github.model import FilingRecord, PatternRecord
 from micro_gastown.report.model import Pattern, PatternReport, QueryRange
-from micro_gastown.timewindow import NS_PER_SECOND, format_ns, parse_rfc3339_ns
+from micro_gastown.timewindow import NS_PER_SECOND, format_ns, parse_rfc3339_ns, rfc3339_seconds
 
 __all__ = ["filing_record", "finding_rate", "pattern_window", "rate_per_hour"]
 
@@ -123,11 +123,7 @@ def filing_record(
         base_branch=base_branch,
         branch=branch,
         tool_version=tool_version,
-        filed_at=_rfc3339(filed_at),
+        filed_at=rfc3339_seconds(filed_at),
         overall_error_rate=overall,
         events_analyzed=events,
     )
-
-
-def _rfc3339(moment: dt.datetime) -> str:
-    return moment.astimezone(dt.UTC).isoformat(timespec="seconds").replace("+00:00", "Z")

@@ -26,7 +26,7 @@ from micro_gastown.github.inert import code_block, code_span, fit_blocks, inline
 from micro_gastown.github.metadata import write_record
 from micro_gastown.github.model import LABEL_REVERTED, FilingRecord
 from micro_gastown.watch.assess import Assessment, Comparison
-from micro_gastown.watch.judge import Verdict
+from micro_gastown.watch.judge import Verdict, count_text, rate_text
 from micro_gastown.watch.looks import Window
 
 __all__ = [
@@ -63,14 +63,6 @@ class RevertFacts:
     (a squash merge) reverted as it is."""
 
 
-def _num(value: float) -> str:
-    return f"{value:,.0f}" if float(value).is_integer() else f"{value:,.2f}"
-
-
-def _rate(value: float) -> str:
-    return "n/a" if math.isnan(value) else f"{value:.4g}"
-
-
 def _ratio(value: float) -> str:
     if math.isnan(value):
         return "n/a"
@@ -101,9 +93,9 @@ def _table(assessment: Assessment) -> str:
     for c in assessment.comparisons[:_MAX_ROWS]:
         j = c.judgement
         rows.append(
-            f"| {_name(c)} | {c.before.events:,} of {_num(c.before.exposure)} {c.unit} "
-            f"| {c.after.events:,} of {_num(c.after.exposure)} {c.unit} "
-            f"| {_rate(j.rate_before)} | {_rate(j.rate_after)} | {_ratio(j.ratio)} "
+            f"| {_name(c)} | {c.before.events:,} of {count_text(c.before.exposure)} {c.unit} "
+            f"| {c.after.events:,} of {count_text(c.after.exposure)} {c.unit} "
+            f"| {rate_text(j.rate_before)} | {rate_text(j.rate_after)} | {_ratio(j.ratio)} "
             f"| {j.p_value_worse:.3g} | {j.p_value_better:.3g} | {j.verdict} |"
         )
     hidden = len(assessment.comparisons) - _MAX_ROWS
@@ -189,10 +181,10 @@ def _windows(assessment: Assessment, lag: timedelta) -> str:
     )
 
 
-def _marker(number: int, assessment: Assessment, revert: int | None) -> str:
+def _marker(number: int, assessment: Assessment, verdict: Verdict, revert: int | None) -> str:
     data = {
         "pr": number,
-        "verdict": str(assessment.verdict),
+        "verdict": str(verdict),
         "look": assessment.look.day,
         "watch_days": assessment.look.watch_days,
         "revert_pr": revert,
@@ -246,8 +238,12 @@ def verdict_comment(
     revert_pr: int | None = None,
     revert_note: str | None = None,
 ) -> str:
-    """The one verdict comment a merged evolution PR gets."""
-    verdict = assessment.verdict
+    """The one verdict comment a merged evolution PR gets.
+
+    With ``revert_pr`` the verdict is regressed whatever this look says: the revert was
+    opened at a look that found the regression (this comment may come a run later, after a
+    crash, when the figures have moved)."""
+    verdict = Verdict.REGRESSED if revert_pr is not None else assessment.verdict
     if verdict is Verdict.REGRESSED:
         if revert_pr is not None:
             action = (
@@ -271,8 +267,18 @@ def verdict_comment(
         )
     else:
         action = "The change stays; the watch of this PR is over."
+    if verdict is not assessment.verdict:
+        action += (
+            f" A look found the regression and opened the revert; the figures below are of a "
+            f"later look ({assessment.verdict})."
+        )
     blocks = [f"## Rollback watcher: {_HEADLINE[verdict]}", action, *_figures(assessment, shown)]
-    return fit_blocks(blocks, limit=60_000) + "\n\n" + _marker(number, assessment, revert_pr) + "\n"
+    return (
+        fit_blocks(blocks, limit=60_000)
+        + "\n\n"
+        + _marker(number, assessment, verdict, revert_pr)
+        + "\n"
+    )
 
 
 def revert_title(number: int) -> str:

@@ -185,7 +185,8 @@ def judge(before: Counts, after: Counts, policy: JudgePolicy = DEFAULT_POLICY) -
     if thin < policy.min_exposure:
         return verdict(
             Verdict.INCONCLUSIVE,
-            f"exposure {_num(thin)} is below the minimum {_num(policy.min_exposure)} per window",
+            f"exposure {count_text(thin)} is below the minimum "
+            f"{count_text(policy.min_exposure)} per window",
         )
     if before.events + after.events == 0:
         return verdict(Verdict.INCONCLUSIVE, "no events in either window")
@@ -195,8 +196,8 @@ def judge(before: Counts, after: Counts, policy: JudgePolicy = DEFAULT_POLICY) -
     if support < policy.min_expected_events:
         return verdict(
             Verdict.INCONCLUSIVE,
-            f"{before.events:,} baseline events and {_num(expected_after)} expected after: "
-            f"fewer than {_num(policy.min_expected_events)} to decide on",
+            f"{before.events:,} baseline events and {count_text(expected_after)} expected after: "
+            f"fewer than {count_text(policy.min_expected_events)} to decide on",
             p_worse,
             p_better,
         )
@@ -247,16 +248,17 @@ def _ratio(rate_before: float, rate_after: float) -> float:
 
 def _figures(before: Counts, after: Counts, ratio: float) -> str:
     return (
-        f"after {after.events:,} in {_num(after.exposure)} (rate {_rate(after.rate)}) "
-        f"vs before {before.events:,} in {_num(before.exposure)} (rate {_rate(before.rate)}), "
-        f"ratio {_rate(ratio)}"
+        f"after {after.events:,} in {count_text(after.exposure)} "
+        f"(rate {rate_text(after.rate)}) vs before {before.events:,} in "
+        f"{count_text(before.exposure)} (rate {rate_text(before.rate)}), ratio {rate_text(ratio)}"
     )
 
 
-def _num(value: float) -> str:
+def count_text(value: float) -> str:
     """Exposure and counts as people read them: 10,000 and 37.5, not 1e+04."""
     return f"{value:,.0f}" if float(value).is_integer() else f"{value:,.1f}"
 
 
-def _rate(value: float) -> str:
+def rate_text(value: float) -> str:
+    """A rate or ratio to four significant digits; ``n/a`` for NaN."""
     return "n/a" if math.isnan(value) else f"{value:.4g}"

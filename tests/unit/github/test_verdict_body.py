@@ -134,3 +134,14 @@ def test_inconclusive_and_improved_comments_say_the_change_stays() -> None:
     )
     assert read_verdict_marker(improved)["verdict"] == str(Verdict.IMPROVED)  # type: ignore[index]
     assert "The change stays" in improved
+
+
+def test_a_comment_for_an_open_revert_says_regressed_whatever_a_later_look_says() -> None:
+    later = assessment(after_events=400)  # the figures moved back: no change at this look
+    assert later.verdict is not Verdict.REGRESSED
+    body = verdict_comment(12, later, Presentation(0.005, timedelta(0), None), revert_pr=15)
+    marker = read_verdict_marker(body)
+    assert marker is not None
+    assert marker["verdict"] == "regressed"
+    assert "Reverted in #15" in body
+    assert f"a later look ({later.verdict})" in body

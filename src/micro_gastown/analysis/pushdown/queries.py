@@ -20,12 +20,11 @@ import orjson
 from micro_gastown.errors import UsageError
 from micro_gastown.events.parse import COUNT_DIGITS
 from micro_gastown.events.skips import SkipCounter
-from micro_gastown.logql import LogQL, whole_window
+from micro_gastown.logql import LogQL, range_of, whole_window
 from micro_gastown.sources.base import LogEntry
 from micro_gastown.sources.loki.client import LokiClient
 from micro_gastown.sources.loki.grid import NS_PER_MS, busy_windows, grid_bounds, grid_step
 from micro_gastown.sources.loki.selection import (
-    duration,
     fallback_note,
     matrix_points,
     select_event_kinds,
@@ -106,7 +105,7 @@ class WindowQueries:
         if known is None:
             whole = (high - low) // NS_PER_MS * NS_PER_MS
             known = bool(whole) and bool(
-                self.total(f"sum(count_over_time({self.logql.base()} [{duration(whole)}]))", high)
+                self.total(f"sum(count_over_time({self.logql.base()} [{range_of(whole)}]))", high)
             )
             if not known and high - whole > low:
                 rest = TimeWindow(low + 1, high - whole + 1)
@@ -142,11 +141,11 @@ class WindowQueries:
         first, last = grid_bounds(self.start, self.end, step)
         self.metric_queries += 1
         result = self.client.query_range(
-            f"sum(count_over_time({query} [{duration(step)}]))",
+            f"sum(count_over_time({query} [{range_of(step)}]))",
             first,
             last,
             limit=self.source.batch_size,
-            step=duration(step),
+            step=range_of(step),
         )
         return busy_windows(matrix_points(result), step, self.start, self.end)
 

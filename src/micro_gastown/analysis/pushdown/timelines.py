@@ -25,9 +25,9 @@ import orjson
 from micro_gastown.analysis.pushdown.queries import WindowQueries
 from micro_gastown.detectors.series import BucketLayout, Timeline, count_into
 from micro_gastown.errors import LokiError
+from micro_gastown.logql import range_of
 from micro_gastown.sources.loki.grid import NS_PER_MS, snap
 from micro_gastown.sources.loki.models import QueryResult, ResultType
-from micro_gastown.sources.loki.selection import duration
 from micro_gastown.thresholds import Thresholds
 from micro_gastown.timewindow import TimeWindow
 
@@ -43,12 +43,12 @@ def over_time(
     unit of time (the unit is the step)."""
     step = layout.step_ns
     selected = f"{queries.kind(event_type)}{filters}"
-    query = f"sum by ({by}) (count_over_time({selected} [{duration(step)}]))"
+    query = f"sum by ({by}) (count_over_time({selected} [{range_of(step)}]))"
     first = (layout.first + 1) * step  # the sample of bucket 0
     last = (layout.first + layout.buckets) * step
     queries.metric_queries += 1
     result = queries.client.query_range(
-        query, first, last, limit=queries.source.batch_size, step=duration(step)
+        query, first, last, limit=queries.source.batch_size, step=range_of(step)
     )
     names = [name.strip() for name in by.split(",")]
     timelines: dict[tuple[str, ...], Timeline] = {}
@@ -90,7 +90,7 @@ def _edge_corrections(
         if whole:
             by = ", ".join(names)
             answer = queries.instant(
-                f"sum by ({by}) (count_over_time({selected} [{duration(whole)}]))", high
+                f"sum by ({by}) (count_over_time({selected} [{range_of(whole)}]))", high
             )
             for labels, value in answer:
                 corrections[key_of(labels), unit] -= int(value)

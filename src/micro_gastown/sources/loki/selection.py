@@ -13,17 +13,15 @@ from dataclasses import replace
 
 from micro_gastown.errors import LokiError
 from micro_gastown.events.model import EventType
-from micro_gastown.logql import LogQL, range_of, whole_window
+from micro_gastown.logql import LogQL, whole_window
 from micro_gastown.sources.loki.client import LokiClient
 from micro_gastown.sources.loki.grid import NS_PER_MS
 from micro_gastown.sources.loki.models import QueryResult, ResultType
 
-duration = range_of
-"""A LogQL range of at least ``ns`` nanoseconds (:func:`micro_gastown.logql.range_of`)."""
-
 
 def exact_range(start_ns: int, end_ns: int) -> bool:
-    """Whether a LogQL range can be exactly ``[start_ns, end_ns)`` (see :func:`duration`)."""
+    """Whether a LogQL range can be exactly ``[start_ns, end_ns)``
+    (:func:`micro_gastown.logql.range_of` rounds up to whole milliseconds)."""
     return (end_ns - start_ns) % NS_PER_MS == 0
 
 
