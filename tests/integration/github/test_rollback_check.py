@@ -17,6 +17,7 @@ from pathlib import Path
 import pytest
 
 from githubsim.fixtures import GitHubServer
+from micro_gastown.app import reverter as reverter_module
 from micro_gastown.app.filer_settings import FilerSettings
 from micro_gastown.app.rollback import (
     MAX_MEASURED,
@@ -249,10 +250,21 @@ def test_the_scratch_repository_is_gone_after_the_revert(
     scratch_root = tmp_path / "tmp"
     scratch_root.mkdir()
     monkeypatch.setattr(tempfile, "tempdir", str(scratch_root))
+    seen_during: list[list[str]] = []
+    real_push = reverter_module.push
+
+    def push_and_look(*args: object, **kwargs: object) -> None:
+        seen_during.append(sorted(p.name for p in scratch_root.iterdir()))
+        real_push(*args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(reverter_module, "push", push_and_look)
     pr = merged_pr(github_server, merged_ago=dt.timedelta(days=1, hours=3), now=NOW)
     fill_loki(loki, pr.merged_at, factor=2.0)
     assert run(github_server, loki) == (PrAction.REVERTED,)
-    assert list(scratch_root.iterdir()) == []
+    [names] = seen_during  # the commit was pushed from a scratch repository there
+    assert len(names) == 1
+    assert names[0].startswith("micro-gastown-revert-")
+    assert list(scratch_root.iterdir()) == []  # and it is gone
 
 
 def test_the_cli_prints_a_line_per_pr_and_writes_the_verdicts(
