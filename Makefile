@@ -66,6 +66,7 @@ demo-refine: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python bench/run.py
 	$(BIN)/python bench/loki.py
+	$(BIN)/python bench/pushdown.py
 	$(BIN)/python bench/judge.py
 	$(BIN)/python bench/templates.py
 

@@ -124,12 +124,12 @@ def _sample_peak(root: int, stop: threading.Event, peak: list[int]) -> None:
         peak[0] = max(peak[0], _tree_rss_kib(root))
 
 
-def measure(command: list[str], log: Path) -> Measurement:
+def measure(command: list[str], log: Path, env: dict[str, str] | None = None) -> Measurement:
     """Run ``command`` with output to ``log``; time it, and sample its tree's peak RSS."""
     with log.open("wb") as sink:
         started = time.perf_counter()
         try:
-            child = subprocess.Popen(command, stdout=sink, stderr=subprocess.STDOUT)
+            child = subprocess.Popen(command, stdout=sink, stderr=subprocess.STDOUT, env=env)
         except OSError as exc:
             return Measurement(0.0, 0.0, -1, log, f"cannot start {command[0]}: {exc}")
         peak = [0]

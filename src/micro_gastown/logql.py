@@ -107,16 +107,17 @@ class LogQL:
         """The base selector, with extra label matchers."""
         return "{" + ", ".join((self.matchers, *extra)) + "}"
 
-    def stream(self, event_type: str, *more: str) -> str:
-        """The base selector narrowed to one or more event kinds."""
+    def stream(self, event_type: str, *more: str, where: tuple[str, ...] = ()) -> str:
+        """The base selector narrowed to one or more event kinds (and by the label
+        matchers ``where``)."""
         kinds = (event_type, *more)
         if not self.by_label:
             alternatives = "|".join(kinds)
             kind = alternatives if not more else f"({alternatives})"
-            return self.base() + rf' |~ `"type"\s*:\s*"{kind}"`'
+            return self.base(*where) + rf' |~ `"type"\s*:\s*"{kind}"`'
         if more:
-            return self.base(f"event_type=~{quote('|'.join(kinds))}")
-        return self.base(f"event_type={quote(event_type)}")
+            return self.base(f"event_type=~{quote('|'.join(kinds))}", *where)
+        return self.base(f"event_type={quote(event_type)}", *where)
 
     def llm_latency_p95(self, model: str, node: str | None = None) -> str:
         """p95 latency of ``model``'s calls; of ``node``'s only when the calls name their

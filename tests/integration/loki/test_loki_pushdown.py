@@ -315,3 +315,98 @@ def test_a_window_no_logql_range_can_express_is_read_raw(
     capsys.readouterr()
     assert main(["analyze", "--source", "loki", *window, "--pushdown", "on"]) == 2
     assert "not a whole number of milliseconds long" in capsys.readouterr().err
+
+
+def _error_scope_lines(export: Path) -> int:
+    """What failed_transition's push-down needs of ``export``: every error, and the
+    transitions of each span or session an error occurs in."""
+    from micro_gastown.events.model import ErrorEvent, GraphTransition
+    from micro_gastown.events.parse import parse_line
+    from micro_gastown.events.skips import SkipCounter
+    from micro_gastown.sources import FileSource
+    from micro_gastown.timewindow import TimeWindow
+
+    skips = SkipCounter()
+    events = [
+        parse_line(ts, line, labels, skips)
+        for ts, line, labels in FileSource(export).entries(TimeWindow(), skips)
+    ]
+    errors = [e for e in events if isinstance(e, ErrorEvent)]
+    failing = {e.scope for e in errors if e.scope is not None}
+    transitions = [e for e in events if isinstance(e, GraphTransition) and e.scope in failing]
+    return len(errors) + len(transitions)
+
+
+def test_failed_transition_reads_only_the_transitions_of_the_failing_spans(
+    node_fields: Corpus, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """Of the spans and sessions that hold an error, only their transitions are read: the
+    LLM calls and effects in them change no attribution. Findings stay the file's."""
+    only = ["--detectors", "failed_transition"]
+
+    def analyze(source: str, *flags: str) -> tuple[dict[str, Any], list[str]]:
+        out = tmp_path / "r.json"
+        return _analyze(node_fields, source, *only, *flags, monkeypatch=monkeypatch, out=out)
+
+    pushed, queries = analyze("loki", "--pushdown", "on")
+    from_file, _ = analyze(f"file:{node_fields.export}")
+    assert [p["type"] for p in from_file["patterns"]] == ["failed_transition"]
+    assert pushed["patterns"] == from_file["patterns"]
+    assert pushed["metadata"]["lines_read"] == _error_scope_lines(node_fields.export)
+    (note,) = [n for n in pushed["metadata"]["notes"] if n.startswith("push-down: ")]
+    assert "(0 read whole" in note
+    if node_fields.loki.sim is not None:
+        scope_reads = [q for q in queries if "span=~" in q and not q.startswith("sum(")]
+        assert scope_reads
+        assert all('event_type="graph_transition"' in q for q in scope_reads)
+
+
+def _idle_gap_export(path: Path) -> Path:
+    """Spans that enter ``route`` and fail there three hours later: in four, LLM calls every
+    half hour keep the span alive (the error fails route); in four, nothing does (the span
+    is over after two idle hours, the error is no failure); four fail at once."""
+    exp = Export()
+    t0 = exp.now
+    half_hour = 30 * MINUTE_NS
+    events: list[tuple[int, str, str]] = []  # (ts, span, what)
+    for i in range(4):
+        for kind in ("alive", "idle", "quick"):
+            events.append((t0 + i * MS_NS, f"{kind}{i}", "enter"))
+        for step in range(1, 7):
+            events.append((t0 + step * half_hour + i * MS_NS, f"alive{i}", "llm"))
+        for kind in ("alive", "idle"):
+            events.append((t0 + 3 * HOUR_NS + MINUTE_NS + i * MS_NS, f"{kind}{i}", "fail"))
+        events.append((t0 + MINUTE_NS + i * MS_NS, f"quick{i}", "fail"))
+    for ts, span, what in sorted(events):
+        if what == "enter":
+            exp.transition(span, "classify", "route", ts=ts)
+        elif what == "llm":
+            exp.llm(span, ts=ts)
+        else:
+            exp.error(span, f"gateway down for order {ts % 1000}", ts=ts)
+    return exp.write(path)
+
+
+def test_a_span_kept_alive_only_by_its_other_events_is_read_whole(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """A scope idle for two hours is over, and any event keeps it alive: where the
+    transitions alone show such a gap before an error, the span is read whole, so the
+    errors after it are attributed (or not) as a raw scan does."""
+    export = _idle_gap_export(tmp_path / "idle.jsonl")
+    only = ["--detectors", "failed_transition"]
+    for corpus in _simulated(export):
+        pushed, queries = _analyze(
+            corpus, "loki", *only, "--pushdown", "on", monkeypatch=monkeypatch, out=tmp_path / "p"
+        )
+        from_file, _ = _analyze(
+            corpus, f"file:{export}", *only, monkeypatch=monkeypatch, out=tmp_path / "f"
+        )
+    assert pushed["patterns"] == from_file["patterns"]
+    (finding,) = pushed["patterns"]
+    assert finding["occurrences"] == 8  # alive and quick: the idle spans' errors fail nothing
+    (note,) = [n for n in pushed["metadata"]["notes"] if n.startswith("push-down: ")]
+    assert "(8 read whole" in note  # alive and idle; quick needs its transition only
+    whole = [q for q in queries if "span=~" in q and "event_type" not in q]
+    assert whole
+    assert all("quick" not in q for q in whole)

@@ -11,9 +11,9 @@ slow_llm          per node and model: calls, p50/p95/p99/max    the 5 slowest ca
 token_bloat       per node: calls, models, p50/p95 prompt,      the 5 largest prompts of each
                   p50 completion                                finding (exemplars)
 effect_failure    per effect type: executions, p95 latency      failed executions
-failed_transition transitions per edge                          errors, and every event of the
-                                                                spans/sessions they occur in
-                                                                (attribution needs the order)
+failed_transition transitions per edge                          errors, and the transitions of
+                                                                the spans/sessions they occur
+                                                                in (attribution needs the order)
 repeated_error    none                                          errors (Drain needs messages)
 ================= ============================================= ==============================
 
@@ -36,7 +36,8 @@ JSON parser turns every value into a string, so a number where a string belongs 
 Modules: :mod:`.plan` decides what to ask for each detector and runs the scan;
 :mod:`.queries` asks Loki (instant totals, sub-range counts, raw pulls) over the window;
 :mod:`.aggregates` shapes metric results into the detectors' figures; :mod:`.attention`
-reads the errors and failed effects and the spans/sessions they are in; :mod:`.exemplars`
+reads the errors and failed effects and the transitions of the spans/sessions they are in
+(a scope whole only where an idle gap needs its other events); :mod:`.exemplars`
 picks a finding's samples by narrowing a threshold with counts.
 """
 

@@ -1,27 +1,40 @@
-"""The raw lines push-down cannot avoid: errors, failed effects, and the scopes they are in.
+"""The raw lines push-down cannot avoid: errors, failed effects, and what orders them.
 
 ``repeated_error`` needs every error's message and ``effect_failure`` every failed
-execution; ``failed_transition`` attributes an error to a transition by the order of
-events in its span or session, so every event of those scopes is read too, a hundred
-scopes to a query (a regex alternation keeps URLs short).
+execution. Attribution gives an error (or an effect that does not name its node) the node
+of the last transition of its span or session, and ``failed_transition`` the edge of that
+transition when the error is the first since it; so the transitions of those scopes are
+read too, a hundred scopes to a query (a regex alternation keeps URLs short), and nothing
+else of them: their LLM calls and successful effects change no attribution.
+
+With one exception, which is why the reads are checked before they are used: a scope
+silent for longer than the idle timeout is over (:mod:`~micro_gastown.events.attribution`),
+and any event keeps it alive. Where an error or effect follows the scope's previous
+transition, error or effect by more than the timeout, the events between (unread) may be
+what kept the scope alive; those scopes alone are read whole. So the events fed to the
+scan attribute exactly as a raw scan of every line does.
 """
 
 from __future__ import annotations
 
 import heapq
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import Final
 
+import orjson
+
 from micro_gastown.analysis.pushdown.queries import WindowQueries
 from micro_gastown.events.model import EffectExecution, Event
-from micro_gastown.events.parse import parse_line
+from micro_gastown.events.parse import parse_line, scope_of
 from micro_gastown.events.skips import SkipCounter
 from micro_gastown.logql import escape_regex, quote_regex
 from micro_gastown.sources.base import LogEntry
 
 SCOPES_PER_QUERY: Final = 100
 """Spans or sessions named in one raw query (a regex alternation): keeps URLs short."""
+
+_TRANSITION: Final = "graph_transition"
 
 
 @dataclass(frozen=True)
@@ -32,72 +45,138 @@ class Attention:
     lines: int
     """Errors and failed effects read."""
     scopes: int
-    """Spans and sessions read whole."""
+    """Spans and sessions whose transitions were read."""
+    whole: int
+    """Of those, the ones read whole (an idle gap the transitions alone cannot judge)."""
 
 
-def read_attention(queries: WindowQueries, *, errors: bool, failed_effects: bool) -> Attention:
-    """Errors and failed effects, merged in time order, each once, with the whole of
-    every span or session in which attribution needs the order of events.
-
-    The errors and failed effects are read now; the scopes as the entries are consumed.
-    """
+def read_attention(
+    queries: WindowQueries, *, errors: bool, failed_effects: bool, idle_timeout_ns: int
+) -> Attention:
+    """Errors and failed effects, with the transitions of every span or session in which
+    one needs attributing, merged in time order, each line once."""
     skips = SkipCounter()
-    lines = 0
-    direct: list[tuple[LogEntry, str | None, str | None]] = []
-    # in order of first appearance, so that each batch of scopes is close in time
-    spans: dict[str, None] = {}
-    sessions: dict[str, None] = {}
+    direct: list[LogEntry] = []
+    # scope -> times of its events that need attributing, scopes in order of first
+    # appearance so that each batch is close in time
+    spans: dict[str, list[int]] = {}
+    sessions: dict[str, list[int]] = {}
     pulls = []
     if errors:
         pulls.append(queries.pull(queries.logql.stream("error")))
     if failed_effects:
         pulls.append(queries.pull(queries.kind("effect_execution") + ' | success="false"'))
     for entry in heapq.merge(*pulls, key=lambda e: e[0]):
-        lines += 1
-        event = parse_line(entry[0], entry[1], entry[2], skips)
-        span, session = _scope_query_key(entry, event)
-        direct.append((entry, span, session))
-        if event is None or event.scope is None:
-            continue
-        if isinstance(event, EffectExecution) and event.node is not None:
-            continue  # names its node: no attribution needed
-        if span is not None:
-            spans[span] = None
-        elif session is not None:
-            sessions[session] = None
-    # An entry a scope query returns comes from there, so each is fed exactly once.
-    alone = [
-        entry
-        for entry, span, session in direct
-        if not (span in spans if span is not None else session in sessions)
+        direct.append(entry)
+        scope = _attributed_in(parse_line(entry[0], entry[1], entry[2], skips))
+        if scope is not None:
+            scopes = spans if entry[2].get("span") else sessions
+            scopes.setdefault(scope, []).append(entry[0])
+    reads = _ScopeReads(queries, idle_timeout_ns)
+    scoped = [
+        *(reads.batch(batch, spans, by_span=True) for batch in _batches(spans)),
+        *(reads.batch(batch, sessions, by_span=False) for batch in _batches(sessions)),
     ]
-    streams: list[Iterator[LogEntry]] = [iter(alone)]
-    ordered = list(spans)
-    for i in range(0, len(ordered), SCOPES_PER_QUERY):
-        batch = _regex_alternation(ordered[i : i + SCOPES_PER_QUERY])
-        streams.append(
-            queries.pull_where_present(queries.logql.base(f"span=~{quote_regex(batch)}"))
-        )
-    ordered = list(sessions)
-    for i in range(0, len(ordered), SCOPES_PER_QUERY):
-        batch = _regex_alternation(ordered[i : i + SCOPES_PER_QUERY])
-        streams.append(
-            queries.pull_where_present(
-                f"{queries.logql.base()} |~ {quote_regex(batch)} | json "
-                f'| session_id=~{quote_regex(batch)} | span=""'
-            )
-        )
+    # A line a whole-scope read returned is fed from there, in Loki's order for its scope.
+    alone = [entry for entry in direct if (entry[0], entry[1]) not in reads.whole_lines]
+    # Transitions first at equal times: an error written in the same instant as a
+    # transition follows it.
     return Attention(
-        heapq.merge(*streams, key=lambda e: e[0]), lines, scopes=len(spans) + len(sessions)
+        heapq.merge(*scoped, alone, key=lambda e: e[0]),
+        lines=len(direct),
+        scopes=len(spans) + len(sessions),
+        whole=reads.whole_scopes,
     )
 
 
-def _regex_alternation(values: list[str]) -> str:
-    return "|".join(escape_regex(value) for value in values)
+def _attributed_in(event: Event | None) -> str | None:
+    """The scope whose transitions give ``event`` its node (None: none does)."""
+    if event is None or (isinstance(event, EffectExecution) and event.node is not None):
+        return None
+    return event.scope
 
 
-def _scope_query_key(entry: LogEntry, event: Event | None) -> tuple[str | None, str | None]:
-    """(span, session): which scope query would return this entry, if any."""
-    span = entry[2].get("span") or None
-    session = event.fields.get("session_id") if event is not None else None
-    return span, session if isinstance(session, str) and session else None
+def _batches(scopes: dict[str, list[int]]) -> Iterator[list[str]]:
+    ordered = list(scopes)
+    for i in range(0, len(ordered), SCOPES_PER_QUERY):
+        yield ordered[i : i + SCOPES_PER_QUERY]
+
+
+class _ScopeReads:
+    """Reads the transitions of batches of scopes, and whole the scopes that need it."""
+
+    def __init__(self, queries: WindowQueries, idle_timeout_ns: int) -> None:
+        self.queries = queries
+        self.idle_timeout_ns = idle_timeout_ns
+        self.whole_scopes = 0
+        self.whole_lines: set[tuple[int, str]] = set()
+
+    def batch(
+        self, batch: list[str], needing: dict[str, list[int]], *, by_span: bool
+    ) -> list[LogEntry]:
+        """The transitions of ``batch``'s scopes, and every line of those that need it."""
+        transitions = list(self._pull(batch, by_span=by_span, kinds=(_TRANSITION,)))
+        times: dict[str, list[int]] = {}
+        for entry in transitions:
+            scope = _scope(entry)
+            if scope is not None:
+                times.setdefault(scope, []).append(entry[0])
+        whole = [
+            scope
+            for scope in batch
+            if _idle_gap(times.get(scope, ()), needing[scope], self.idle_timeout_ns)
+        ]
+        if not whole:
+            return transitions
+        self.whole_scopes += len(whole)
+        read_whole = set(whole)
+        kept = [entry for entry in transitions if _scope(entry) not in read_whole]
+        everything = list(self._pull(whole, by_span=by_span, kinds=()))
+        self.whole_lines.update((ts, line) for ts, line, _ in everything)
+        return sorted([*kept, *everything], key=lambda e: e[0])
+
+    def _pull(
+        self, scopes: list[str], *, by_span: bool, kinds: tuple[str, ...]
+    ) -> Iterator[LogEntry]:
+        logql = self.queries.logql
+        pattern = quote_regex("|".join(escape_regex(scope) for scope in scopes))
+        if by_span:
+            query = (
+                logql.stream(*kinds, where=(f"span=~{pattern}",))
+                if kinds
+                else logql.base(f"span=~{pattern}")
+            )
+        else:
+            selected = logql.stream(*kinds) if kinds else logql.base()
+            query = f'{selected} |~ {pattern} | json | session_id=~{pattern} | span=""'
+        return self.queries.pull_where_present(query)
+
+
+def _scope(entry: LogEntry) -> str | None:
+    """The scope of a line a scope query returned, as the parser would give it."""
+    span = entry[2].get("span")
+    if span:
+        return span
+    try:
+        fields = orjson.loads(entry[1])
+    except orjson.JSONDecodeError:
+        return None
+    return scope_of(entry[2], fields) if isinstance(fields, dict) else None
+
+
+def _idle_gap(transitions: Iterable[int], attributed: list[int], idle_timeout_ns: int) -> bool:
+    """Whether one of the ``attributed`` events (times) follows the scope's previous read
+    event (an event of ``attributed`` or a transition) by more than the idle timeout.
+
+    Only such gaps can differ from a raw scan's: there, events in between (LLM calls,
+    successful effects) may have kept the scope alive. A gap before a transition does not
+    matter: a transition sets its scope's state alike whether the scope was idle or not.
+    """
+    marked = sorted([(ts, False) for ts in transitions] + [(ts, True) for ts in attributed])
+    previous: int | None = None  # the previous event's time, once a transition was seen
+    for ts, needs in marked:
+        if needs and previous is not None and ts - previous > idle_timeout_ns:
+            return True
+        if previous is not None or not needs:
+            previous = ts
+    return False

@@ -116,7 +116,10 @@ def _run(queries: WindowQueries, settings: AnalysisSettings, dsl: DslModel | Non
     by_aggregates = (SlowLlmDetector, TokenBloatDetector, DeadPathDetector)
     scan.dispatch = dispatch_table([d for d in scan.detectors if not isinstance(d, by_aggregates)])
     attention = read_attention(
-        queries, errors=reads_errors, failed_effects=effect_failure is not None
+        queries,
+        errors=reads_errors,
+        failed_effects=effect_failure is not None,
+        idle_timeout_ns=settings.idle_timeout_ns,
     )
     truncated = scan.run(
         _Entries(attention.entries, queries.source), queries.window, settings.max_lines
@@ -133,8 +136,9 @@ def _run(queries: WindowQueries, settings: AnalysisSettings, dsl: DslModel | Non
     run.events_by_type = {kind: counts.get(kind, 0) for kind in run.events_by_type}
     queries.source.stats.notes.append(
         f"push-down: {queries.metric_queries} aggregate queries over {lines:,} lines in Loki; "
-        f"raw lines only for {attention.lines:,} errors and failed effects, the "
-        f"{attention.scopes:,} spans/sessions they occur in, and exemplars"
+        f"raw lines only for {attention.lines:,} errors and failed effects, the transitions "
+        f"of the {attention.scopes:,} spans/sessions they occur in "
+        f"({attention.whole:,} read whole: an idle gap), and exemplars"
     )
     return run
 
