@@ -12,11 +12,11 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 
 from micro_gastown.analysis.assemble import assemble_report
-from micro_gastown.analysis.pushdown import pushdown_scan
 from micro_gastown.analysis.scan import AnalysisRun, AnalysisSettings, ScanPass, scan
 from micro_gastown.dsl import DslModel
 from micro_gastown.report.model import PatternReport
 from micro_gastown.sources.base import LogSource
+from micro_gastown.sources.file import FileSource
 from micro_gastown.timewindow import TimeWindow
 
 __all__ = ["AnalysisRun", "AnalysisSettings", "ScanPass", "run_analysis", "scan"]
@@ -42,7 +42,13 @@ def run_analysis(
     """Analyze ``window`` of ``source`` and return the PatternReport."""
     started = time.perf_counter()
     run = None
-    if settings.pushdown != "off":
+    if settings.pushdown == "on" or (
+        settings.pushdown == "auto" and not isinstance(source, FileSource)
+    ):
+        # Imported here: push-down brings the HTTP client, which a file's analysis never
+        # needs (start-up time counts on every run).
+        from micro_gastown.analysis.pushdown import pushdown_scan
+
         run = pushdown_scan(source, window, settings, dsl)
     if run is None:
         run = scan(source, window, settings, dsl)

@@ -279,9 +279,11 @@ class ScanPass:
                     timeline = edge_timelines[edge] = {}
                 unit = (ts_ns - 1) // unit_ns
                 timeline[unit] = timeline.get(unit, 0) + 1
-            context.position = position
-            for handler in dispatch[cls]:
-                handler(event)
+            handlers = dispatch[cls]
+            if handlers:
+                context.position = position
+                for handler in handlers:
+                    handler(event)
         self.first_ns = first_ns
         self.last_ns = last_ns
         return capped is not None and capped.truncated

@@ -20,7 +20,6 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from micro_gastown.analysis.assemble import no_events_note, out_of_order_note
-from micro_gastown.analysis.review import review_with_polecat, skip_code, with_note
 from micro_gastown.analysis.runner import AnalysisSettings, run_analysis
 from micro_gastown.app.settings import AnalyzerSettings, resolve_analyzer_settings
 from micro_gastown.config.configset import load_config
@@ -210,6 +209,9 @@ def _prepare_review(
 
 
 def _review(reviewer: _Reviewer, report: PatternReport) -> tuple[PatternReport, ReviewOutcome]:
+    # Imported here: the LLM review's modules cost an analysis without --llm start-up time.
+    from micro_gastown.analysis.review import review_with_polecat, skip_code, with_note
+
     try:
         if reviewer.cannot_run is not None:
             raise reviewer.cannot_run

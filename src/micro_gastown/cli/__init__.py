@@ -14,11 +14,12 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import importlib
 import io
 import os
 import sys
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, TextIO
+from typing import TYPE_CHECKING, Final, TextIO
 
 from micro_gastown import __version__
 from micro_gastown.cli import flags, say
@@ -35,18 +36,24 @@ class _Parser(argparse.ArgumentParser):
         raise UsageError(message)
 
 
-def build_parser() -> argparse.ArgumentParser:
-    from micro_gastown.cli import (
-        analyze,
-        evolve,
-        file_pr,
-        graph,
-        logs,
-        refine,
-        rollback_check,
-        validate,
-    )
+COMMANDS: Final = {
+    "analyze": "analyze",
+    "evolve": "evolve",
+    "file-pr": "file_pr",
+    "graph": "graph",
+    "logs": "logs",
+    "refine": "refine",
+    "rollback-check": "rollback_check",
+    "validate": "validate",
+}
+"""Each command's name and the module of this package that registers it."""
 
+
+def build_parser(argv: Sequence[str] | None = None) -> argparse.ArgumentParser:
+    """The whole command line; with ``argv`` naming a command, only that command's module
+    is imported (the others get empty parsers): importing every command's dependencies
+    (GitHub, scipy, the refine pipeline) would cost each run a second of start-up."""
+    chosen = next((token for token in argv or () if not token.startswith("-")), None)
     parser = _Parser(
         prog="micro-gastown",
         description="Sleeptime evolution for ExoMonad agent graphs.",
@@ -54,8 +61,11 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
     sub.required = True
-    for module in (analyze, evolve, file_pr, graph, logs, refine, rollback_check, validate):
-        module.register(sub)
+    for name, module in COMMANDS.items():
+        if chosen in COMMANDS and name != chosen:
+            sub.add_parser(name)  # never parsed: argv names another command
+        else:
+            importlib.import_module(f"{__name__}.{module}").register(sub)
     _record_prog(parser)
     return parser
 
@@ -109,8 +119,9 @@ def _options(parser: argparse.ArgumentParser, prog: str | None) -> set[str] | No
 def _run(argv: Sequence[str] | None) -> int:
     parser: argparse.ArgumentParser | None = None
     try:
-        parser = build_parser()
-        say.speaking_as(_named_command(parser, sys.argv[1:] if argv is None else argv))
+        argv = sys.argv[1:] if argv is None else argv
+        parser = build_parser(argv)
+        say.speaking_as(_named_command(parser, argv))
         try:
             args = parser.parse_args(argv)
         except SystemExit:  # --help and --version print, then exit: their output counts too

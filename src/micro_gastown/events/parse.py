@@ -184,7 +184,12 @@ def parse_line(
         skips.add(SkipReason.NOT_OBJECT)
         return None
     kind = f.get("type")
-    scope = scope_of(labels, f)
+    # scope_of, inlined: it runs once per line
+    scope = labels.get("span")
+    if type(scope) is not str or not scope:
+        scope = f.get("session_id")
+        if type(scope) is not str or not scope:
+            scope = None
     # Fast paths (see the builders above): one line per event makes each step count.
     if kind == "graph_transition":
         source = f.get("from")

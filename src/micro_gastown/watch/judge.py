@@ -42,8 +42,6 @@ import math
 from dataclasses import dataclass, replace
 from enum import StrEnum
 
-from scipy.stats import binomtest
-
 from micro_gastown.errors import ConfigError
 
 TEST_NAME = "conditional binomial, one-sided"
@@ -224,6 +222,10 @@ def _p_values(before: Counts, after: Counts) -> tuple[float, float]:
     exposure, one-sided each way. Both windows have exposure here, so the share is in (0, 1)."""
     total = before.events + after.events
     share = after.exposure / (before.exposure + after.exposure)
+    # scipy.stats takes a second or two to import: only the watcher pays for it, not every
+    # command whose modules import this one.
+    from scipy.stats import binomtest
+
     worse = binomtest(after.events, total, share, alternative="greater").pvalue
     better = binomtest(after.events, total, share, alternative="less").pvalue
     return float(worse), float(better)

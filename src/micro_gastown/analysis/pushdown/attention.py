@@ -78,7 +78,7 @@ def read_attention(
         *(reads.batch(batch, sessions, by_span=False) for batch in _batches(sessions)),
     ]
     # A line a whole-scope read returned is fed from there, in Loki's order for its scope.
-    alone = [entry for entry in direct if (entry[0], entry[1]) not in reads.whole_lines]
+    alone = [entry for entry in direct if _line_key(entry) not in reads.whole_lines]
     # Transitions first at equal times: an error written in the same instant as a
     # transition follows it.
     return Attention(
@@ -109,7 +109,7 @@ class _ScopeReads:
         self.queries = queries
         self.idle_timeout_ns = idle_timeout_ns
         self.whole_scopes = 0
-        self.whole_lines: set[tuple[int, str]] = set()
+        self.whole_lines: set[tuple[int, str, str | None]] = set()
 
     def batch(
         self, batch: list[str], needing: dict[str, list[int]], *, by_span: bool
@@ -132,7 +132,7 @@ class _ScopeReads:
         read_whole = set(whole)
         kept = [entry for entry in transitions if _scope(entry) not in read_whole]
         everything = list(self._pull(whole, by_span=by_span, kinds=()))
-        self.whole_lines.update((ts, line) for ts, line, _ in everything)
+        self.whole_lines.update(_line_key(entry) for entry in everything)
         return sorted([*kept, *everything], key=lambda e: e[0])
 
     def _pull(
@@ -150,6 +150,11 @@ class _ScopeReads:
             selected = logql.stream(*kinds) if kinds else logql.base()
             query = f'{selected} |~ {pattern} | json | session_id=~{pattern} | span=""'
         return self.queries.pull_where_present(query)
+
+
+def _line_key(entry: LogEntry) -> tuple[int, str, str | None]:
+    """What tells one line from another across the reads: its time, text and span."""
+    return entry[0], entry[1], entry[2].get("span")
 
 
 def _scope(entry: LogEntry) -> str | None:
