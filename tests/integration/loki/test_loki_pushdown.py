@@ -410,3 +410,32 @@ def test_a_span_kept_alive_only_by_its_other_events_is_read_whole(
     whole = [q for q in queries if "span=~" in q and "event_type" not in q]
     assert whole
     assert all("quick" not in q for q in whole)
+
+
+def test_an_error_in_the_same_instant_as_its_transition_is_ordered_as_loki_orders_it(
+    loki_server: LokiServer, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """An error written in the same nanosecond as its span's transition: which comes first
+    is Loki's answer (its streams differ), so push-down reads such a span whole, in one
+    query, and attributes the error as raw pulling does, on lokisim and on Loki itself."""
+    now = time.time_ns() // MS_NS * MS_NS
+    exp = Export(now - 30 * MINUTE_NS)
+    for i in range(6):
+        span = f"tie{i}"
+        at = exp.tick(1_000)
+        exp.transition(span, "classify", "route", ts=at)
+        exp.error(span, f"route rejected ticket {i}", ts=at)
+        exp.transition(span, "route", "summarize")
+        exp.error(f"late{i}", "no transition in this span yet")
+    corpus = _loaded(loki_server, exp.write(tmp_path / "ties.jsonl"))
+    only = ["--detectors", "failed_transition,repeated_error"]
+    pushed, _ = _analyze(
+        corpus, "loki", *only, "--pushdown", "on", monkeypatch=monkeypatch, out=tmp_path / "p"
+    )
+    raw, _ = _analyze(
+        corpus, "loki", *only, "--pushdown", "off", monkeypatch=monkeypatch, out=tmp_path / "r"
+    )
+    assert pushed["patterns"] == raw["patterns"]
+    assert pushed["patterns"]  # the errors make findings either way
+    (note,) = [n for n in pushed["metadata"]["notes"] if n.startswith("push-down: ")]
+    assert "(6 read whole" in note

@@ -7,18 +7,20 @@ transition when the error is the first since it; so the transitions of those sco
 read too, a hundred scopes to a query (a regex alternation keeps URLs short), and nothing
 else of them: their LLM calls and successful effects change no attribution.
 
-With one exception, which is why the reads are checked before they are used: a scope
-silent for longer than the idle timeout is over (:mod:`~micro_gastown.events.attribution`),
-and any event keeps it alive. Where an error or effect follows the scope's previous
+Two exceptions, which is why the reads are checked before they are used. A scope silent
+for longer than the idle timeout is over (:mod:`~micro_gastown.events.attribution`), and
+any event keeps it alive: where an error or effect follows the scope's previous
 transition, error or effect by more than the timeout, the events between (unread) may be
-what kept the scope alive; those scopes alone are read whole. So the events fed to the
-scan attribute exactly as a raw scan of every line does.
+what kept the scope alive. And an error in the same instant as a transition follows or
+precedes it as Loki orders the two streams in one answer. Those scopes alone are read
+whole, in one query. So the events fed to the scan attribute exactly as a raw scan of
+every line does.
 """
 
 from __future__ import annotations
 
 import heapq
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Final
 
@@ -47,7 +49,7 @@ class Attention:
     scopes: int
     """Spans and sessions whose transitions were read."""
     whole: int
-    """Of those, the ones read whole (an idle gap the transitions alone cannot judge)."""
+    """Of those, the ones read whole (an idle gap or a tie the transitions cannot judge)."""
 
 
 def read_attention(
@@ -79,8 +81,6 @@ def read_attention(
     ]
     # A line a whole-scope read returned is fed from there, in Loki's order for its scope.
     alone = [entry for entry in direct if _line_key(entry) not in reads.whole_lines]
-    # Transitions first at equal times: an error written in the same instant as a
-    # transition follows it.
     return Attention(
         heapq.merge(*scoped, alone, key=lambda e: e[0]),
         lines=len(direct),
@@ -124,7 +124,7 @@ class _ScopeReads:
         whole = [
             scope
             for scope in batch
-            if _idle_gap(times.get(scope, ()), needing[scope], self.idle_timeout_ns)
+            if _read_whole(times.get(scope, []), needing[scope], self.idle_timeout_ns)
         ]
         if not whole:
             return transitions
@@ -169,14 +169,19 @@ def _scope(entry: LogEntry) -> str | None:
     return scope_of(entry[2], fields) if isinstance(fields, dict) else None
 
 
-def _idle_gap(transitions: Iterable[int], attributed: list[int], idle_timeout_ns: int) -> bool:
-    """Whether one of the ``attributed`` events (times) follows the scope's previous read
-    event (an event of ``attributed`` or a transition) by more than the idle timeout.
+def _read_whole(transitions: list[int], attributed: list[int], idle_timeout_ns: int) -> bool:
+    """Whether the scope's transitions and its ``attributed`` events (their times) cannot
+    show how a raw scan attributes them, so the scope must be read whole:
 
-    Only such gaps can differ from a raw scan's: there, events in between (LLM calls,
-    successful effects) may have kept the scope alive. A gap before a transition does not
-    matter: a transition sets its scope's state alike whether the scope was idle or not.
+    - an attributed event at the very time of a transition: which comes first is the
+      order Loki answers the two streams in, which only one query over both gives;
+    - an attributed event following the scope's previous read event by more than the idle
+      timeout: in a raw scan, events in between (LLM calls, successful effects) may have
+      kept the scope alive. A gap before a transition does not matter: a transition sets
+      its scope's state alike whether the scope was idle or not.
     """
+    if not set(transitions).isdisjoint(attributed):
+        return True
     marked = sorted([(ts, False) for ts in transitions] + [(ts, True) for ts in attributed])
     previous: int | None = None  # the previous event's time, once a transition was seen
     for ts, needs in marked:

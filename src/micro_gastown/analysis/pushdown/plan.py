@@ -138,7 +138,7 @@ def _run(queries: WindowQueries, settings: AnalysisSettings, dsl: DslModel | Non
         f"push-down: {queries.metric_queries} aggregate queries over {lines:,} lines in Loki; "
         f"raw lines only for {attention.lines:,} errors and failed effects, the transitions "
         f"of the {attention.scopes:,} spans/sessions they occur in "
-        f"({attention.whole:,} read whole: an idle gap), and exemplars"
+        f"({attention.whole:,} read whole: an idle gap or a tie), and exemplars"
     )
     return run
 
