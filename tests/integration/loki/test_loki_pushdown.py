@@ -439,3 +439,38 @@ def test_an_error_in_the_same_instant_as_its_transition_is_ordered_as_loki_order
     assert pushed["patterns"]  # the errors make findings either way
     (note,) = [n for n in pushed["metadata"]["notes"] if n.startswith("push-down: ")]
     assert "(6 read whole" in note
+
+
+HOSTILE_SCOPES = ["a.b|c", "x(y)*z+", 'q"uo\\te', "back`tick", "braces{2}[a-z]^$", "ünï ☃"]
+
+
+def test_spans_and_sessions_with_hostile_names_are_read_exactly(
+    loki_server: LokiServer, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """Span and session ids are log text: regex metacharacters, quotes, backslashes and
+    backticks in them select exactly their own scope's lines, no more, no fewer (a session
+    is found by a line filter on the raw JSON line, where a quote is escaped)."""
+    now = time.time_ns() // MS_NS * MS_NS
+    exp = Export(now - 30 * MINUTE_NS)
+    for round_ in range(2):
+        for i, name in enumerate(HOSTILE_SCOPES):
+            session = {"session_id": f"s-{name}-{round_}"}
+            exp.transition(f"{name}-{round_}", "classify", "route")
+            exp.error(f"{name}-{round_}", f"route rejected ticket {i}")
+            exp.transition(None, "classify", "route", fields=session)
+            exp.error(None, f"route rejected ticket {i}", fields=session)
+            exp.transition(None, "route", "summarize", fields=session)
+    # A scope whose name the hostile ones match as a regex, but which holds no error.
+    exp.transition("abbc", "classify", "route").transition("abbc", "route", "summarize")
+    corpus = _loaded(loki_server, exp.write(tmp_path / "hostile.jsonl"))
+    only = ["--detectors", "failed_transition"]
+    pushed, _ = _analyze(
+        corpus, "loki", *only, "--pushdown", "on", monkeypatch=monkeypatch, out=tmp_path / "p"
+    )
+    raw, _ = _analyze(
+        corpus, "loki", *only, "--pushdown", "off", monkeypatch=monkeypatch, out=tmp_path / "r"
+    )
+    assert pushed["patterns"] == raw["patterns"]
+    (finding,) = pushed["patterns"]
+    assert finding["details"]["failures"] == 4 * len(HOSTILE_SCOPES)
+    assert finding["details"]["transitions"] == 4 * len(HOSTILE_SCOPES) + 1

@@ -20,6 +20,7 @@ every line does.
 from __future__ import annotations
 
 import heapq
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Final
@@ -37,6 +38,8 @@ SCOPES_PER_QUERY: Final = 100
 """Spans or sessions named in one raw query (a regex alternation): keeps URLs short."""
 
 _TRANSITION: Final = "graph_transition"
+_VERBATIM: Final = re.compile(r"[A-Za-z0-9_.:-]+")
+"""Characters that appear in a JSON line as they are, whatever the encoder."""
 
 
 @dataclass(frozen=True)
@@ -148,8 +151,24 @@ class _ScopeReads:
             )
         else:
             selected = logql.stream(*kinds) if kinds else logql.base()
-            query = f'{selected} |~ {pattern} | json | session_id=~{pattern} | span=""'
+            query = f'{selected}{_prefilter(scopes)} | json | session_id=~{pattern} | span=""'
         return self.queries.pull_where_present(query)
+
+
+def _prefilter(sessions: list[str]) -> str:
+    """A cheap line filter ahead of the exact ``| json | session_id=~`` match.
+
+    It runs on the raw JSON line, where the emitter may have escaped part of an id (a
+    quote, a backslash, ``<`` or non-ASCII text), so it looks for each id's longest run of
+    characters no JSON encoder escapes; with an id that has none, there is no prefilter.
+    """
+    runs = []
+    for session in sessions:
+        verbatim = max(_VERBATIM.findall(session), key=len, default="")
+        if not verbatim:
+            return ""
+        runs.append(escape_regex(verbatim))
+    return f" |~ {quote_regex('|'.join(runs))}"
 
 
 def _line_key(entry: LogEntry) -> tuple[int, str, str | None]:
