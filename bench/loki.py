@@ -21,18 +21,15 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import subprocess
-import sys
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
+from loki_serve import serving
 from run import BIN, OUT, ROOT, Measurement, label, measure, verdict
 
 from micro_gastown.testing.scenario import NODE_FIELDS
 from micro_gastown.testing.synthetic import GENERATOR_VERSION, generate_export
-from micro_gastown.timewindow import format_ns
 
 BYTES_TARGET = 0.05
 SEED = 7
@@ -45,9 +42,6 @@ MODES: tuple[tuple[str, tuple[str, ...]], ...] = (
         ("--pushdown", "on", "--detectors", ",".join(NO_ERROR_TEMPLATES)),
     ),
 )
-
-
-MS = 1_000_000
 
 
 def ensure_export(lines: int) -> Path:
@@ -95,29 +89,13 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     export = ensure_export(args.lines)
     print(f"loading {export.name} into the Loki-compatible server ...", flush=True)
-    server = subprocess.Popen(
-        [sys.executable, str(ROOT / "bench" / "loki_serve.py"), str(export)],
-        stdin=subprocess.PIPE,
-        stdout=subprocess.PIPE,
-        text=True,
-        env={**os.environ, "PYTHONPATH": str(ROOT / "src")},
-    )
     try:
-        assert server.stdout is not None
-        url, first, last = server.stdout.readline().split()
-        # LogQL ranges are whole milliseconds (push-down refuses a finer window): the first
-        # event's millisecond, to the millisecond after the last event.
-        start = int(first) // MS * MS
-        end = (int(last) // MS + 1) * MS
-        window = ["--since", format_ns(start), "--until", format_ns(end)]
-        results = []
-        for name, flags in MODES:
-            print(f"analyzing from Loki: {name} ...", flush=True)
-            results.append((name, *analyze(url, window, name, flags)))
+        with serving(export) as (url, window):
+            results = []
+            for name, flags in MODES:
+                print(f"analyzing from Loki: {name} ...", flush=True)
+                results.append((name, *analyze(url, window, name, flags)))
     finally:
-        if server.stdin is not None:
-            server.stdin.close()
-        server.wait(timeout=60)
         if not args.keep:
             export.unlink(missing_ok=True)
     _, _, raw = results[0]

@@ -22,7 +22,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import subprocess
 import sys
 import tempfile
 import time
@@ -33,6 +32,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from loki_serve import serving, whole_window
 from run import BIN, OUT, ROOT, label, measure, verdict
 
 from micro_gastown.events.model import ErrorEvent
@@ -41,7 +41,7 @@ from micro_gastown.events.skips import SkipCounter
 from micro_gastown.sources import FileSource
 from micro_gastown.testing.scenario import NODE_FIELDS
 from micro_gastown.testing.synthetic import generate_export
-from micro_gastown.timewindow import TimeWindow, format_ns
+from micro_gastown.timewindow import TimeWindow
 
 sys.path.insert(0, str(ROOT / "tests"))
 from realloki import LokiMissing, locate, running_loki
@@ -50,7 +50,6 @@ from factories import push_export
 
 BYTES_TARGET = 0.30
 SEED = 7
-MS = 1_000_000
 DETECTORS = ("--detectors", "failed_transition")
 # Refunds are 40% of the demo's runs: with 78% of them failing, and the 2% of runs that
 # hit a schema error, about a third of the runs (spans or sessions) hold an error.
@@ -94,30 +93,11 @@ def failing_share(export: Path) -> tuple[float, int]:
     return (len(failing) / len(scopes) if scopes else 0.0), len(scopes)
 
 
-def window_of(first: int, last: int) -> list[str]:
-    """The first event's millisecond to the millisecond after the last (a LogQL range is
-    whole milliseconds: push-down refuses a finer window)."""
-    return ["--since", format_ns(first // MS * MS), "--until", format_ns((last // MS + 1) * MS)]
-
-
 @contextmanager
 def lokisim(export: Path) -> Iterator[Served]:
     """The export in lokisim, in a process of its own (bench/loki_serve.py)."""
-    server = subprocess.Popen(
-        [sys.executable, str(ROOT / "bench" / "loki_serve.py"), str(export)],
-        stdin=subprocess.PIPE,
-        stdout=subprocess.PIPE,
-        text=True,
-        env={**os.environ, "PYTHONPATH": str(ROOT / "src")},
-    )
-    try:
-        assert server.stdout is not None
-        url, first, last = server.stdout.readline().split()
-        yield Served("lokisim", url, None, window_of(int(first), int(last)))
-    finally:
-        if server.stdin is not None:
-            server.stdin.close()
-        server.wait(timeout=60)
+    with serving(export) as (url, window):
+        yield Served("lokisim", url, None, window)
 
 
 @contextmanager
@@ -135,7 +115,7 @@ def real_loki(export: Path) -> Iterator[Served | None]:
             tenant = loki.fresh_tenant()
             with tenant.batch() as batch:
                 first, last = push_export(batch, export)
-            yield Served("Loki 3.4.6", loki.url, tenant.tenant, window_of(first, last))
+            yield Served("Loki 3.4.6", loki.url, tenant.tenant, whole_window(first, last))
 
 
 def analyze(source: str, window: list[str], tenant: str | None, name: str, *flags: str) -> Any:
