@@ -412,6 +412,20 @@ def test_a_span_kept_alive_only_by_its_other_events_is_read_whole(
     assert all("quick" not in q for q in whole)
 
 
+def _pushed_and_raw(
+    corpus: Corpus, detectors: str, *, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The reports of ``detectors`` with push-down and by raw pulling, from the same Loki."""
+    reports = [
+        _analyze(
+            corpus, "loki", "--detectors", detectors, "--pushdown", mode,
+            monkeypatch=monkeypatch, out=tmp_path / f"{mode}.json",
+        )[0]
+        for mode in ("on", "off")
+    ]  # fmt: skip
+    return reports[0], reports[1]
+
+
 def test_an_error_in_the_same_instant_as_its_transition_is_ordered_as_loki_orders_it(
     loki_server: LokiServer, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
@@ -428,12 +442,8 @@ def test_an_error_in_the_same_instant_as_its_transition_is_ordered_as_loki_order
         exp.transition(span, "route", "summarize")
         exp.error(f"late{i}", "no transition in this span yet")
     corpus = _loaded(loki_server, exp.write(tmp_path / "ties.jsonl"))
-    only = ["--detectors", "failed_transition,repeated_error"]
-    pushed, _ = _analyze(
-        corpus, "loki", *only, "--pushdown", "on", monkeypatch=monkeypatch, out=tmp_path / "p"
-    )
-    raw, _ = _analyze(
-        corpus, "loki", *only, "--pushdown", "off", monkeypatch=monkeypatch, out=tmp_path / "r"
+    pushed, raw = _pushed_and_raw(
+        corpus, "failed_transition,repeated_error", monkeypatch=monkeypatch, tmp_path=tmp_path
     )
     assert pushed["patterns"] == raw["patterns"]
     assert pushed["patterns"]  # the errors make findings either way
@@ -463,12 +473,8 @@ def test_spans_and_sessions_with_hostile_names_are_read_exactly(
     # A scope whose name the hostile ones match as a regex, but which holds no error.
     exp.transition("abbc", "classify", "route").transition("abbc", "route", "summarize")
     corpus = _loaded(loki_server, exp.write(tmp_path / "hostile.jsonl"))
-    only = ["--detectors", "failed_transition"]
-    pushed, _ = _analyze(
-        corpus, "loki", *only, "--pushdown", "on", monkeypatch=monkeypatch, out=tmp_path / "p"
-    )
-    raw, _ = _analyze(
-        corpus, "loki", *only, "--pushdown", "off", monkeypatch=monkeypatch, out=tmp_path / "r"
+    pushed, raw = _pushed_and_raw(
+        corpus, "failed_transition", monkeypatch=monkeypatch, tmp_path=tmp_path
     )
     assert pushed["patterns"] == raw["patterns"]
     (finding,) = pushed["patterns"]
