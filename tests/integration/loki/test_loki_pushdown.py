@@ -480,3 +480,24 @@ def test_spans_and_sessions_with_hostile_names_are_read_exactly(
     (finding,) = pushed["patterns"]
     assert finding["details"]["failures"] == 4 * len(HOSTILE_SCOPES)
     assert finding["details"]["transitions"] == 4 * len(HOSTILE_SCOPES) + 1
+
+
+def test_scopes_with_very_long_ids_are_read_in_queries_loki_accepts(
+    loki_server: LokiServer, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """Session ids are free text in the line: thirty 40 KB ids named in one query would
+    make a URL of megabytes, which Loki refuses. A batch is bounded by its pattern's size
+    as well as by its count, so every session is read and the findings are raw pulling's."""
+    now = time.time_ns() // MS_NS * MS_NS
+    exp = Export(now - 30 * MINUTE_NS)
+    for i in range(30):
+        session = {"session_id": f"{i:02d}" + "k" * 40_000}
+        exp.transition(None, "classify", "route", fields=session)
+        exp.error(None, f"route rejected ticket {i}", fields=session)
+    corpus = _loaded(loki_server, exp.write(tmp_path / "long-ids.jsonl"))
+    pushed, raw = _pushed_and_raw(
+        corpus, "failed_transition", monkeypatch=monkeypatch, tmp_path=tmp_path
+    )
+    assert pushed["patterns"] == raw["patterns"]
+    (finding,) = pushed["patterns"]
+    assert finding["details"]["failures"] == 30

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import heapq
 import re
+import urllib.parse
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Final
@@ -36,6 +37,13 @@ from micro_gastown.sources.base import LogEntry
 
 SCOPES_PER_QUERY: Final = 100
 """Spans or sessions named in one raw query (a regex alternation): keeps URLs short."""
+MAX_BATCH_PATTERN: Final = 20_000
+"""URL-encoded characters of span or session names in one query (a session query carries
+them twice): httpx refuses a query string of 64 KiB, and servers one far shorter."""
+MAX_NAME_PATTERN: Final = 1_000
+"""A name whose pattern is longer (URL-encoded) is matched by its first _NAME_PREFIX
+characters (session ids are free text in the line: they can be any length)."""
+_NAME_PREFIX: Final = 100
 
 _TRANSITION: Final = "graph_transition"
 _VERBATIM: Final = re.compile(r"[A-Za-z0-9_.:-]+")
@@ -100,9 +108,34 @@ def _attributed_in(event: Event | None) -> str | None:
 
 
 def _batches(scopes: dict[str, list[int]]) -> Iterator[list[str]]:
-    ordered = list(scopes)
-    for i in range(0, len(ordered), SCOPES_PER_QUERY):
-        yield ordered[i : i + SCOPES_PER_QUERY]
+    """The scopes in order, at most SCOPES_PER_QUERY to a batch and no more of their
+    patterns than MAX_BATCH_PATTERN (URL-encoded) allows; at least one each."""
+    batch: list[str] = []
+    size = 0
+    for scope in scopes:
+        more = _encoded_size(_name_pattern(scope)) + 1
+        if batch and (len(batch) == SCOPES_PER_QUERY or size + more > MAX_BATCH_PATTERN):
+            yield batch
+            batch, size = [], 0
+        batch.append(scope)
+        size += more
+    if batch:
+        yield batch
+
+
+def _name_pattern(name: str) -> str:
+    """An RE2 pattern matching the span or session ``name``: the name itself, or, for a
+    name too long for a URL, its start followed by anything (the lines read are then kept
+    only for their exact scope)."""
+    pattern = escape_regex(name)
+    if _encoded_size(pattern) <= MAX_NAME_PATTERN:
+        return pattern
+    return escape_regex(name[:_NAME_PREFIX]) + "(?s:.*)"
+
+
+def _encoded_size(text: str) -> int:
+    """Characters ``text`` takes in a URL's query string."""
+    return len(urllib.parse.quote(text, safe=""))
 
 
 class _ScopeReads:
@@ -118,7 +151,7 @@ class _ScopeReads:
         self, batch: list[str], needing: dict[str, list[int]], *, by_span: bool
     ) -> list[LogEntry]:
         """The transitions of ``batch``'s scopes, and every line of those that need it."""
-        transitions = list(self._pull(batch, by_span=by_span, kinds=(_TRANSITION,)))
+        transitions = self._pull(batch, by_span=by_span, kinds=(_TRANSITION,))
         times: dict[str, list[int]] = {}
         for entry in transitions:
             scope = _scope(entry)
@@ -134,15 +167,14 @@ class _ScopeReads:
         self.whole_scopes += len(whole)
         read_whole = set(whole)
         kept = [entry for entry in transitions if _scope(entry) not in read_whole]
-        everything = list(self._pull(whole, by_span=by_span, kinds=()))
+        everything = self._pull(whole, by_span=by_span, kinds=())
         self.whole_lines.update(_line_key(entry) for entry in everything)
         return sorted([*kept, *everything], key=lambda e: e[0])
 
-    def _pull(
-        self, scopes: list[str], *, by_span: bool, kinds: tuple[str, ...]
-    ) -> Iterator[LogEntry]:
+    def _pull(self, scopes: list[str], *, by_span: bool, kinds: tuple[str, ...]) -> list[LogEntry]:
+        """The lines (of ``kinds``; all if none) of exactly these spans or sessions."""
         logql = self.queries.logql
-        pattern = quote_regex("|".join(escape_regex(scope) for scope in scopes))
+        pattern = quote_regex("|".join(_name_pattern(scope) for scope in scopes))
         if by_span:
             query = (
                 logql.stream(*kinds, where=(f"span=~{pattern}",))
@@ -152,7 +184,8 @@ class _ScopeReads:
         else:
             selected = logql.stream(*kinds) if kinds else logql.base()
             query = f'{selected}{_prefilter(scopes)} | json | session_id=~{pattern} | span=""'
-        return self.queries.pull_where_present(query)
+        wanted = set(scopes)
+        return [e for e in self.queries.pull_where_present(query) if _scope(e) in wanted]
 
 
 def _prefilter(sessions: list[str]) -> str:
@@ -167,7 +200,7 @@ def _prefilter(sessions: list[str]) -> str:
         verbatim = max(_VERBATIM.findall(session), key=len, default="")
         if not verbatim:
             return ""
-        runs.append(escape_regex(verbatim))
+        runs.append(escape_regex(verbatim[:_NAME_PREFIX]))
     return f" |~ {quote_regex('|'.join(runs))}"
 
 
