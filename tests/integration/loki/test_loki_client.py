@@ -414,3 +414,11 @@ def test_a_token_in_the_url_of_an_unreachable_loki_is_masked() -> None:
         read(client)
     assert "api_key=<redacted>" in str(caught.value)
     assert "s3cr3t-query-token" not in str(caught.value)
+
+
+def test_a_query_too_long_for_a_url_is_a_loki_error(loki: LokiSim) -> None:
+    """A URL over httpx's 64 KiB is refused before it is sent: a LokiError saying so, not a
+    traceback from the HTTP library."""
+    selector = '{job="exomonad-native"} |= `' + "x" * 70_000 + "`"
+    with make_client(loki) as client, pytest.raises(LokiError, match="cannot send the query"):
+        client.query(selector, 10**18)

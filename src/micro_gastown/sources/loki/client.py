@@ -268,6 +268,8 @@ class LokiClient:
             raise transport_failure(exc, timeout) from None
         except httpx.HTTPError as exc:
             raise http_failure(exc, self.config) from None
+        except httpx.InvalidURL as exc:  # a query too long for a URL (httpx caps 64 KiB)
+            raise LokiError(f"cannot send the query to Loki: {exc}") from None
         received = len(response.content)
         if counts is not None:
             counts.bytes_received += received
