@@ -19,7 +19,7 @@ _PROBE = """
 import json, sys
 from micro_gastown.cli import main
 code = main(sys.argv[1:])
-heavy = ("scipy", "github", "httpx", "micro_gastown.refine", "micro_gastown.watch")
+heavy = ("scipy", "github", "httpx", "rich", "micro_gastown.refine", "micro_gastown.watch")
 print(json.dumps({"code": code, "loaded": sorted(m for m in heavy if m in sys.modules)}))
 """
 
@@ -38,7 +38,7 @@ def _loaded_by(*argv: str, cwd: Path) -> dict[str, object]:
     return result
 
 
-def test_analyzing_a_file_imports_neither_github_nor_scipy_nor_an_http_client(
+def test_analyzing_a_file_imports_no_github_scipy_http_client_or_terminal_display(
     tmp_path: Path,
 ) -> None:
     out = tmp_path / "report.json"

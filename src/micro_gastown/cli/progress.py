@@ -14,9 +14,6 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import TextIO
 
-from rich.console import Console
-from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
-
 from micro_gastown.progress import ProgressSink, Reading
 from micro_gastown.termination import unwinding
 
@@ -58,6 +55,10 @@ def terminal_progress(stream: TextIO | None = None) -> Iterator[ProgressSink | N
     if not wanted(stream):
         yield None
         return
+    # rich is imported only for a terminal: a run in CI or a pipe skips its start-up cost.
+    from rich.console import Console
+    from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+
     console = Console(file=stream)
     columns = (
         SpinnerColumn(),
