@@ -22,7 +22,6 @@ WINDOW_RANGE = "$__range"
 assembler replaces it with the window's length (:func:`over_window`); Grafana itself reads
 ``$__range`` as the time range picked in Explore."""
 _NS_PER_MS = 1_000_000
-_METRIC = re.compile(r"_over_time\(")
 _RE2_SPECIAL = re.compile(r"[\\.+*?()|\[\]{}^$]")
 _SELECTOR_RE = re.compile(r"^\{\s*(.*?)\s*\}$", re.DOTALL)
 
@@ -47,14 +46,22 @@ def whole_window(start_ns: int, end_ns: int) -> tuple[str, int]:
 
 
 def is_metric(query: str) -> bool:
-    """Whether ``query`` is a metric query (a range aggregation), not a log query."""
-    return bool(_METRIC.search(query))
+    """Whether ``query`` is a metric query (an aggregation), not a log query: a log query
+    is a stream selector and its pipeline, so it starts with ``{``. (Looking for
+    ``_over_time(`` inside would also find it in a quoted node name taken from a log.)"""
+    return not query.lstrip().startswith("{")
 
 
 def over_window(query: str, start_ns: int, end_ns: int) -> str:
     """``query`` with :data:`WINDOW_RANGE` replaced by the window's length: run as an
-    instant query at ``end_ns - 1`` it aggregates exactly ``[start_ns, end_ns)``."""
-    return query.replace(f"[{WINDOW_RANGE}]", f"[{whole_window(start_ns, end_ns)[0]}]")
+    instant query at ``end_ns - 1`` it aggregates exactly ``[start_ns, end_ns)``.
+
+    Only the last occurrence is the range: the builders put it after every quoted value,
+    and a value taken from a log (a model name) may hold the same text."""
+    head, found, tail = query.rpartition(f"[{WINDOW_RANGE}]")
+    if not found:
+        return query
+    return f"{head}[{whole_window(start_ns, end_ns)[0]}]{tail}"
 
 
 def quote(value: str) -> str:

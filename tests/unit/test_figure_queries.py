@@ -59,3 +59,21 @@ def test_the_report_says_which_number_each_query_gives() -> None:
     assert "cannot tell them from the rest" in _report(PatternType.SLOW_LLM, unnamed)
     lines = _report(PatternType.FAILED_TRANSITION, LogQL().transition_with_errors("a", "b"))
     assert "A log query over the analysis window: the lines behind the finding." in lines
+
+
+def test_text_from_the_logs_never_passes_for_the_range_or_a_metric_query() -> None:
+    """Model and node names are log text: a model named like the range placeholder keeps
+    its name (only the real range becomes the window), a node named like an aggregation
+    stays a log query (a range link of lines), and a model naming `| node=` does not make
+    the report claim the query is per node."""
+    hostile = f"m[{WINDOW_RANGE}]"
+    figure = over_window(LogQL().llm_latency_p95(hostile), 0, HOUR_NS)
+    assert f'model="{hostile}"' in figure
+    assert figure.endswith("[3600s]) by (model)")
+    lines = LogQL().transition("x_over_time(", "sum by (to) (")
+    assert not is_metric(lines)
+    grafana = GrafanaExplore("https://grafana.example.com", "uid")
+    [query] = _panes(grafana.link(lines, 0, HOUR_NS))["queries"]  # type: ignore[misc]
+    assert query["queryType"] == "range"
+    unnamed = over_window(LogQL().llm_latency_p95('m" | node="x', None), 0, HOUR_NS)
+    assert "cannot tell them from the rest" in _report(PatternType.SLOW_LLM, unnamed)

@@ -63,9 +63,10 @@ MAX_TEMPLATES: Final = 2_000
 """Clusters one miner makes. Drain compares a new message with every cluster of its token
 count, so distinct messages that never repeat (hostile or random text) make mining
 quadratic: 4,000 of them took 11 s and 20,000 about five minutes. Past this many clusters
-a message that matches no earlier message is counted as :data:`OVERFLOW_ID` instead (an
-agent graph's errors make tens or hundreds of templates; the report says when this
-happens): 20,000 such messages then take 4 s, 100,000 take 4.5 s (measured 2026-12-03)."""
+a message whose masked form was not seen before is counted as :data:`OVERFLOW_ID` instead,
+even one Drain would have put in an existing cluster (an agent graph's errors make tens or
+hundreds of templates; the report says when this happens): 20,000 such messages then
+take 4 s, 100,000 take 4.5 s (measured 2026-12-03)."""
 OVERFLOW_ID: Final = 0
 """The id of the messages past :data:`MAX_TEMPLATES` (Drain's own ids start at 1)."""
 OVERFLOW_TEXT: Final = "(an error message past the template limit, not grouped)"

@@ -113,7 +113,8 @@ def _what_it_gives(p: Pattern) -> str:
     text = (
         f"\nAn instant query at the end of the analysis window (its range is the window): {figure}"
     )
-    if p.type in (PatternType.SLOW_LLM, PatternType.TOKEN_BLOAT) and "| node=" not in query:
+    by_node = query.rstrip().endswith("by (node, model)")  # after every value from the logs
+    if p.type in (PatternType.SLOW_LLM, PatternType.TOKEN_BLOAT) and not by_node:
         text += (
             ", over all calls of the model: this node's calls name no `node`, so LogQL "
             "cannot tell them from the rest"

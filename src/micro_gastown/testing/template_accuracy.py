@@ -87,7 +87,8 @@ def load_set(directory: Path = DEFAULT_SET) -> dict[str, list[LabelledLine]]:
     for path in sorted(directory.glob("*.jsonl")):
         with path.open(encoding="utf-8") as rows:
             found[path.stem] = [
-                LabelledLine(row["line"], row["template"]) for row in map(json.loads, rows) if row
+                LabelledLine(row["line"], row["template"])
+                for row in (json.loads(text) for text in rows if text.strip())
             ]
     return found
 
