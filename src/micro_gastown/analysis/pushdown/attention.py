@@ -153,26 +153,27 @@ class _ScopeReads:
         """The transitions of ``batch``'s scopes, and every line of those that need it."""
         transitions = self._pull(batch, by_span=by_span, kinds=(_TRANSITION,))
         times: dict[str, list[int]] = {}
-        for entry in transitions:
-            scope = _scope(entry)
-            if scope is not None:
-                times.setdefault(scope, []).append(entry[0])
+        for scope, entry in transitions:
+            times.setdefault(scope, []).append(entry[0])
         whole = [
             scope
             for scope in batch
             if _read_whole(times.get(scope, []), needing[scope], self.idle_timeout_ns)
         ]
         if not whole:
-            return transitions
+            return [entry for _, entry in transitions]
         self.whole_scopes += len(whole)
         read_whole = set(whole)
-        kept = [entry for entry in transitions if _scope(entry) not in read_whole]
-        everything = self._pull(whole, by_span=by_span, kinds=())
+        kept = [entry for scope, entry in transitions if scope not in read_whole]
+        everything = [entry for _, entry in self._pull(whole, by_span=by_span, kinds=())]
         self.whole_lines.update(_line_key(entry) for entry in everything)
         return sorted([*kept, *everything], key=lambda e: e[0])
 
-    def _pull(self, scopes: list[str], *, by_span: bool, kinds: tuple[str, ...]) -> list[LogEntry]:
-        """The lines (of ``kinds``; all if none) of exactly these spans or sessions."""
+    def _pull(
+        self, scopes: list[str], *, by_span: bool, kinds: tuple[str, ...]
+    ) -> list[tuple[str, LogEntry]]:
+        """The lines (of ``kinds``; all if none) of exactly these spans or sessions, each
+        with its scope."""
         logql = self.queries.logql
         pattern = quote_regex("|".join(_name_pattern(scope) for scope in scopes))
         if by_span:
@@ -185,7 +186,8 @@ class _ScopeReads:
             selected = logql.stream(*kinds) if kinds else logql.base()
             query = f'{selected}{_prefilter(scopes)} | json | session_id=~{pattern} | span=""'
         wanted = set(scopes)
-        return [e for e in self.queries.pull_where_present(query) if _scope(e) in wanted]
+        found = ((_scope(entry), entry) for entry in self.queries.pull_where_present(query))
+        return [(scope, entry) for scope, entry in found if scope is not None and scope in wanted]
 
 
 def _prefilter(sessions: list[str]) -> str:
