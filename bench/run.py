@@ -7,6 +7,11 @@ runs made back to back in alternating order) and keep its memory flat (target: p
 comes from a monotonic clock and peak RSS from that child's own ``wait4`` rusage (not
 RUSAGE_CHILDREN, which accumulates over every child).
 
+Between the two runs of each pair, the read floor (``bench/read_floor.py``: the export read
+into typed events and nothing more) runs too, and a tiny export is analyzed a few times
+first: the floor's ratio and that fixed cost show how much of analyze's ratio is reading,
+how much is start-up, and how much is attribution, the detectors and the report.
+
 Exports are generated with :mod:`micro_gastown.testing.synthetic` into ``bench/out/``
 (gitignored). They are big (about 300 MB per million lines), so they are deleted after
 the run unless ``--keep`` is given; kept exports are reused by the next run.
@@ -153,14 +158,22 @@ def measure(command: list[str], log: Path, env: dict[str, str] | None = None) ->
 
 @dataclass(frozen=True)
 class Pair:
-    """One bare parse and one analyze, run back to back on the same export."""
+    """One bare parse and one analyze, run back to back on the same export; with them, when
+    asked for, one run of the read floor (``bench/read_floor.py``)."""
 
     bare: Measurement
     analyze: Measurement
+    floor: Measurement | None = None
 
     @property
     def failed(self) -> str:
-        return self.bare.error or self.analyze.error
+        return self.bare.error or self.analyze.error or (self.floor.error if self.floor else "")
+
+    @property
+    def floor_cpu_ratio(self) -> float:
+        if self.floor is None or self.bare.cpu_s <= 0:
+            return math.inf
+        return self.floor.cpu_s / self.bare.cpu_s
 
     @property
     def wall_ratio(self) -> float:
@@ -172,25 +185,41 @@ class Pair:
 
 
 def paired_runs(
-    runs: int, bare: Callable[[], Measurement], analyze: Callable[[], Measurement]
+    runs: int,
+    bare: Callable[[], Measurement],
+    analyze: Callable[[], Measurement],
+    floor: Callable[[], Measurement] | None = None,
 ) -> list[Pair]:
     """``runs`` pairs, the order alternating (bare first, then analyze first, ...), so that a
     machine whose speed drifts (shared CPUs do) weighs on both commands alike; each pair's
-    ratio compares two runs made within seconds of each other. A failed run ends it."""
+    ratio compares two runs made within seconds of each other. ``floor``, when given, runs
+    between the two. A failed run ends it: the runs it left out take its measurement."""
+    commands = {"bare": bare, "floor": floor, "analyze": analyze}
     pairs: list[Pair] = []
     for i in range(max(runs, 1)):
-        if i % 2 == 0:
-            first = bare()
-            second = analyze() if not first.error else first
-            pair = Pair(first, second)
-        else:
-            second = analyze()
-            first = bare() if not second.error else second
-            pair = Pair(first, second)
+        order = ("bare", "floor", "analyze") if i % 2 == 0 else ("analyze", "floor", "bare")
+        ran: dict[str, Measurement] = {}
+        failed: Measurement | None = None
+        for name in order:
+            command = commands[name]
+            if command is None:
+                continue
+            ran[name] = failed or command()
+            if ran[name].error:
+                failed = ran[name]
+        pair = Pair(ran["bare"], ran["analyze"], ran.get("floor"))
         pairs.append(pair)
         if pair.failed:
             break
     return pairs
+
+
+def run_floor(path: Path, lines: int) -> Measurement:
+    command = [sys.executable, str(ROOT / "bench" / "read_floor.py"), str(path)]
+    result = measure(command, OUT / f"floor-{label(lines)}.log")
+    if result.exit_code != 0 and not result.error:
+        return _failed(result, f"exit {result.exit_code}")
+    return result
 
 
 def run_bare(path: Path, lines: int) -> Measurement:
@@ -240,7 +269,10 @@ def report_size(lines: int, pairs: list[Pair]) -> list[str]:
     """One row per run of each command, then the median ratios against the targets."""
     rows = []
     for i, pair in enumerate(pairs, start=1):
-        for name, result in (("bare parse", pair.bare), ("analyze", pair.analyze)):
+        runs = [("bare parse", pair.bare), ("read floor", pair.floor), ("analyze", pair.analyze)]
+        for name, result in runs:
+            if result is None:
+                continue
             if result.error:
                 rows.append(f"{lines:>11,}  {name:<10} {i:>2}  FAILED: {result.error}")
                 continue
@@ -261,11 +293,38 @@ def report_size(lines: int, pairs: list[Pair]) -> list[str]:
         f"pairs (analyze / bare): wall target <= {WALL_RATIO_TARGET} {wall_ok}, "
         f"CPU target <= {CPU_RATIO_TARGET} {cpu_ok}"
     )
+    floors = [pair.floor_cpu_ratio for pair in measured if pair.floor is not None]
+    if floors:
+        rows.append(
+            f"{'':>11}  {'floor':<10} {'':>2}  {'':>8}  {statistics.median(floors):>8.2f}  "
+            "median CPU ratio of the read floor (read floor / bare): reading the export "
+            "into typed events, before attribution, detectors and the report"
+        )
     rows.append(
         f"{'':>11}  {'memory':<10} {'':>2}  analyze peaked at {rss:.1f} MB "
         f"(target <= {RSS_TARGET_MB:.0f} MB) {verdict(rss <= RSS_TARGET_MB)}"
     )
     return rows
+
+
+FIXED_LINES = 100
+
+
+def fixed_cost(runs: int) -> str:
+    """What analyze costs whatever the export's size (start-up, imports, the report), as the
+    median CPU of ``runs`` analyses of a tiny export: the part of each ratio that shrinks
+    as exports grow."""
+    path = ensure_export(FIXED_LINES)
+    measured = [run_analyze(path, FIXED_LINES) for _ in range(max(runs, 1))]
+    failed = next((run.error for run in measured if run.error), "")
+    if failed:
+        return f"fixed cost: FAILED: {failed}"
+    cpu = statistics.median(run.cpu_s for run in measured)
+    wall = statistics.median(run.wall_s for run in measured)
+    return (
+        f"fixed cost: analyze of a {FIXED_LINES}-line export takes {wall:.2f} s wall, {cpu:.2f} s "
+        f"CPU (median of {len(measured)}): start-up, imports and the report, whatever the size"
+    )
 
 
 def parse_sizes(text: str) -> list[int]:
@@ -289,6 +348,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--repeat", type=int, default=5, help="pairs of runs; the median ratio counts"
     )
+    parser.add_argument(
+        "--no-floor",
+        action="store_true",
+        help="leave out the read floor (bench/read_floor.py) between each pair's two runs",
+    )
     args = parser.parse_args(argv)
     # An installed wheel ships bytecode; an editable checkout under PYTHONDONTWRITEBYTECODE
     # would recompile every module on every run, which is not the analyzer's cost.
@@ -297,13 +361,21 @@ def main(argv: list[str] | None = None) -> int:
     OUT.mkdir(parents=True, exist_ok=True)
 
     rows: list[str] = []
+    fixed = ""
     try:
+        fixed = fixed_cost(args.repeat)
         for lines in sizes:
             path = ensure_export(lines)
             warm_page_cache(path)
-            print(f"measuring {lines:,} lines: bare parse and analyze, interleaved ...", flush=True)
+            print(
+                f"measuring {lines:,} lines: bare parse, read floor and analyze, interleaved ...",
+                flush=True,
+            )
             pairs = paired_runs(
-                args.repeat, partial(run_bare, path, lines), partial(run_analyze, path, lines)
+                args.repeat,
+                partial(run_bare, path, lines),
+                partial(run_analyze, path, lines),
+                None if args.no_floor else partial(run_floor, path, lines),
             )
             rows.extend(report_size(lines, pairs))
     finally:
@@ -322,6 +394,7 @@ def main(argv: list[str] | None = None) -> int:
         f"{CPU_RATIO_TARGET}x its CPU time (median of paired runs); peak RSS <= "
         f"{RSS_TARGET_MB:.0f} MB"
     )
+    print(fixed)
     if not args.keep:
         print("exports deleted (use --keep to reuse them next time)")
     return 0
