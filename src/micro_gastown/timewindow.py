@@ -14,10 +14,12 @@ from datetime import UTC, datetime, timedelta
 from micro_gastown.errors import UsageError
 
 NS_PER_SECOND = 1_000_000_000
-_DURATION_RE = re.compile(r"^(?:(\d+)d)?(?:(\d+)h)?(?:(\d+)m)?(?:(\d+)s)?$")
+# re.ASCII: ``\d`` would also match other scripts' digits, which int() then reads.
+_DURATION_RE = re.compile(r"^(?:(\d+)d)?(?:(\d+)h)?(?:(\d+)m)?(?:(\d+)s)?$", re.ASCII)
 # RFC 3339 with optional fraction (any number of digits) and Z or +hh:mm / -hh:mm.
 _RFC3339_RE = re.compile(
-    r"^(\d{4})-(\d{2})-(\d{2})[Tt ](\d{2}):(\d{2}):(\d{2})(?:\.(\d+))?([Zz]|[+-]\d{2}:?\d{2})$"
+    r"^(\d{4})-(\d{2})-(\d{2})[Tt ](\d{2}):(\d{2}):(\d{2})(?:\.(\d+))?([Zz]|[+-]\d{2}:?\d{2})$",
+    re.ASCII,
 )
 
 
@@ -74,7 +76,8 @@ class TimestampParser:
 
     def __call__(self, text: str) -> int:
         size = len(text)
-        if size >= 20 and text[-1] == "Z":
+        # ASCII only: str.isdigit() also says yes to "²" and to other scripts' digits.
+        if size >= 20 and text[-1] == "Z" and text.isascii():
             key = text[:19]
             if key != self._key and not self._advance(key):
                 return parse_rfc3339_ns(text)

@@ -181,6 +181,32 @@ def test_bad_timestamps_are_counted_and_skipped(tmp_path: Path, stamp: str) -> N
     assert skips.as_dict() == {"bad_timestamp": 1}
 
 
+@pytest.mark.parametrize(
+    "stamp",
+    [
+        "2025-11-21T00:00:00.\u00b2Z",  # a superscript two: str.isdigit() says yes, int() no
+        "2025-11-21T00:00:00.\u0663Z",  # an Arabic-Indic three, which int() would read
+        "2025-11-21T00:00:0\u0663.5Z",
+        "\u0661" * 19,  # epoch nanoseconds in Arabic-Indic digits
+        "\u00b2" * 19,
+    ],
+)
+@pytest.mark.parametrize("after_same_second", [True, False])
+def test_timestamps_with_digits_other_than_ascii_are_bad(
+    tmp_path: Path, stamp: str, after_same_second: bool
+) -> None:
+    """RFC 3339 and epoch stamps are ASCII digits: any other digit makes a bad_timestamp,
+    after a line of the same second (the cached fast path) as on its own, and never ends
+    the read with a traceback."""
+    first = [_record(ts="2025-11-21T00:00:00.1Z")] if after_same_second else []
+    path = tmp_path / "logs.jsonl"
+    path.write_bytes(b"\n".join([*first, _record(ts=stamp), _record(ts=BASE_NS)]) + b"\n")
+    entries, skips, _ = _read(path)
+    assert len(entries) == len(first) + 1
+    assert entries[-1][0] == BASE_NS
+    assert skips.as_dict() == {"bad_timestamp": 1}
+
+
 _BAD_EXPORT_LINES: list[bytes] = [
     b"not json",
     b'{"labels": {}, "line": "x", "timestamp": "2025-11-21T00:00:00Z"',  # truncated

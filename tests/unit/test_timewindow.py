@@ -53,7 +53,12 @@ def test_parse_duration_accepts_sleeptime_logs_forms(text: str, expected: timede
 
 @pytest.mark.parametrize(
     "text",
-    ["", "   ", "24", "h", "d", "1.5h", "-1h", "+1h", "24H", "1w", "30m1h", "1h 30m", "1h1h", "1y"],
+    [
+        *("", "   ", "24", "h", "d", "1.5h", "-1h", "+1h", "24H", "1w", "30m1h", "1h 30m", "1h1h"),
+        "1y",
+        "\u0662\u0664h",  # Arabic-Indic digits: int() reads them, a duration is ASCII
+        "\u00b2h",
+    ],
 )
 def test_parse_duration_rejects_other_text_with_value_error(text: str) -> None:
     """Anything but ordered Nd/Nh/Nm/Ns parts is a ValueError that quotes the input."""
@@ -132,6 +137,9 @@ _BAD_TIMESTAMPS = [
     "2025-11-21T00:00:00.123+01:00Z",
     "1763683200000000000",
     "x2025-11-21T00:00:00Z",
+    "2025-11-21T00:00:00.\u00b2Z",  # a superscript two, which str.isdigit() accepts
+    "2025-11-21T00:00:00.\u0663Z",  # an Arabic-Indic three, which int() reads
+    "\u0662\u0660\u0662\u0665-11-21T00:00:00Z",
 ]
 
 
@@ -234,6 +242,8 @@ def test_timestamp_parser_cache_not_poisoned_by_a_bad_line() -> None:
         parser("2025-13-21T00:00:00.1Z")
     with pytest.raises(ValueError, match="RFC 3339"):
         parser("2025-11-21T00:00:00.x1Z")
+    with pytest.raises(ValueError, match="RFC 3339"):  # the cached second, a non-ASCII digit
+        parser("2025-11-21T00:00:00.\u00b2Z")
     assert parser("2025-11-21T00:00:00.2Z") == BASE_NS + 200_000_000
     assert parser("2025-11-21T00:00:01.2Z") == BASE_NS + NS_PER_SECOND + 200_000_000
 

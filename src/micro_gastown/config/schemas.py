@@ -155,7 +155,7 @@ def _target(document: dict[str, Any], ref: str) -> _Loc | None:
         if isinstance(node, dict) and key in node:
             loc.append(key)
             node = node[key]
-        elif isinstance(node, list) and key.isdigit() and int(key) < len(node):
+        elif isinstance(node, list) and key.isascii() and key.isdigit() and int(key) < len(node):
             loc.append(int(key))
             node = node[int(key)]
         else:
@@ -194,7 +194,7 @@ def _unresolved(document: dict[str, Any], ref: str) -> str | None:
         key = token.replace("~1", "/").replace("~0", "~")
         if isinstance(node, dict) and key in node:
             node = node[key]
-        elif isinstance(node, list) and key.isdigit() and int(key) < len(node):
+        elif isinstance(node, list) and key.isascii() and key.isdigit() and int(key) < len(node):
             node = node[int(key)]
         else:
             return f"{ref!r} does not resolve: no {key!r}"

@@ -225,7 +225,7 @@ class SkillFormula(Table):
     @field_validator("steps")
     @classmethod
     def _numbered(cls, steps: dict[str, str]) -> dict[str, str]:
-        bad = [key for key in steps if not (key.isdigit() and int(key) >= 1)]
+        bad = [key for key in steps if not (key.isascii() and key.isdigit() and int(key) >= 1)]
         if bad:
             raise custom_error(f"step keys must be numbers from 1, got {', '.join(map(repr, bad))}")
         return steps

@@ -208,7 +208,7 @@ class DiffStat:
     removed: int = 0
 
 
-_HUNK = re.compile(r"^@@ -\d+(?:,(\d+))? \+\d+(?:,(\d+))? @@")
+_HUNK = re.compile(r"^@@ -\d+(?:,(\d+))? \+\d+(?:,(\d+))? @@", re.ASCII)
 _OCTAL = re.compile(rb"\\([0-7]{3})")
 
 

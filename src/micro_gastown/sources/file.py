@@ -248,7 +248,7 @@ def _line_timestamp(raw: bytes, parse_ts: TimestampParser) -> int | None:
     if type(line) is not str or type(stamp) is not str:
         return None
     try:
-        ts = int(stamp) if stamp.isdigit() else parse_ts(stamp)
+        ts = int(stamp) if stamp.isascii() and stamp.isdigit() else parse_ts(stamp)
     except ValueError:
         return None
     return ts if 0 <= ts <= _MAX_NS else None
@@ -448,13 +448,14 @@ class FileSource:
                 if (
                     stamp.startswith(prefix)
                     and stamp[-1] == "Z"
+                    and stamp.isascii()  # str.isdigit() also says yes to "²", "٣"
                     and fraction.isdigit()
                     and len(fraction) < 10
                 ):
                     ts = second_ns + int(fraction) * scale[len(fraction)]
                 else:
                     try:
-                        ts = int(stamp) if stamp.isdigit() else parse_ts(stamp)
+                        ts = int(stamp) if stamp.isascii() and stamp.isdigit() else parse_ts(stamp)
                     except ValueError:
                         ts = -1
                     if stamp[-1:] == "Z" and ts >= 0:

@@ -135,6 +135,14 @@ def _problems(config_dir: Path) -> list[tuple[str, str, str]]:
         ),
         pytest.param(
             "refine",
+            "[steps]\n1 =",
+            '[steps]\n"\u00b2" =',
+            "steps",
+            "step keys must be numbers from 1, got '\u00b2'",
+            id="superscript-step",
+        ),
+        pytest.param(
+            "refine",
             'name = "refine"',
             'name = "refiner"',
             "formula.name",
