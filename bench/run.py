@@ -214,20 +214,17 @@ def paired_runs(
     return pairs
 
 
-def run_floor(path: Path, lines: int) -> Measurement:
-    command = [sys.executable, str(ROOT / "bench" / "read_floor.py"), str(path)]
-    result = measure(command, OUT / f"floor-{label(lines)}.log")
+def run_script(script: str, name: str, path: Path, lines: int) -> Measurement:
+    """``bench/<script> EXPORT`` as a measured child (the bare parse, the read floor)."""
+    command = [sys.executable, str(ROOT / "bench" / script), str(path)]
+    result = measure(command, OUT / f"{name}-{label(lines)}.log")
     if result.exit_code != 0 and not result.error:
         return _failed(result, f"exit {result.exit_code}")
     return result
 
 
-def run_bare(path: Path, lines: int) -> Measurement:
-    command = [sys.executable, str(ROOT / "bench" / "bare_parse.py"), str(path)]
-    result = measure(command, OUT / f"bare-{label(lines)}.log")
-    if result.exit_code != 0 and not result.error:
-        return _failed(result, f"exit {result.exit_code}")
-    return result
+run_bare = partial(run_script, "bare_parse.py", "bare")
+run_floor = partial(run_script, "read_floor.py", "floor")
 
 
 def run_analyze(path: Path, lines: int) -> Measurement:
