@@ -50,6 +50,20 @@ BREAKS = [
         "model.max_token",
         "unknown key",
     ),
+    Break(  # a dotted key in quotes is one key: the place must not read as two
+        "unknown-quoted-dotted-key",
+        "polecats/log-analyzer.toml",
+        (("max_tokens = 4096", 'max_tokens = 4096\n"max.token" = 5'),),
+        'model."max.token"',
+        "unknown key",
+    ),
+    Break(  # what a terminal would not show as text (or would obey) is escaped
+        "unknown-key-of-control-characters",
+        "polecats/log-analyzer.toml",
+        (("max_tokens = 4096", 'max_tokens = 4096\n"\\u001b[2J\\u202e" = 5'),),
+        'model."\\u001B[2J\\u202E"',
+        "unknown key",
+    ),
     Break(
         "wrong-type",
         "polecats/pr-filer.toml",
