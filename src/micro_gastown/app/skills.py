@@ -35,7 +35,9 @@ from __future__ import annotations
 import datetime as dt
 import os
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
+
+from pydantic import BaseModel, ConfigDict, TypeAdapter, ValidationError
 
 from micro_gastown.app.analyzer import (
     AnalyzeRequest,
@@ -50,13 +52,17 @@ from micro_gastown.app.history import RecordedHistory, read_suppressions
 from micro_gastown.app.refine import RefineRequest, refine
 from micro_gastown.atomicfile import write_atomic
 from micro_gastown.config.configset import load_config
+from micro_gastown.docpath import where_text
 from micro_gastown.engine.executor import Skill, StepContext
-from micro_gastown.errors import GitHubError, SourceError
+from micro_gastown.errors import ConfigError, GitHubError, SourceError
 from micro_gastown.llm.factory import BackendChoice
+from micro_gastown.llm.records import first_problem
 from micro_gastown.logql import DEFAULT_SELECTOR
 from micro_gastown.refine.selection import SkipCode
 from micro_gastown.report.model import Pattern
 from micro_gastown.sources import is_file_source
+
+_T = TypeVar("_T")
 
 _SETTINGS = ("selector", "pushdown")
 """Run settings (not inputs of the analyze formula) the step passes on."""
@@ -193,8 +199,8 @@ class RefineSkill:
             llm=LlmRequest.of(BackendChoice.from_settings(context.settings)),
             allow_unvalidated=bool(inputs.get("allow_unvalidated")),
         )
-        held = context.previous.get("analyze", {}).get("suppressed")
-        history = RecordedHistory(held) if isinstance(held, dict) else None
+        held = _recorded(context, "analyze", "suppressed", _REASONS, None)
+        history = RecordedHistory(held) if held is not None else None
         result = refine(request, meter=context.meter, history=history)
         waiting = [s.pattern_id for s in result.skipped if s.code is SkipCode.OVER_LIMIT]
         for skip in result.skipped:
@@ -252,25 +258,25 @@ class FilePrSkill:
         return None  # filing looks GitHub up before it acts: running it again is the resume
 
     def run(self, context: StepContext) -> dict[str, Any]:
-        refined = context.previous.get("refine", {})
-        fileable = [p for p in refined.get("proposals", []) if p.get("fileable")]
+        refined = _recorded(context, "refine", "proposals", _PROPOSALS, [])
+        fileable = [proposal for proposal in refined if proposal.fileable]
+        report = _recorded(context, "analyze", "output", _PATH, "") or None
         if not fileable:
             return {"output": "", "filed": [], "warnings": ["refine left nothing to file"]}
         config = load_config([Path(d) for d in context.settings.get("config_dirs", [])])
         given = {k: v for k, v in context.inputs.items() if v not in (None, "")}
         inputs = config.skill("file-pr").bind_inputs(given)
         dry_run, llm = inputs.get("dry_run") is True, inputs.get("llm") is True
-        report = context.previous.get("analyze", {}).get("output") or None
         max_new = int(str(inputs.get("max_prs", 1)))
         filed: list[dict[str, Any]] = []
         for index, proposal in enumerate(fileable):
             if max_new <= 0:
-                context.say(f"note: {proposal['pattern_id']}: waits for a later run (max_prs)")
+                context.say(f"note: {proposal.pattern_id}: waits for a later run (max_prs)")
                 continue
             out = context.directory / (f"dry-run-{index + 1}" if index else "dry-run")
             request = FilePrRequest(
-                patch=Path(proposal["patch"]),
-                changes=Path(proposal["changes"]),
+                patch=Path(proposal.patch),
+                changes=Path(proposal.changes),
                 evidence=Path(report) if report else None,
                 repo=Path(str(context.settings.get("repo") or ".")),
                 dry_run=dry_run,
@@ -283,12 +289,45 @@ class FilePrSkill:
             outcome = file_pr(request, meter=context.meter)
             for note in outcome.notes:
                 context.say(f"note: {note}")
-            record = _filing_record(outcome, proposal["pattern_id"], index, context)
+            record = _filing_record(outcome, proposal.pattern_id, index, context)
             if outcome.status is FilingStatus.OPENED:
                 max_new -= 1
             filed.append(record)
         first = next((f["result"] for f in filed if f.get("result")), "")
         return {"output": first, "filed": filed}
+
+
+class _Proposal(BaseModel):
+    """What file-pr reads of one of refine's recorded proposals."""
+
+    model_config = ConfigDict(strict=True, frozen=True, extra="ignore")
+    pattern_id: str
+    fileable: bool
+    changes: str
+    patch: str
+
+
+_PROPOSALS: TypeAdapter[list[_Proposal]] = TypeAdapter(list[_Proposal])
+_PATH: TypeAdapter[str] = TypeAdapter(str, config=ConfigDict(strict=True))
+_REASONS: TypeAdapter[dict[str, str] | None] = TypeAdapter(
+    dict[str, str] | None, config=ConfigDict(strict=True)
+)
+
+
+def _recorded(context: StepContext, step: str, key: str, shape: TypeAdapter[_T], default: _T) -> _T:
+    """An output an earlier step recorded in the run state, checked against the shape this
+    step reads: a run state edited by hand is a ConfigError naming the place, not a Python
+    error from deep inside the step."""
+    outputs = context.previous.get(step, {})
+    if key not in outputs:
+        return default
+    try:
+        return shape.validate_python(outputs[key])
+    except ValidationError as exc:
+        _, problem = first_problem(exc)
+        inside = exc.errors(include_url=False, include_input=False)[0]["loc"]
+        place = where_text(["steps", step, "outputs", key, *inside])
+        raise ConfigError(f"run.json: {place}: {problem}") from None
 
 
 def _spent(context: StepContext) -> float | None:

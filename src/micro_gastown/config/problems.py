@@ -21,6 +21,7 @@ from pydantic import ValidationError
 from pydantic_core import ErrorDetails, PydanticCustomError
 
 from micro_gastown.config.files import ConfigFileError, read_config_text
+from micro_gastown.docpath import where_text
 from micro_gastown.errors import ConfigError
 from micro_gastown.nesting import too_deep_at, too_deep_message
 
@@ -50,39 +51,9 @@ def custom_error(message: str) -> PydanticCustomError:
 
 
 def where(loc: Iterable[int | str]) -> str:
-    """``('steps', 2, 'needs')`` → ``steps[2].needs``; a key that would read as more than
-    one key, or that holds what a terminal does not show as text, is quoted the way TOML
-    writes it: ``output."a.b"``, ``formula."\\u0000"``."""
-    text = ""
-    for part in loc:
-        if isinstance(part, int):
-            text += f"[{part}]"
-        else:
-            plain = part and part.isprintable() and not _SEPARATORS.search(part)
-            name = part if plain else _quoted(part)
-            text += f".{name}" if text else name
-    return text
-
-
-# What would read as a separator of this notation, or as the end of a quoted key. Besides
-# these, a key is quoted when str.isprintable() refuses it (control characters,
-# bidirectional overrides, unassigned code points).
-_SEPARATORS = re.compile(r'[.\[\]"\\\s]')
-
-
-def _quoted(key: str) -> str:
-    """``key`` as a TOML basic string: printable characters as they are, the rest escaped."""
-    out = []
-    for ch in key:
-        if ch in '"\\':
-            out.append("\\" + ch)
-        elif ch.isprintable():
-            out.append(ch)
-        elif ord(ch) < 0x10000:
-            out.append(f"\\u{ord(ch):04X}")
-        else:
-            out.append(f"\\U{ord(ch):08X}")
-    return '"' + "".join(out) + '"'
+    """``('steps', 2, 'needs')`` → ``steps[2].needs``; a key that is not a plain name is
+    quoted (``output."a.b"``, ``formula."\\u0000"``: see :mod:`micro_gastown.docpath`)."""
+    return where_text(loc)
 
 
 _TOML_TYPES: dict[str, str] = {

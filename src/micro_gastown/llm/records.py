@@ -20,7 +20,6 @@ file, and refusing it keeps the ledger's arithmetic exact.
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Sequence
 from decimal import Decimal
@@ -40,6 +39,7 @@ from pydantic import (
 )
 from pydantic_core import PydanticCustomError
 
+from micro_gastown.docpath import where_text
 from micro_gastown.llm.base import CallRecord, Usage
 from micro_gastown.llm.money import MAX_USD, money_text, to_money
 
@@ -230,9 +230,6 @@ class ReplayRecordings(RootModel[dict[str, RecordedAnswer]]):
 
 # -- errors ----------------------------------------------------------------------------------
 
-_PLAIN_KEY = re.compile(r"[A-Za-z0-9_-]{1,100}")
-_KEY_SHOWN = 60
-
 _MESSAGES: Final = {
     "missing": "required, but missing",
     "extra_forbidden": "not a known field",
@@ -244,26 +241,6 @@ _MESSAGES: Final = {
     "int_type": "expected an integer",
     "float_type": "expected a number",
 }
-
-
-def _key_text(part: str | int) -> str:
-    """A key as a message shows it: plain when it is a plain name, else quoted (so a
-    newline or a megabyte in a hostile key cannot break the one-line message)."""
-    if isinstance(part, int):
-        return f"[{part}]"
-    if _PLAIN_KEY.fullmatch(part):
-        return part
-    shown = part if len(part) <= _KEY_SHOWN else part[:_KEY_SHOWN] + "..."
-    return json.dumps(shown)
-
-
-def where_text(location: Sequence[str | int]) -> str:
-    """``k.calls[0].usage``: the path to a value inside a document."""
-    text = ""
-    for part in location:
-        shown = _key_text(part)
-        text += shown if not text or shown.startswith("[") else f".{shown}"
-    return text
 
 
 def first_problem(error: ValidationError) -> tuple[str, str]:

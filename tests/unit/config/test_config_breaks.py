@@ -61,7 +61,7 @@ BREAKS = [
         "unknown-key-of-control-characters",
         "polecats/log-analyzer.toml",
         (("max_tokens = 4096", 'max_tokens = 4096\n"\\u001b[2J\\u202e" = 5'),),
-        'model."\\u001B[2J\\u202E"',
+        'model."\\u001b[2J\\u202e"',
         "unknown key",
     ),
     Break(

@@ -1,4 +1,5 @@
-"""The analyze skill reads its step inputs through the skill formula's [input] table."""
+"""The analyze skill reads its step inputs through the skill formula's [input] table; the
+file-pr skill reads what earlier steps recorded only in the shape it expects."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from micro_gastown.app.skills import AnalyzeSkill
+from micro_gastown.app.skills import AnalyzeSkill, FilePrSkill
 from micro_gastown.engine.executor import StepContext
 from micro_gastown.errors import ConfigError, SourceError
 from micro_gastown.llm.ledger import CostLedger
@@ -74,3 +75,53 @@ def test_a_corrupt_export_is_not_worth_another_attempt(tmp_path: Path) -> None:
     with pytest.raises(SourceError, match="corrupt or truncated gzip") as caught:
         AnalyzeSkill().run(_context(tmp_path, dict(WINDOW), {"source": f"file:{corrupt}"}))
     assert caught.value.retryable is False
+
+
+def _filing_context(tmp_path: Path, previous: dict[str, dict[str, Any]]) -> StepContext:
+    return StepContext(
+        "r1", "file-pr", {"dry_run": "true"}, tmp_path, {}, previous, CostLedger().meter("f")
+    )
+
+
+_PROPOSAL = {"pattern_id": "p1", "fileable": True, "changes": "c.json", "patch": "c.diff"}
+
+
+@pytest.mark.parametrize(
+    ("previous", "place", "problem"),
+    [
+        ({"refine": {"proposals": [["p1"]]}}, "steps.refine.outputs.proposals[0]", "object"),
+        (
+            {"refine": {"proposals": [{**_PROPOSAL, "patch": None}]}},
+            "steps.refine.outputs.proposals[0].patch",
+            "string",
+        ),
+        (
+            {"refine": {"proposals": [{**_PROPOSAL, "fileable": "yes"}]}},
+            "steps.refine.outputs.proposals[0].fileable",
+            "boolean",
+        ),
+        ({"refine": {"proposals": {"0": _PROPOSAL}}}, "steps.refine.outputs.proposals", "array"),
+        (
+            {"refine": {"proposals": [_PROPOSAL]}, "analyze": {"output": 5}},
+            "steps.analyze.outputs.output",
+            "string",
+        ),
+    ],
+)
+def test_file_pr_refuses_an_edited_run_state_naming_the_place(
+    tmp_path: Path, previous: dict[str, dict[str, Any]], place: str, problem: str
+) -> None:
+    """What file-pr reads of refine's and analyze's recorded outputs is checked: a run.json
+    edited by hand fails the step with a ConfigError naming the key, not a Python error
+    from inside the step."""
+    with pytest.raises(ConfigError, match=problem) as caught:
+        FilePrSkill().run(_filing_context(tmp_path, previous))
+    assert str(caught.value).startswith(f"run.json: {place}: ")
+    assert list(tmp_path.iterdir()) == []  # nothing was filed or written
+
+
+def test_file_pr_with_nothing_fileable_recorded_files_nothing(tmp_path: Path) -> None:
+    """No proposals recorded (refine found nothing), or none fileable: a warning, no PR."""
+    for previous in ({}, {"refine": {"proposals": [{**_PROPOSAL, "fileable": False}]}}):
+        outputs = FilePrSkill().run(_filing_context(tmp_path, previous))
+        assert outputs == {"output": "", "filed": [], "warnings": ["refine left nothing to file"]}
