@@ -208,7 +208,7 @@ class ActionSettings(BaseModel):
     @field_validator("config_dirs")
     @classmethod
     def _config_dirs(cls, value: tuple[Path, ...]) -> tuple[Path, ...]:
-        missing = [str(path) for path in value if not path.is_dir()]
+        missing = [repr(str(path)) for path in value if not path.is_dir()]  # quoted, escaped
         if missing:
             raise ValueError(f"no such directory: {', '.join(missing)}")
         return value

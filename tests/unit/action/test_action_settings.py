@@ -147,6 +147,22 @@ def test_every_problem_is_reported_at_once(tmp_path: Path) -> None:
     assert any(p.startswith("since 'yesterday': expected a duration") for p in problems)
 
 
+def test_config_dirs_that_do_not_exist_are_named_quoted(tmp_path: Path) -> None:
+    """Of several config dirs (one a line), the missing ones are named, quoted and escaped:
+    an escape sequence in an input reaches the workflow log as text."""
+    real = tmp_path / "real"
+    real.mkdir()
+    hostile = "gone\x1b[2J"
+    problems = _problems(
+        {
+            "INPUT_COMMAND": "analyze",
+            "INPUT_REPO": str(tmp_path),
+            "INPUT_CONFIG_DIR": f"{real}\n{hostile}",
+        }
+    )
+    assert problems == (f"config-dir '{real}\\ngone\\x1b[2J': no such directory: 'gone\\x1b[2J'",)
+
+
 def test_a_missing_command_is_named() -> None:
     assert _problems({}) == ("command: required: one of evolve, analyze, rollback-check",)
 
