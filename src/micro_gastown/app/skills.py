@@ -52,7 +52,6 @@ from micro_gastown.app.history import RecordedHistory, read_suppressions
 from micro_gastown.app.refine import RefineRequest, refine
 from micro_gastown.atomicfile import write_atomic
 from micro_gastown.config.configset import load_config
-from micro_gastown.docpath import where_text
 from micro_gastown.engine.executor import Skill, StepContext
 from micro_gastown.errors import ConfigError, GitHubError, SourceError
 from micro_gastown.llm.factory import BackendChoice
@@ -180,6 +179,8 @@ class RefineSkill:
         return None  # its worktrees are gone when it ends: simply run it again
 
     def run(self, context: StepContext) -> dict[str, Any]:
+        held = _recorded(context, "analyze", "suppressed", _REASONS, None)
+        history = RecordedHistory(held) if held is not None else None
         inputs = _refine_inputs(context)
         repo = context.settings.get("repo")
         if not repo:
@@ -199,8 +200,6 @@ class RefineSkill:
             llm=LlmRequest.of(BackendChoice.from_settings(context.settings)),
             allow_unvalidated=bool(inputs.get("allow_unvalidated")),
         )
-        held = _recorded(context, "analyze", "suppressed", _REASONS, None)
-        history = RecordedHistory(held) if held is not None else None
         result = refine(request, meter=context.meter, history=history)
         waiting = [s.pattern_id for s in result.skipped if s.code is SkipCode.OVER_LIMIT]
         for skip in result.skipped:
@@ -324,9 +323,7 @@ def _recorded(context: StepContext, step: str, key: str, shape: TypeAdapter[_T],
     try:
         return shape.validate_python(outputs[key])
     except ValidationError as exc:
-        _, problem = first_problem(exc)
-        inside = exc.errors(include_url=False, include_input=False)[0]["loc"]
-        place = where_text(["steps", step, "outputs", key, *inside])
+        place, problem = first_problem(exc, at=("steps", step, "outputs", key))
         raise ConfigError(f"run.json: {place}: {problem}") from None
 
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import re
 import tomllib
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time
 from pathlib import Path
@@ -48,12 +48,6 @@ def problems_error(problems: Sequence[Problem]) -> ConfigError:
 def custom_error(message: str) -> PydanticCustomError:
     """A validation error whose text is exactly ``message`` (braces in it are safe)."""
     return PydanticCustomError("config", "{message}", {"message": message})
-
-
-def where(loc: Iterable[int | str]) -> str:
-    """``('steps', 2, 'needs')`` → ``steps[2].needs``; a key that is not a plain name is
-    quoted (``output."a.b"``, ``formula."\\u0000"``: see :mod:`micro_gastown.docpath`)."""
-    return where_text(loc)
 
 
 _TOML_TYPES: dict[str, str] = {
@@ -116,7 +110,8 @@ def validation_problems(
 ) -> list[Problem]:
     """One problem per pydantic error, located by table and key."""
     return [
-        Problem(path, where([*prefix, *error["loc"]]), _message(error)) for error in exc.errors()
+        Problem(path, where_text([*prefix, *error["loc"]]), _message(error))
+        for error in exc.errors()
     ]
 
 

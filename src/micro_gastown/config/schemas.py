@@ -18,7 +18,8 @@ from urllib.parse import unquote
 from jsonschema import Draft7Validator
 
 from micro_gastown.config.files import ConfigFileError, read_config_text
-from micro_gastown.config.problems import Problem, where
+from micro_gastown.config.problems import Problem
+from micro_gastown.docpath import where_text
 from micro_gastown.nesting import too_deep_at, too_deep_message
 
 DRAFT_07 = "http://json-schema.org/draft-07/schema#"
@@ -54,12 +55,12 @@ def check_schema(path: Path, document: dict[str, Any]) -> list[Problem]:
         problems.append(Problem(path, "$schema", f"should be {DRAFT_07!r}, got {declared!r}"))
     meta = Draft7Validator(Draft7Validator.META_SCHEMA)
     for error in sorted(meta.iter_errors(document), key=lambda e: list(map(str, e.path))):
-        problems.append(Problem(path, where(error.path) or "(document)", error.message))
+        problems.append(Problem(path, where_text(error.path) or "(document)", error.message))
     cycles: set[frozenset[_Loc]] = set()  # each loop once, at its first $ref
     for loc, ref in _refs(document, ()):
         message = _unresolved(document, ref)
         if message:
-            problems.append(Problem(path, where([*loc, "$ref"]), message))
+            problems.append(Problem(path, where_text([*loc, "$ref"]), message))
             continue
         cycle = _ref_cycle(document, loc)
         if cycle is not None and frozenset(cycle) not in cycles:
@@ -68,7 +69,7 @@ def check_schema(path: Path, document: dict[str, Any]) -> list[Problem]:
             problems.append(
                 Problem(
                     path,
-                    where([*loc, "$ref"]),
+                    where_text([*loc, "$ref"]),
                     f"{ref!r} leads back here without descending into the value "
                     f"({shown}): validation would never end",
                 )

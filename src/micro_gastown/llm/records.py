@@ -243,12 +243,13 @@ _MESSAGES: Final = {
 }
 
 
-def first_problem(error: ValidationError) -> tuple[str, str]:
-    """Where the first problem of ``error`` is, and what it is, for a one-line message
-    (with how many more there are). Never shows the input: it may be huge or nested."""
+def first_problem(error: ValidationError, at: Sequence[str | int] = ()) -> tuple[str, str]:
+    """Where the first problem of ``error`` is (below ``at``, the place of the validated
+    value in its document), and what it is, for a one-line message (with how many more
+    there are). Never shows the input: it may be huge or nested."""
     problems = error.errors(include_url=False, include_input=False, include_context=True)
     first = problems[0]
-    location = list(first["loc"])
+    location = [*at, *first["loc"]]
     context = first.get("ctx") or {}
     if first["type"] == _TOTAL_MISMATCH:
         location.append(str(context["field"]))

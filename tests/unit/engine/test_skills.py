@@ -1,5 +1,5 @@
 """The analyze skill reads its step inputs through the skill formula's [input] table; the
-file-pr skill reads what earlier steps recorded only in the shape it expects."""
+refine and file-pr skills read what earlier steps recorded only in the shape they expect."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from micro_gastown.app.skills import AnalyzeSkill, FilePrSkill
+from micro_gastown.app.skills import AnalyzeSkill, FilePrSkill, RefineSkill
 from micro_gastown.engine.executor import StepContext
 from micro_gastown.errors import ConfigError, SourceError
 from micro_gastown.llm.ledger import CostLedger
@@ -125,3 +125,23 @@ def test_file_pr_with_nothing_fileable_recorded_files_nothing(tmp_path: Path) ->
     for previous in ({}, {"refine": {"proposals": [{**_PROPOSAL, "fileable": False}]}}):
         outputs = FilePrSkill().run(_filing_context(tmp_path, previous))
         assert outputs == {"output": "", "filed": [], "warnings": ["refine left nothing to file"]}
+
+
+@pytest.mark.parametrize("suppressed", [{"p1": 5}, ["p1"], "p1"])
+def test_refine_refuses_edited_suppressions_naming_the_place(
+    tmp_path: Path, suppressed: object
+) -> None:
+    """The suppressions analyze recorded (pattern id -> why) are read only as that: an edited
+    run.json is a ConfigError naming the key, before refine reads anything else."""
+    context = StepContext(
+        "r1",
+        "refine",
+        {},
+        tmp_path,
+        {},
+        {"analyze": {"suppressed": suppressed}},
+        CostLedger().meter("refine"),
+    )
+    with pytest.raises(ConfigError, match=r"^run\.json: steps\.analyze\.outputs\.suppressed"):
+        RefineSkill().run(context)
+    assert list(tmp_path.iterdir()) == []
