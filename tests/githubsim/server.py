@@ -181,6 +181,9 @@ class GitHubHandler(QuietHandler):
         self, exchange: Exchange, status: int, headers: list[tuple[str, str]], payload: bytes
     ) -> None:
         exchange.status, exchange.response_headers = status, headers
+        # Stamped before the first byte goes out: the client cannot have read the answer
+        # (and started a Retry-After sleep) earlier. Recorded only once the write succeeded.
+        writing = time.time()
         self.send_response(status)
         for name, value in headers:
             self.send_header(name, value)
@@ -189,7 +192,7 @@ class GitHubHandler(QuietHandler):
         if payload:
             self.wfile.write(payload)
         self.wfile.flush()
-        exchange.answered = time.time()
+        exchange.answered = writing
 
     def _serve_git(
         self, sim: GitHubSim, exchange: Exchange, authorization: str | None, body: bytes

@@ -42,7 +42,8 @@ class Exchange:
     git: bool = False
     status: int | None = None
     answered: float | None = None
-    """``time.time()`` when the answer was written (None: the connection was dropped)."""
+    """``time.time()`` just before the answer's first byte was written, set once the whole
+    answer was (None: the connection was dropped). The client cannot have read it earlier."""
     response_headers: list[tuple[str, str]] = field(default_factory=list)
     fault: FaultKind | None = None
     authorization: str | None = field(default=None, repr=False)
