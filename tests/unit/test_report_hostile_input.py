@@ -352,3 +352,22 @@ def test_any_json_event_is_parsed_or_skipped_and_the_report_is_always_written(
     assert document["summary"]["events_analyzed"] == parsed
     assert sum(document["metadata"]["skipped"].values()) == skips.total
     orjson.dumps(document)  # what the markdown and the LLM digest write with
+
+
+def test_a_source_note_quoting_log_labels_is_redacted() -> None:
+    """Notes quote stream selectors (Loki paging inside one nanosecond): label values are
+    log text, so a token among them is redacted like any other."""
+    token = "ghp_U8JZpDE0iGXlD6gNCFbaEPFjbD0kH8Oool8D"
+    source = _Entries([])
+    source.stats.notes.append(f'more than 10 entries of stream {{user="{token}"}} share one ns')
+    report = assemble_report(
+        _run([]),
+        source,  # type: ignore[arg-type]
+        TimeWindow(),
+        AnalysisSettings(),
+        None,
+        duration_ms=1,
+        generated_at=datetime(2025, 11, 21, tzinfo=UTC),
+    )
+    (note,) = [n for n in report.metadata.notes if "share one ns" in n]
+    assert note == 'more than 10 entries of stream {user="[REDACTED:github-token]"} share one ns'

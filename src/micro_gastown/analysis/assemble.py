@@ -6,11 +6,13 @@ keys, details, recommendations and LogQL, since error templates come from log te
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from datetime import datetime
 from typing import Any
 
 from micro_gastown import __version__
 from micro_gastown.analysis.scan import AnalysisRun, AnalysisSettings
+from micro_gastown.analysis.secret_names import WILDCARD, SecretNames
 from micro_gastown.detectors import Finding
 from micro_gastown.detectors.series import BucketLayout, bucket_layout, count_query, rebucket
 from micro_gastown.dsl import DslModel
@@ -44,13 +46,14 @@ def no_events_note(outside_window: int) -> str:
 
 
 def _sample(event: Event, redactor: Redactor) -> SampleEvent:
-    labels = {k: str(redactor.redact_value(v)) for k, v in event.labels.items()}
+    redacted = redactor.redact_value(event.labels)  # names too: a label's name is log text
+    labels = {str(k): str(v) for k, v in redacted.items()} if isinstance(redacted, dict) else {}
     fields = redactor.redact_value(event.fields)
     return SampleEvent(
         timestamp=format_ns(event.ts_ns),
         timestamp_ns=str(event.ts_ns),
         labels=labels,
-        node=event.node,
+        node=redactor.redact_text(event.node) if event.node is not None else None,
         event=fields if isinstance(fields, dict) else {"value": fields},
     )
 
@@ -60,14 +63,14 @@ def _out_of_order(finding: Finding, by_node: dict[str, int]) -> int | None:
     return sum(by_node.get(node, 0) for node in set(finding.nodes)) or None
 
 
-def _series(finding: Finding, layout: BucketLayout | None, redactor: Redactor) -> Series | None:
+def _series(finding: Finding, layout: BucketLayout | None, names: SecretNames) -> Series | None:
     """The finding's counts per bucket of the report's window (see detectors.series)."""
     counted = finding.series
     if counted is None or layout is None:
         return None
 
     def query(log_query: str | None) -> str | None:
-        return redactor.redact_text(count_query(log_query, layout)) if log_query else None
+        return names.query(count_query(log_query, layout)) if log_query else None
 
     exposure = counted.exposure
     return Series(
@@ -97,6 +100,33 @@ def series_layout(run: AnalysisRun, window: TimeWindow) -> BucketLayout | None:
     return bucket_layout(start, end) if start is not None else None
 
 
+def _secret_names(finding: Finding, redactor: Redactor) -> SecretNames:
+    """The finding's strings from the logs (key, nodes, samples' nodes, details; those with a
+    Drain wildcard, and the ``template`` key, are templates) that a text may quote."""
+    names: set[str] = set(finding.nodes)
+    names.update(event.node for event in finding.samples[:5] if event.node is not None)
+    templates: set[str] = set()
+    for name, value in finding.key.items():
+        if value is not None:
+            (templates if name == "template" else names).add(value)
+    for text in _strings(finding.details, depth=0):
+        (templates if WILDCARD in text else names).add(text)
+    return SecretNames(redactor, names, templates)
+
+
+def _strings(value: object, depth: int) -> Iterator[str]:
+    """The strings (dict keys too) of a detector's details, nested at most 8 deep."""
+    if isinstance(value, str):
+        yield value
+    elif depth < 8 and isinstance(value, dict):
+        for key, item in value.items():
+            yield from _strings(key, depth + 1)
+            yield from _strings(item, depth + 1)
+    elif depth < 8 and isinstance(value, list | tuple):
+        for item in value:
+            yield from _strings(item, depth + 1)
+
+
 def _pattern(
     finding: Finding,
     redactor: Redactor,
@@ -105,12 +135,13 @@ def _pattern(
     out_of_order_nodes: dict[str, int],
     layout: BucketLayout | None,
 ) -> Pattern:
+    names = _secret_names(finding, redactor)
     key: dict[str, str | None] = {
         name: redactor.redact_text(value) if value is not None else None
         for name, value in finding.key.items()
     }
-    details: Any = redactor.redact_value(finding.details)
-    logql = redactor.redact_text(finding.logql) if finding.logql else None
+    details: Any = redactor.redact_value(names.value(finding.details))
+    logql = names.query(finding.logql) if finding.logql else None
     if logql and link_range is not None:
         logql = over_window(logql, *link_range)  # its figure over exactly the window
     url = None
@@ -122,12 +153,12 @@ def _pattern(
         severity=finding.severity,
         occurrences=max(finding.occurrences, 1),
         details=details,
-        recommendation=redactor.redact_text(finding.recommendation),
+        recommendation=names.prose(finding.recommendation),
         key=key,
         grafana_query=logql,
         grafana_url=url,
         sample_events=[_sample(event, redactor) for event in finding.samples[:5]],
-        series=_series(finding, layout, redactor),
+        series=_series(finding, layout, names),
         out_of_order_events=_out_of_order(finding, out_of_order_nodes),
     )
 
@@ -240,7 +271,7 @@ def assemble_report(
         events_analyzed=events_analyzed,
         events_by_type=run.events_by_type,
         skipped=run.skips.as_dict(),
-        unknown_types=dict(run.skips.unknown_types.most_common(20)),
+        unknown_types=_unknown_types(run, redactor),
         unattributed_events=run.unattributed,
         attribution=attribution_gaps(run),
         out_of_order_events=run.out_of_order,
@@ -251,7 +282,7 @@ def assemble_report(
         thresholds={k: float(v) for k, v in settings.thresholds.model_dump().items()},
         dsl_repo=str(dsl.root) if dsl is not None else None,
         declared_edges=len(dsl.edges()) if dsl is not None else None,
-        notes=notes,
+        notes=[redactor.redact_text(note) for note in notes],  # a note may quote labels
     )
     summary = Summary(
         total_patterns=len(patterns),
@@ -262,6 +293,16 @@ def assemble_report(
         events_analyzed=events_analyzed,
     )
     return PatternReport(patterns=patterns, summary=summary, metadata=metadata)
+
+
+def _unknown_types(run: AnalysisRun, redactor: Redactor) -> dict[str, int]:
+    """The 20 commonest event types nobody reads, by name as the report may show it (a
+    ``type`` is log text: one holding a secret is counted under its redacted name)."""
+    shown: dict[str, int] = {}
+    for name, n in run.skips.unknown_types.most_common(20):
+        clean = redactor.redact_text(name)
+        shown[clean] = shown.get(clean, 0) + n
+    return shown
 
 
 def attribution_gaps(run: AnalysisRun) -> list[AttributionGap]:

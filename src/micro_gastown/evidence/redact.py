@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import functools
 import re
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from typing import Any, Final
 
 from micro_gastown.evidence.sanitize import neutralize_text
@@ -51,6 +51,10 @@ SECRET_FIELD: Final = "secret-field"
 # Scan this far past ``max_chars`` so a secret straddling the cut is still recognised whole.
 _SCAN_MARGIN: Final = 1024
 
+# Texts this short are cached per redactor, at most this many (about 1 MB at worst).
+_CACHED_CHARS: Final = 200
+_CACHED_TEXTS: Final = 4096
+
 
 class Redactor:
     """Replaces secrets in text and JSON-like values with ``[REDACTED:<kind>]`` markers.
@@ -77,16 +81,27 @@ class Redactor:
         kinds = sorted({rule.kind for rule in self._rules} | {SECRET_FIELD})
         self.kinds: frozenset[str] = frozenset(kinds)
         alternatives = "|".join(map(re.escape, kinds))
-        self._marker = re.compile(rf"\[REDACTED:(?:{alternatives})\]")
+        self._marker = re.compile(rf"\[REDACTED:({alternatives})\]")
+        self._short = functools.lru_cache(maxsize=_CACHED_TEXTS)(self._redact_text)
 
     def marker(self, kind: str) -> str:
         return REDACTED.format(kind=kind)
 
+    def replace_markers(self, text: str, by: Callable[[str], str]) -> str:
+        """``text`` with each of this redactor's markers replaced by ``by(kind)``."""
+        return self._marker.sub(lambda match: by(match.group(1)), text)
+
     def redact_text(self, text: str) -> str:
         """Return ``text`` with invisible characters stripped and every secret replaced.
 
-        Idempotent: redacting the result again returns it unchanged.
+        Idempotent: redacting the result again returns it unchanged. Short texts (names,
+        label keys: a report redacts the same ones many times) are answered from a cache.
         """
+        if len(text) <= _CACHED_CHARS:
+            return self._short(text)
+        return self._redact_text(text)
+
+    def _redact_text(self, text: str) -> str:
         body = neutralize_text(text)
         truncated = body.endswith(TRUNCATED)
         if truncated:
