@@ -155,3 +155,18 @@ def test_names_without_a_secret_change_nothing() -> None:
     text = 'node="route" | model="claude-haiku-4-5" | message=~`timeout .*? ms`'
     assert swaps.query(text) == text
     assert swaps.value({"nodes": ["route"]}) == {"nodes": ["route"]}
+
+
+def test_findings_whose_names_redact_alike_keep_distinct_ids(tmp_path: Path) -> None:
+    """Two nodes named by different high-entropy secrets both read
+    ``[REDACTED:base64-high-entropy-string]``: one key, but two findings that refine and
+    file-pr must be able to pick apart."""
+    report = analyze(_hostile_export(), tmp_path)
+    ids = [p.id for p in report.patterns]
+    assert len(ids) == len(set(ids))
+    edges = [p for p in report.patterns if p.type.value == "failed_transition"]
+    keys = [str(p.key) for p in edges]
+    (shared,) = {key for key in keys if keys.count(key) > 1}  # the keys do collide
+    first, *others = sorted(p.id for p in edges if str(p.key) == shared)
+    assert others
+    assert others == [f"{first}-{n}" for n in range(2, len(others) + 2)]

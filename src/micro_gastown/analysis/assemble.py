@@ -223,6 +223,7 @@ def assemble_report(
         ),
         key=lambda p: (p.severity.rank, _TYPE_ORDER[p.type], -p.occurrences, p.id),
     )
+    patterns = _distinct_ids(patterns)
     by_severity = dict.fromkeys(Severity, 0)
     for pattern in patterns:
         by_severity[pattern.severity] += 1
@@ -293,6 +294,20 @@ def assemble_report(
         events_analyzed=events_analyzed,
     )
     return PatternReport(patterns=patterns, summary=summary, metadata=metadata)
+
+
+def _distinct_ids(patterns: list[Pattern]) -> list[Pattern]:
+    """Findings whose keys differ only in a secret redact alike, and so share an id; in
+    report order, the second and later get ``-2``, ``-3``, ... (a fingerprint ends in ten hex
+    digits, so no other finding's id can end so). Refine and file-pr pick findings by id."""
+    seen: dict[str, int] = {}
+    distinct: list[Pattern] = []
+    for pattern in patterns:
+        n = seen[pattern.id] = seen.get(pattern.id, 0) + 1
+        distinct.append(
+            pattern if n == 1 else pattern.model_copy(update={"id": f"{pattern.id}-{n}"})
+        )
+    return distinct
 
 
 def _unknown_types(run: AnalysisRun, redactor: Redactor) -> dict[str, int]:

@@ -138,9 +138,10 @@ def _check_unchanged(before: PatternReport, after: PatternReport) -> None:
     """Only order and recommendation text may differ: no invented, dropped or altered
     finding, count or piece of evidence.
 
-    The findings are compared as a sorted list, not by id: two findings can share an id
-    (keys that differ only in a secret redact alike), and a ranking by id then keeps one of
-    them twice and drops the other, which a comparison by id would not see."""
+    The findings are compared as a sorted list, not by id: in a report read from a file
+    two findings can share an id (our reports number them apart, see assemble), and a
+    ranking by id then keeps one of them twice and drops the other, which a comparison by
+    id would not see."""
 
     def facts(report: PatternReport) -> list[bytes]:
         return sorted(
