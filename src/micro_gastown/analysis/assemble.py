@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from datetime import datetime
+from itertools import islice
 from typing import Any
 
 from micro_gastown import __version__
@@ -109,22 +110,23 @@ def _secret_names(finding: Finding, redactor: Redactor) -> SecretNames:
     for name, value in finding.key.items():
         if value is not None:
             (templates if name == "template" else names).add(value)
-    for text in _strings(finding.details, depth=0):
+    for text in _strings(finding.details, redactor.max_items, depth=0):
         (templates if WILDCARD in text else names).add(text)
     return SecretNames(redactor, names, templates)
 
 
-def _strings(value: object, depth: int) -> Iterator[str]:
-    """The strings (dict keys too) of a detector's details, nested at most 8 deep."""
+def _strings(value: object, items: int, depth: int) -> Iterator[str]:
+    """The strings (dict keys too) of a detector's details, as far as the report shows
+    them: ``items`` per container, 8 levels deep (the redactor cuts the rest)."""
     if isinstance(value, str):
         yield value
     elif depth < 8 and isinstance(value, dict):
-        for key, item in value.items():
-            yield from _strings(key, depth + 1)
-            yield from _strings(item, depth + 1)
+        for key, item in islice(value.items(), items):
+            yield from _strings(key, items, depth + 1)
+            yield from _strings(item, items, depth + 1)
     elif depth < 8 and isinstance(value, list | tuple):
-        for item in value:
-            yield from _strings(item, depth + 1)
+        for item in islice(value, items):
+            yield from _strings(item, items, depth + 1)
 
 
 def _pattern(

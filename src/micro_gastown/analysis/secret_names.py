@@ -71,11 +71,12 @@ class SecretNames:
         return self._redactor.redact_text(_swap(text, self._query))
 
     def value(self, value: object) -> object:
-        """A JSON-like value (details) with every string passed through :meth:`prose`."""
+        """A JSON-like value (details) with every such name replaced in every string; the
+        caller redacts the result (``Redactor.redact_value``, which also bounds it)."""
         if not self._prose:
             return value
         if isinstance(value, str):
-            return self.prose(value)
+            return _swap(value, self._prose)
         if isinstance(value, dict):
             return {
                 self.value(k) if isinstance(k, str) else k: self.value(v) for k, v in value.items()
