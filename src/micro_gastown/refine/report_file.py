@@ -58,7 +58,8 @@ def load_report(path: Path) -> PatternReport:
         error = exc.errors()[0]
         where = ".".join(str(part) for part in error["loc"]) or "(top level)"
         more = f" (and {exc.error_count() - 1} more)" if exc.error_count() > 1 else ""
-        _fail(path, f"not a PatternReport: {where}: {error['msg']}{more}")
+        why = str(error["msg"]).removeprefix("Value error, ")  # our own validators' words
+        _fail(path, f"not a PatternReport: {where}: {why}{more}")
 
 
 def _check_numbers(path: Path, data: object) -> None:

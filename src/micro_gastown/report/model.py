@@ -231,6 +231,21 @@ class PatternReport(_Model):
     summary: Summary
     metadata: Metadata | None = None
 
+    @field_validator("patterns")
+    @classmethod
+    def _ids_are_unique(cls, patterns: list[Pattern]) -> list[Pattern]:
+        """Refine, file-pr and the review pick findings by id (analyze numbers apart the
+        findings whose keys redact alike), so a report naming one id twice is refused."""
+        first: dict[str, int] = {}
+        for index, pattern in enumerate(patterns):
+            earlier = first.setdefault(pattern.id, index)
+            if earlier != index:
+                raise ValueError(
+                    f"patterns[{index}] has the id of patterns[{earlier}] ({pattern.id}): "
+                    "every finding needs its own id"
+                )
+        return patterns
+
     def to_json(self) -> bytes:
         """The report as the schema describes it: absent optionals are omitted, never null."""
         return orjson.dumps(
