@@ -87,6 +87,10 @@ class Redactor:
     def marker(self, kind: str) -> str:
         return REDACTED.format(kind=kind)
 
+    def count_markers(self, text: str) -> int:
+        """How many of this redactor's markers ``text`` holds."""
+        return sum(1 for _ in self._marker.finditer(text))
+
     def replace_markers(self, text: str, by: Callable[[str], str]) -> str:
         """``text`` with each of this redactor's markers replaced by ``by(kind)``."""
         return self._marker.sub(lambda match: by(match.group(1)), text)

@@ -15,6 +15,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Final
 
+from micro_gastown.evidence.redact import default_redactor
 from micro_gastown.evidence.sanitize import neutralize_line
 from micro_gastown.refine.model import Edit, EditFailure, EditFailureCode
 from micro_gastown.refine.paths import printable
@@ -177,14 +178,21 @@ def _final(state: _FileState) -> str:
 
 
 def _not_found(shown: str, text: str, old: str) -> str:
-    """What the model is told: the line of the file closest to its old text, if any."""
+    """What the model is told: the line of the file closest to its old text, if any,
+    secrets redacted (the file's own line, which the prompt showed redacted)."""
+    redactor = default_redactor()
+    if redactor.count_markers(old):
+        return (
+            f"old_text of {shown} takes in a [REDACTED:...] marker: the file holds a secret "
+            "there, which you were not shown; edit lines that hold none"
+        )
     wanted = max((line.strip() for line in old.splitlines()), key=len, default="")
     wanted = wanted[:_COMPARED_LIMIT]
     lines = [line.strip()[:_COMPARED_LIMIT] for line in text.splitlines() if line.strip()]
     close = difflib.get_close_matches(wanted, lines, n=1, cutoff=0.6) if wanted else []
     if not close:
         return f"old_text not found in {shown}; no line of the file is close to it"
-    line = neutralize_line(close[0])
+    line = neutralize_line(redactor.redact_text(close[0]))
     if len(line) > _CLOSEST_LIMIT:
         line = line[: _CLOSEST_LIMIT - 1] + "…"
     return f"old_text not found in {shown}; closest line: {line}"

@@ -20,20 +20,21 @@ of its inputs, byte for byte (replayed answers are keyed on it).
 
 from __future__ import annotations
 
+import functools
 import json
 import math
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from decimal import Decimal
 from typing import Any, Final
 
 from micro_gastown.errors import LlmOutputError
-from micro_gastown.evidence.redact import default_redactor
+from micro_gastown.evidence.redact import Redactor, default_redactor
 from micro_gastown.evidence.sanitize import neutralize_line, neutralize_text
 from micro_gastown.llm.base import Usage, estimate_tokens
 from micro_gastown.llm.models import model_info
 from micro_gastown.llm.money import format_usd, money_text, to_money
-from micro_gastown.refine.context import ContextFile, FindingContext, OmittedFile
+from micro_gastown.refine.context import MAX_FILE_BYTES, ContextFile, FindingContext, OmittedFile
 from micro_gastown.refine.model import Edit, EditFailure, Rejection
 from micro_gastown.refine.selection import Candidate
 from micro_gastown.report.changes import Confidence
@@ -157,7 +158,7 @@ guardrail in code, which records the rule an edit broke."""
 def render_prompt(candidate: Candidate, context: FindingContext, report: PatternReport) -> str:
     """The user message asking for a change that addresses ``candidate``, showing the
     files of ``context``. Deterministic: the same inputs give the same bytes."""
-    files = [(f, _file_tag(f.text)) for f in context.files]
+    files = [(shown, _file_tag(shown.text)) for shown in map(without_secrets, context.files)]
     special = [(f.path, tag) for f, tag in files if tag != FILE_TAG]
     parts = [
         _INTRO,
@@ -375,6 +376,30 @@ def _file_tag(text: str) -> str:
         number += 1
         tag = f"{FILE_TAG}-{number}"
     return tag
+
+
+def without_secrets(file: ContextFile) -> ContextFile:
+    """``file`` as the model may see it: a secret the checkout holds (a key pasted into a
+    comment or a template) is replaced by its ``[REDACTED:<kind>]`` marker, and the file
+    carries a note saying so. A file without one is shown exactly as it is.
+
+    The model copies ``old_text`` from what it sees, so an edit that takes in a marker is
+    not found in the real file (and the repair message says why), and one that writes a
+    marker is refused as adding a secret: secrets are never edited blind."""
+    redactor = _file_redactor()
+    clean = redactor.redact_text(file.text)
+    if redactor.count_markers(clean) == redactor.count_markers(file.text):
+        return file
+    return replace(file, text=clean, reason=f"{file.reason}; {SECRETS_HIDDEN}")
+
+
+SECRETS_HIDDEN: Final = "secrets in it are shown as [REDACTED:<kind>]: leave those lines alone"
+
+
+@functools.cache
+def _file_redactor() -> Redactor:
+    """The default rules, without the default's 4,096-character cut: a file is shown whole."""
+    return Redactor(max_chars=MAX_FILE_BYTES)
 
 
 def _attribute(value: str) -> str:

@@ -207,3 +207,30 @@ def test_the_input_mapping_is_not_changed() -> None:
     texts = {FAQ: "a\n"}
     apply_edits(texts, [(FAQ, edit("a", "b"))])
     assert texts == {FAQ: "a\n"}
+
+
+TOKEN = "ghp_U8JZpDE0iGXlD6gNCFbaEPFjbD0kH8Oool8D"
+
+
+def test_the_closest_line_never_repeats_a_secret_of_the_file() -> None:
+    """The repair message goes back to the model, which was shown the line redacted."""
+    text = f"-- deploy key: {TOKEN}\nrun = pure ()\n"
+    result = apply_edits({FAQ: text}, [(FAQ, edit(f"-- deploy kee: {TOKEN[:-4]}", "x"))])
+    (failure,) = result.failures
+    assert failure.detail == (
+        f"old_text not found in {FAQ}; closest line: -- deploy key: [REDACTED:github-token]"
+    )
+
+
+def test_old_text_taking_in_a_redaction_marker_says_the_secret_was_hidden() -> None:
+    """The model copied a line the prompt showed redacted: the real file holds the secret,
+    so the text is not there, and the model is told why rather than pointed at the line."""
+    text = f"-- deploy key: {TOKEN}\n"
+    result = apply_edits(
+        {FAQ: text}, [(FAQ, edit("-- deploy key: [REDACTED:github-token]", "-- rotated"))]
+    )
+    (failure,) = result.failures
+    assert failure.code == EditFailureCode.NOT_FOUND
+    assert "takes in a [REDACTED:...] marker" in failure.detail
+    assert TOKEN not in failure.detail
+    assert result.texts[FAQ] == text

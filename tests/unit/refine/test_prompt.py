@@ -31,6 +31,7 @@ from micro_gastown.refine.prompt import (
     parse_answer,
     render_prompt,
     render_repair,
+    without_secrets,
 )
 from micro_gastown.refine.selection import Anchors, Candidate, KeyFigure
 from micro_gastown.report.changes import Confidence
@@ -261,6 +262,33 @@ def test_dsl_files_are_shown_verbatim_with_their_attributes() -> None:
     assert "Handlers.hs" in allowed
     assert "Effects.hs" not in allowed
     assert 'Not shown: "src/Triage/Handlers.hs"' in prompt
+
+
+def test_a_secret_in_a_dsl_file_is_never_shown_and_the_file_says_so() -> None:
+    """A key pasted into the checkout does not travel to the model; the rest of the file is
+    shown exactly (the model copies old_text from it), with a note on the hidden lines."""
+    token = "ghp_U8JZpDE0iGXlD6gNCFbaEPFjbD0kH8Oool8D"
+    pem = (
+        "-----BEGIN RSA PRIVATE KEY-----\n"
+        "MIIBOgIBAAJBAKj34GkxFhD90vcNLYLInFEX6Ppy1tPf9Cnzj4p4WGeKLs1Pt8Qu\n"
+        "-----END RSA PRIVATE KEY-----"
+    )
+    handler = context_file(
+        "src/Triage/Handlers.hs", f'main = pure ()\n-- deploy key: {token}\nkey = "{pem}"\n'
+    )
+    prompt = render_prompt(make_candidate(), make_context(handler), REPORT)
+    assert token not in prompt
+    assert "MIIBOgIBAAJBAKj34" not in prompt
+    assert "\nmain = pure ()\n-- deploy key: [REDACTED:github-token]\n" in prompt
+    assert (
+        'reason="why src/Triage/Handlers.hs; secrets in it are shown as [REDACTED:&lt;kind&gt;]: '
+        'leave those lines alone"'
+    ) in prompt
+
+
+def test_a_file_without_a_secret_is_the_very_file() -> None:
+    plain = context_file("templates/faq.jinja", TEMPLATE_TEXT)
+    assert without_secrets(plain) is plain
 
 
 def test_a_file_holding_the_closing_tag_gets_a_tag_it_does_not_hold() -> None:
