@@ -110,12 +110,8 @@ def test_a_name_in_a_query_reads_the_redaction_without_brackets(tmp_path: Path) 
     """Inside a LogQL string or regex, a bracketed marker would open a character class (an
     error for kinds such as ``aws-access-key``: ``s-a`` is no range)."""
     report = analyze(_hostile_export(), tmp_path)
-    queries = {p.type.value: p.grafana_query or "" for p in report.patterns}
-    assert re.search(
-        r'model="claude-REDACTED:json-web-token"',
-        queries["slow_llm"]
-        + "".join(p.grafana_query or "" for p in report.patterns if p.type.value == "slow_llm"),
-    )
+    slow = [p.grafana_query or "" for p in report.patterns if p.type.value == "slow_llm"]
+    assert any('model="claude-REDACTED:json-web-token"' in query for query in slow), slow
     edges = [p for p in report.patterns if p.type.value == "failed_transition"]
     assert len(edges) == len(SECRETS)
     for pattern in edges:
@@ -126,25 +122,23 @@ def test_a_name_in_a_query_reads_the_redaction_without_brackets(tmp_path: Path) 
 
 
 @pytest.mark.parametrize(
-    ("names", "templates", "text", "expected"),
+    ("form", "name", "text", "expected"),
     [
         # Prose: a name glued to a letter is replaced whole, as its key shows it.
-        ([f"n{GITHUB}"], [], f"calls in node `n{GITHUB}` are slow", "calls in node `[REDACTED:"),
+        ("prose", f"n{GITHUB}", f"calls in node `n{GITHUB}` are slow", "calls in node `[REDACTED:"),
         # A regex alternation: the name's escaped form.
         (
-            [f"n{JWT}"],
-            [],
+            "query",
+            f"n{JWT}",
             f"to=~`a|n{JWT.replace('.', chr(92) + '.')}|b`",
             "to=~`a|nREDACTED:json-web-token|b`",
         ),
     ],
 )
-def test_secret_names_replace_every_form(
-    names: list[str], templates: list[str], text: str, expected: str
-) -> None:
-    swaps = SecretNames(default_redactor(), names, templates)
+def test_secret_names_replace_every_form(form: str, name: str, text: str, expected: str) -> None:
+    swaps = SecretNames(default_redactor(), [name], [])
     assert swaps
-    out = swaps.prose(text) if text.startswith("calls") else swaps.query(text)
+    out = swaps.prose(text) if form == "prose" else swaps.query(text)
     assert out.startswith(expected)
     assert _leaks(out) == []
 
