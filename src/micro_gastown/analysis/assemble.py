@@ -13,7 +13,8 @@ from typing import Any
 
 from micro_gastown import __version__
 from micro_gastown.analysis.scan import AnalysisRun, AnalysisSettings
-from micro_gastown.analysis.secret_names import WILDCARD, SecretNames
+from micro_gastown.analysis.secret_names import SecretNames
+from micro_gastown.clustering import WILDCARD
 from micro_gastown.detectors import Finding
 from micro_gastown.detectors.series import BucketLayout, bucket_layout, count_query, rebucket
 from micro_gastown.dsl import DslModel

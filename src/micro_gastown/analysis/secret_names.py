@@ -18,11 +18,9 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
+from micro_gastown.clustering import WILDCARD
 from micro_gastown.evidence import Redactor
 from micro_gastown.logql import escape_regex, quote, template_regex
-
-WILDCARD = "<*>"
-"""Drain's wildcard: a template's secret is a variable the query matches anything for."""
 
 
 class SecretNames:
@@ -54,6 +52,7 @@ class SecretNames:
             if clean == template:
                 continue
             prose[template] = clean
+            # A template's secret is a variable: its query matches anything there.
             wild = redactor.replace_markers(clean, lambda _kind: WILDCARD)
             query[template_regex(template)] = template_regex(wild)
         self._prose = _longest_first(prose)

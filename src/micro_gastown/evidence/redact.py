@@ -51,7 +51,7 @@ SECRET_FIELD: Final = "secret-field"
 # Scan this far past ``max_chars`` so a secret straddling the cut is still recognised whole.
 _SCAN_MARGIN: Final = 1024
 
-# Texts this short are cached per redactor, at most this many (about 1 MB at worst).
+# Texts this short are cached per redactor, at most this many (a few MB at worst).
 _CACHED_CHARS: Final = 200
 _CACHED_TEXTS: Final = 4096
 

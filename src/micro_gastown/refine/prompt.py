@@ -378,6 +378,9 @@ def _file_tag(text: str) -> str:
     return tag
 
 
+SECRETS_HIDDEN: Final = "secrets in it are shown as [REDACTED:<kind>]: leave those lines alone"
+
+
 def without_secrets(file: ContextFile) -> ContextFile:
     """``file`` as the model may see it: a secret the checkout holds (a key pasted into a
     comment or a template) is replaced by its ``[REDACTED:<kind>]`` marker, and the file
@@ -391,9 +394,6 @@ def without_secrets(file: ContextFile) -> ContextFile:
     if redactor.count_markers(clean) == redactor.count_markers(file.text):
         return file
     return replace(file, text=clean, reason=f"{file.reason}; {SECRETS_HIDDEN}")
-
-
-SECRETS_HIDDEN: Final = "secrets in it are shown as [REDACTED:<kind>]: leave those lines alone"
 
 
 @functools.cache
